@@ -1,0 +1,148 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# bindguard - eBPF bind enforcement.
+#
+#   make            build build/bindguard (BPF object embedded through a bpftool skeleton)
+#   make deps       install missing Debian build/test packages (apt-get, as root)
+#   make run        deps + build, then run the agent on the built-in iRedMail policy (root)
+#   make test       deps + build, then every test: unit (no root) and integration (root)
+#   make check      clang-format check
+#   make clean
+#
+# V=1 shows the commands.
+
+BUILD		?= build
+OUTPUT		:= $(BUILD)/obj
+CLANG		?= clang
+BPFTOOL		?= bpftool
+CC		?= gcc
+ARCH		?= $(shell uname -m | sed -e 's/x86_64/x86/' -e 's/aarch64/arm64/' \
+			-e 's/ppc64le/powerpc/' -e 's/s390x/s390/' -e 's/riscv64/riscv/')
+VMLINUX		:= vmlinux-gen/$(ARCH)/vmlinux.h
+VERSION		:= $(shell cat VERSION 2>/dev/null || echo 0.0.0)
+
+ifeq ($(V),1)
+Q =
+msg =
+else
+Q = @
+msg = @printf '  %-8s %s\n' "$(1)" "$(2)";
+endif
+
+INCLUDES	:= -Iinclude -Ipolicy -Iagent -I$(OUTPUT)
+WARN		:= -Wall -Wextra -Werror
+CFLAGS		?= -g -O2
+USER_CFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -MMD -MP \
+		   -DBG_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
+BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+		   -Iinclude -Ivmlinux-gen/$(ARCH) -MMD -MP
+LDLIBS		:= -lbpf -lelf -lz -lyaml $(EXTRA_LDLIBS)
+
+POLICY_SRCS	:= $(wildcard policy/*.c)
+AGENT_SRCS	:= $(filter-out agent/main.c,$(wildcard agent/*.c))
+LIB_OBJS	:= $(patsubst %.c,$(OUTPUT)/%.o,$(POLICY_SRCS) $(AGENT_SRCS)) \
+		   $(OUTPUT)/policy/builtin.o
+MAIN_OBJ	:= $(OUTPUT)/agent/main.o
+BPF_OBJ		:= $(OUTPUT)/bindguard.bpf.o
+SKEL		:= $(OUTPUT)/bindguard.skel.h
+
+UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
+UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
+ITEST_SRCS	:= $(wildcard tests/integration/itest_*.c)
+ITEST_BINS	:= $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRCS))
+ITEST_COMMON	:= $(OUTPUT)/tests/integration/sandbox.o $(OUTPUT)/agent/cgroup.o
+
+# Debian packages the build and the tests need (binary -> package is checked with dpkg).
+DEPS_PKGS	:= make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev \
+		   libcmocka-dev pkg-config iproute2 util-linux
+
+.DELETE_ON_ERROR:
+.PHONY: all deps run test unit integration check format clean vmlinux
+
+all: $(BUILD)/bindguard
+
+$(BUILD)/bindguard: $(MAIN_OBJ) $(LIB_OBJS)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $^ $(LDLIBS)
+
+# The skeleton is generated before any user-space object that might include it.
+$(OUTPUT)/agent/%.o: agent/%.c $(SKEL) | $(OUTPUT)/agent
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(OUTPUT)/policy/%.o: policy/%.c | $(OUTPUT)/policy
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+# The built-in policy is policy/iredmail.yaml, embedded byte for byte (.incbin).
+$(OUTPUT)/policy/builtin.o: policy/builtin.S policy/iredmail.yaml | $(OUTPUT)/policy
+	$(call msg,AS,$@)
+	$(Q)$(CC) -c $< -o $@
+
+$(BPF_OBJ): bpf/bindguard.bpf.c $(VMLINUX) | $(OUTPUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(OUTPUT)/bindguard.bpf.d -c $< -o $(@:.o=.tmp.o)
+	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
+	$(Q)rm -f $(@:.o=.tmp.o)
+
+$(SKEL): $(BPF_OBJ)
+	$(call msg,GEN-SKEL,$@)
+	$(Q)$(BPFTOOL) gen skeleton $< name bindguard_bpf > $@
+
+$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/policy $(OUTPUT)/tests/integration $(BUILD)/tests:
+	$(Q)mkdir -p $@
+
+# Unit tests: one cmocka program per module, linked against the library objects.
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+
+# Integration tests: need root, BPF and cgroup v2; they drive the real binary.
+$(OUTPUT)/tests/integration/%.o: tests/integration/%.c | $(OUTPUT)/tests/integration
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/integration -c $< -o $@
+
+$(BUILD)/tests/itest_%: $(OUTPUT)/tests/integration/itest_%.o $(ITEST_COMMON) | $(BUILD)/tests
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $^ $(LDLIBS)
+
+deps:
+	@missing=""; for p in $(DEPS_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "deps: all build and test packages present"; exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then echo "deps: missing packages:$$missing (run 'sudo make deps')" >&2; exit 1; fi; \
+	echo "deps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get install -y -q --no-install-recommends $$missing || \
+		{ apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; }
+
+run: deps
+	$(Q)$(MAKE) --no-print-directory all
+	$(BUILD)/bindguard run $(RUN_ARGS)
+
+test: deps
+	$(Q)$(MAKE) --no-print-directory all unit-bins integration-bins
+	$(Q)tests/run.sh $(BUILD)
+
+.PHONY: unit-bins integration-bins
+unit-bins: $(UNIT_BINS)
+integration-bins: $(ITEST_BINS)
+
+unit: unit-bins
+	$(Q)tests/run.sh --unit-only $(BUILD)
+
+vmlinux:
+	BPFTOOL=$(BPFTOOL) vmlinux-gen/gen.sh /sys/kernel/btf/vmlinux $(ARCH)
+
+FORMAT_SRCS = $(shell git ls-files '*.c' '*.h' | grep -v '^vmlinux-gen/')
+check:
+	$(Q)clang-format --dry-run --Werror $(FORMAT_SRCS) && echo "check: formatting ok"
+
+format:
+	$(Q)clang-format -i $(FORMAT_SRCS)
+
+clean:
+	$(Q)rm -rf $(BUILD)
+
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "bindguard.skel.h"
+#include "cgroup.h"
+#include "loader.h"
+#include "log.h"
+
+struct bg_loader {
+	struct bindguard_bpf *skel;
+	struct ring_buffer *rb;
+	bg_event_fn fn;
+	void *fn_ctx;
+	int cgroup_fd;
+	int ncpus;
+	__u32 next_set_id;
+	/* CIDR keys of the installed policy and of the one before it (see retire_cidrs()). */
+	struct bg_compiled_cidr *live_cidrs, *prev_cidrs;
+	size_t n_live_cidrs, n_prev_cidrs;
+};
+
+static char bg_loader_err[512];
+
+static int bg_fail(int err, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Record a one-line reason for main to report, and return err (negative errno). */
+static int bg_fail(int err, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(bg_loader_err, sizeof(bg_loader_err), fmt, ap);
+	va_end(ap);
+	if (n >= 0 && (size_t)n < sizeof(bg_loader_err))
+		snprintf(bg_loader_err + n, sizeof(bg_loader_err) - n, ": %s", strerror(-err));
+	return err;
+}
+
+const char *bg_loader_strerror(void)
+{
+	return bg_loader_err[0] ? bg_loader_err : "unknown error";
+}
+
+int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
+{
+	struct bg_loader *l;
+	int err;
+
+	bg_loader_err[0] = '\0';
+	l = calloc(1, sizeof(*l));
+	if (!l)
+		return bg_fail(-ENOMEM, "cannot allocate loader");
+	l->cgroup_fd = -1;
+	l->next_set_id = 1;
+
+	l->ncpus = libbpf_num_possible_cpus();
+	if (l->ncpus <= 0) {
+		err = bg_fail(l->ncpus < 0 ? l->ncpus : -EINVAL, "cannot count possible CPUs");
+		goto out_free;
+	}
+
+	err = bg_cgroup_open(opts->cgroup_path);
+	if (err < 0) {
+		if (err == -EMEDIUMTYPE)
+			bg_fail(err, "%s is not a cgroup v2 directory", opts->cgroup_path);
+		else
+			bg_fail(err, "cannot open cgroup %s", opts->cgroup_path);
+		goto out_free;
+	}
+	l->cgroup_fd = err;
+
+	l->skel = bindguard_bpf__open();
+	if (!l->skel) {
+		err = bg_fail(-errno, "cannot open the BPF object");
+		goto out_free;
+	}
+	if (opts->ringbuf_bytes) {
+		err = bpf_map__set_max_entries(l->skel->maps.bg_events, opts->ringbuf_bytes);
+		if (err) {
+			bg_fail(err, "invalid ring buffer size %u", opts->ringbuf_bytes);
+			goto out_free;
+		}
+	}
+	err = bindguard_bpf__load(l->skel);
+	if (err) {
+		bg_fail(err, "cannot load the BPF programs (the kernel needs BTF, cgroup sock_addr "
+			     "hooks and ring buffers; run with -v for libbpf's log)");
+		goto out_free;
+	}
+
+	*out = l;
+	return 0;
+out_free:
+	bg_loader_free(l);
+	return err;
+}
+
+__u32 bg_loader_next_set_id(const struct bg_loader *l)
+{
+	return l->next_set_id;
+}
+
+static int bg_cidrs_update(int fd, const struct bg_compiled_cidr *c, size_t n, int add)
+{
+	__u8 one = 1;
+	size_t i;
+	int err;
+
+	for (i = 0; i < n; i++) {
+		if (add)
+			err = bpf_map_update_elem(fd, &c[i].key, &one, BPF_ANY);
+		else
+			err = bpf_map_delete_elem(fd, &c[i].key);
+		if (err && (add || errno != ENOENT))
+			return -errno;
+	}
+	return 0;
+}
+
+/*
+ * Old CIDR sets are deleted one install late: a bind that looked up the previous rule table just
+ * before the swap may still look its set up. Set ids never repeat, so the sets cannot collide.
+ */
+static void bg_retire_cidrs(struct bg_loader *l, struct bg_compiled *c)
+{
+	int fd = bpf_map__fd(l->skel->maps.bg_cidrs);
+
+	if (bg_cidrs_update(fd, l->prev_cidrs, l->n_prev_cidrs, 0))
+		bg_warn("could not delete retired CIDR entries: %s\n", strerror(errno));
+	free(l->prev_cidrs);
+	l->prev_cidrs = l->live_cidrs;
+	l->n_prev_cidrs = l->n_live_cidrs;
+	l->live_cidrs = c->cidrs;
+	l->n_live_cidrs = c->n_cidrs;
+	c->cidrs = NULL;
+	c->n_cidrs = 0;
+}
+
+int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c)
+{
+	int outer = bpf_map__fd(l->skel->maps.bg_policy);
+	int cidr_fd = bpf_map__fd(l->skel->maps.bg_cidrs);
+	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
+	__u32 *keys = NULL, count, zero = 0, i;
+	int inner, err;
+
+	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bg_rules", sizeof(__u32),
+			       sizeof(struct bg_rule), BG_RULE_SLOTS, NULL);
+	if (inner < 0)
+		return bg_fail(-errno, "cannot create the rule table");
+
+	keys = malloc(sizeof(*keys) * BG_RULE_SLOTS);
+	if (!keys) {
+		err = bg_fail(-ENOMEM, "cannot allocate the rule table");
+		goto out_close;
+	}
+	for (i = 0; i < BG_RULE_SLOTS; i++)
+		keys[i] = i;
+	count = BG_RULE_SLOTS;
+	err = bpf_map_update_batch(inner, keys, c->slots, &count, &bopts);
+	if (err) {
+		err = bg_fail(-errno, "cannot fill the rule table");
+		goto out_free_keys;
+	}
+	/* The table is never written again: a new policy gets a new table. */
+	if (bpf_map_freeze(inner)) {
+		err = bg_fail(-errno, "cannot freeze the rule table");
+		goto out_free_keys;
+	}
+	err = bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 1);
+	if (err) {
+		bg_fail(err, "cannot install CIDR sets (the map holds %d entries)",
+			BG_CIDR_MAX_ENTRIES);
+		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
+		goto out_free_keys;
+	}
+	/* The swap: one update of the outer slot. */
+	if (bpf_map_update_elem(outer, &zero, &inner, BPF_ANY)) {
+		err = bg_fail(-errno, "cannot install the rule table");
+		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
+		goto out_free_keys;
+	}
+	if (c->next_set_id > l->next_set_id)
+		l->next_set_id = c->next_set_id;
+	bg_retire_cidrs(l, c);
+	err = 0;
+out_free_keys:
+	free(keys);
+out_close:
+	close(inner); /* the outer map holds its own reference */
+	return err;
+}
+
+int bg_loader_check_conflict(struct bg_loader *l, __u32 *other_prog_id)
+{
+	struct bpf_prog_info info;
+	__u32 ids[64], cnt = 64, len, i;
+	int fd, err;
+
+	err = bpf_prog_query(l->cgroup_fd, BPF_CGROUP_INET4_BIND, 0, NULL, ids, &cnt);
+	if (err)
+		return bg_fail(-errno, "cannot query the programs attached to the cgroup");
+	for (i = 0; i < cnt; i++) {
+		fd = bpf_prog_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue; /* detached meanwhile */
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		err = bpf_obj_get_info_by_fd(fd, &info, &len);
+		close(fd);
+		if (err)
+			continue;
+		if (strcmp(info.name, "bg_bind4") == 0) {
+			if (other_prog_id)
+				*other_prog_id = ids[i];
+			return bg_fail(-EEXIST,
+				       "another bindguard agent is already attached to this "
+				       "cgroup (program id %u)",
+				       ids[i]);
+		}
+	}
+	return 0;
+}
+
+int bg_loader_attach(struct bg_loader *l)
+{
+	struct {
+		struct bpf_program *prog;
+		struct bpf_link **link;
+		const char *hook;
+	} hooks[] = {
+		{ l->skel->progs.bg_bind4, &l->skel->links.bg_bind4, "cgroup/bind4" },
+		{ l->skel->progs.bg_bind6, &l->skel->links.bg_bind6, "cgroup/bind6" },
+		{ l->skel->progs.bg_post_bind4, &l->skel->links.bg_post_bind4,
+		  "cgroup/post_bind4" },
+		{ l->skel->progs.bg_post_bind6, &l->skel->links.bg_post_bind6,
+		  "cgroup/post_bind6" },
+	};
+	size_t i;
+	int err;
+
+	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		*hooks[i].link = bpf_program__attach_cgroup(hooks[i].prog, l->cgroup_fd);
+		if (!*hooks[i].link) {
+			err = -errno;
+			if (err == -EPERM || err == -EEXIST)
+				bg_fail(err,
+					"cannot attach %s (is a program attached to this cgroup "
+					"without multi-attach?)",
+					hooks[i].hook);
+			else
+				bg_fail(err, "cannot attach %s", hooks[i].hook);
+			goto out_detach;
+		}
+	}
+	return 0;
+out_detach:
+	while (i-- > 0) {
+		bpf_link__destroy(*hooks[i].link);
+		*hooks[i].link = NULL;
+	}
+	return err;
+}
+
+static int bg_ring_cb(void *ctx, void *data, size_t size)
+{
+	struct bg_loader *l = ctx;
+
+	if (size < sizeof(struct bg_event))
+		return 0; /* not ours to interpret; the ABI never shrinks */
+	return l->fn ? l->fn(l->fn_ctx, data) : 0;
+}
+
+int bg_loader_set_handler(struct bg_loader *l, bg_event_fn fn, void *ctx)
+{
+	l->fn = fn;
+	l->fn_ctx = ctx;
+	if (l->rb)
+		return 0;
+	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.bg_events), bg_ring_cb, l, NULL);
+	if (!l->rb)
+		return bg_fail(-errno, "cannot set up the ring buffer");
+	return 0;
+}
+
+int bg_loader_poll(struct bg_loader *l, int timeout_ms)
+{
+	int n, m;
+
+	n = ring_buffer__poll(l->rb, timeout_ms);
+	if (n < 0 && n != -EINTR)
+		return bg_fail(n, "ring buffer poll failed");
+	/*
+	 * Records submitted with BPF_RB_NO_WAKEUP do not wake poll(); libbpf 1.1's poll consumes
+	 * nothing on a timeout, so always consume what is queued.
+	 */
+	m = ring_buffer__consume(l->rb);
+	if (m < 0)
+		return bg_fail(m, "ring buffer consume failed");
+	return (n > 0 ? n : 0) + m;
+}
+
+int bg_loader_stats(struct bg_loader *l, __u64 out[BG_NR_STATS])
+{
+	int fd = bpf_map__fd(l->skel->maps.bg_stats);
+	__u64 *vals;
+	__u32 k;
+	int c;
+
+	vals = calloc(l->ncpus, sizeof(*vals));
+	if (!vals)
+		return -ENOMEM;
+	for (k = 0; k < BG_NR_STATS; k++) {
+		out[k] = 0;
+		if (bpf_map_lookup_elem(fd, &k, vals))
+			continue;
+		for (c = 0; c < l->ncpus; c++)
+			out[k] += vals[c];
+	}
+	free(vals);
+	return 0;
+}
+
+void bg_loader_free(struct bg_loader *l)
+{
+	if (!l)
+		return;
+	ring_buffer__free(l->rb);
+	/* Destroying the skeleton destroys the links: that is the detach. */
+	bindguard_bpf__destroy(l->skel);
+	if (l->cgroup_fd >= 0)
+		close(l->cgroup_fd);
+	free(l->live_cidrs);
+	free(l->prev_cidrs);
+	free(l);
+}

@@ -1,0 +1,62 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * loader.h - the BPF side's lifecycle: open -> configure -> load -> install policy -> attach ->
+ * read events -> detach. The only file that knows about the skeleton.
+ *
+ * Reloading is bg_loader_install_policy() called again on a live loader: it builds a complete
+ * new rule table and swaps it in with one map update. Pinning (so enforcement outlives the
+ * agent) is meant to be one more option here and a pin step after attach; it is not built yet.
+ */
+#ifndef BG_LOADER_H
+#define BG_LOADER_H
+
+#include <linux/types.h>
+
+#include "bindguard.h"
+#include "policy.h"
+
+struct bg_loader;
+
+struct bg_loader_opts {
+	const char *cgroup_path; /* cgroup v2 directory to attach to */
+	__u32 ringbuf_bytes; /* 0: BG_RINGBUF_BYTES */
+};
+
+/* Called once per ring-buffer record; return 0 to go on, < 0 to stop consuming. */
+typedef int (*bg_event_fn)(void *ctx, const struct bg_event *ev);
+
+/*
+ * Open and load the BPF object. Returns 0 and *out, or -errno with a one-line reason already
+ * stored in the loader-independent bg_loader_strerror() text. Nothing is attached yet.
+ */
+int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out);
+
+/* Install (or replace) the compiled policy atomically. Returns 0 or -errno. */
+int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c);
+
+/* The next CIDR set id a compilation for this loader must start at. */
+__u32 bg_loader_next_set_id(const struct bg_loader *l);
+
+/*
+ * Refuse to double up: -EEXIST if a bindguard program is already attached to the cgroup
+ * (another agent); -errno if the cgroup cannot be queried.
+ */
+int bg_loader_check_conflict(struct bg_loader *l, __u32 *other_prog_id);
+
+/* Attach all hooks to the cgroup as multi-attach links. On failure nothing stays attached. */
+int bg_loader_attach(struct bg_loader *l);
+
+/* Set the event callback; wait up to timeout_ms for events and consume everything queued. */
+int bg_loader_set_handler(struct bg_loader *l, bg_event_fn fn, void *ctx);
+int bg_loader_poll(struct bg_loader *l, int timeout_ms);
+
+/* Sum of the per-CPU counters (BG_STAT_*). */
+int bg_loader_stats(struct bg_loader *l, __u64 out[BG_NR_STATS]);
+
+/* Human-readable reason for the last failure of a bg_loader_* call (static storage). */
+const char *bg_loader_strerror(void);
+
+/* Detach everything and free. Accepts NULL. */
+void bg_loader_free(struct bg_loader *l);
+
+#endif /* BG_LOADER_H */

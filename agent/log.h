@@ -1,0 +1,26 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * log.h - the agent's one logging sink (stderr). libbpf's output is routed here too, at debug
+ * level, so a normal run prints only bindguard's own one-line messages; -v shows libbpf's, which
+ * includes the verifier log when a program is rejected.
+ */
+#ifndef BG_LOG_H
+#define BG_LOG_H
+
+#define BG_LOG_ERROR 0
+#define BG_LOG_WARN 1
+#define BG_LOG_INFO 2
+#define BG_LOG_DEBUG 3
+
+void bg_log_set_level(int level);
+int bg_log_level(void);
+void bg_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Route libbpf's print callback into bg_log(). */
+void bg_log_setup_libbpf(void);
+
+#define bg_err(...) bg_log(BG_LOG_ERROR, __VA_ARGS__)
+#define bg_warn(...) bg_log(BG_LOG_WARN, __VA_ARGS__)
+#define bg_info(...) bg_log(BG_LOG_INFO, __VA_ARGS__)
+#define bg_dbg(...) bg_log(BG_LOG_DEBUG, __VA_ARGS__)
+
+#endif /* BG_LOG_H */

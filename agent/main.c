@@ -1,0 +1,437 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * bindguard - keep internal services off the network, enforced in the kernel at bind().
+ *
+ * main.c parses the command line, runs the chosen command and reports every error exactly once.
+ * Exit codes: 0 clean stop / valid policy, 1 runtime failure, 2 usage or policy error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "event_fmt.h"
+#include "loader.h"
+#include "log.h"
+#include "policy.h"
+#include "strbuf.h"
+
+#ifndef BG_VERSION
+#define BG_VERSION "0.0.0"
+#endif
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+
+#define BG_POLL_MS 100 /* also bounds how long an event can wait before it is written */
+
+static const char usage_text[] =
+	"Usage:\n"
+	"  bindguard run   [--policy FILE] [--cgroup DIR] [--mode enforce|audit]\n"
+	"                  [--format json|text] [--output FILE] [--log-allowed] [-v]\n"
+	"  bindguard check FILE\n"
+	"  bindguard --help | --version\n"
+	"\n"
+	"Enforce a bind policy in the kernel: a bind() that breaks a rule fails with EPERM (deny),\n"
+	"is rewritten to loopback (confine) or is reported (alert). Every such attempt is written\n"
+	"as an event.\n"
+	"\n"
+	"Commands:\n"
+	"  run     Load the policy, attach to the cgroup, write events until SIGINT or SIGTERM,\n"
+	"          then detach everything. Needs root.\n"
+	"  check   Validate FILE, print the compiled rules; exit 0 if valid, 2 if not.\n"
+	"\n"
+	"Options for run:\n"
+	"  -p, --policy FILE    policy YAML (default: the built-in iRedMail policy)\n"
+	"  -c, --cgroup DIR     cgroup v2 directory to enforce on (default: the root of the\n"
+	"                       cgroup v2 hierarchy, from /proc/self/mounts: every process,\n"
+	"                       container and network namespace on the host)\n"
+	"  -m, --mode MODE      enforce or audit; overrides the policy's mode. audit turns every\n"
+	"                       deny and confine into an alert\n"
+	"  -f, --format FMT     json (default; one object per line) or text\n"
+	"  -o, --output FILE    append events to FILE instead of standard output\n"
+	"  -a, --log-allowed    also write an event for every allowed bind\n"
+	"  -v, --verbose        more diagnostics on stderr; twice for libbpf's debug log\n"
+	"\n"
+	"Exit status: 0 clean stop or valid policy, 1 runtime failure, 2 usage or policy error.\n"
+	"Documentation: README.md, docs/policy.md, docs/coverage.md.\n";
+
+static volatile sig_atomic_t bg_stop;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	bg_stop = 1;
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "bindguard: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\nTry 'bindguard --help'.\n");
+	return EXIT_USAGE;
+}
+
+/* Parse a policy from a file, or the built-in one. Reports the error itself. */
+static int load_policy(const char *path, struct bg_policy **out)
+{
+	struct bg_policy_error perr;
+	char line[1024];
+	int err;
+
+	memset(&perr, 0, sizeof(perr));
+	if (path)
+		err = bg_policy_parse_file(path, out, &perr);
+	else
+		err = bg_policy_parse_buffer(BG_BUILTIN_POLICY_NAME, bg_builtin_policy,
+					     bg_builtin_policy_len, out, &perr);
+	if (err) {
+		fprintf(stderr, "bindguard: %s\n", bg_policy_error_str(&perr, line, sizeof(line)));
+		return err;
+	}
+	return 0;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+	struct bg_compile_opts copts = { .mode_override = -1, .first_set_id = 1 };
+	struct bg_compiled compiled;
+	struct bg_policy *p = NULL;
+	int err;
+
+	if (argc != 2)
+		return usage_error("check takes exactly one FILE%s", "");
+	if (load_policy(argv[1], &p))
+		return EXIT_USAGE;
+	err = bg_policy_compile(p, &copts, &compiled);
+	if (err) {
+		fprintf(stderr, "bindguard: %s: cannot compile the policy: %s\n", argv[1],
+			strerror(-err));
+		bg_policy_free(p);
+		return EXIT_USAGE;
+	}
+	bg_policy_print(p, stdout);
+	bg_compiled_release(&compiled);
+	bg_policy_free(p);
+	return 0;
+}
+
+struct run_ctx {
+	const struct bg_policy *policy;
+	struct bg_strbuf line;
+	FILE *out;
+	int format;
+	int write_err; /* errno of the first failed write, 0 if none */
+	__u64 delivered;
+	__s64 mono_to_wall_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, refreshed every poll */
+};
+
+static void refresh_clock(struct run_ctx *rc)
+{
+	struct timespec rt, mono;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	rc->mono_to_wall_ns = ((__s64)rt.tv_sec - mono.tv_sec) * 1000000000LL +
+			      ((__s64)rt.tv_nsec - mono.tv_nsec);
+}
+
+static void emit_line(struct run_ctx *rc)
+{
+	if (rc->line.err) {
+		if (!rc->write_err)
+			rc->write_err = -rc->line.err;
+		return;
+	}
+	if (fwrite(rc->line.buf, 1, rc->line.len, rc->out) != rc->line.len && !rc->write_err)
+		rc->write_err = errno ? errno : EIO;
+}
+
+static int on_event(void *ctx, const struct bg_event *ev)
+{
+	struct run_ctx *rc = ctx;
+	const struct bg_policy_rule *rule = NULL;
+	struct timespec wall;
+	__s64 ns;
+
+	if (ev->rule_id >= 1 && ev->rule_id <= rc->policy->n_rules)
+		rule = &rc->policy->rules[ev->rule_id - 1];
+	ns = (__s64)ev->ts_ns + rc->mono_to_wall_ns;
+	if (ns < 0)
+		ns = 0; /* a clock set before 1970: print the epoch rather than lose the event */
+	wall.tv_sec = ns / 1000000000LL;
+	wall.tv_nsec = ns % 1000000000LL;
+	bg_strbuf_reset(&rc->line);
+	if (bg_event_format(&rc->line, rc->format, ev, rule, &wall) != 0) {
+		if (!rc->write_err)
+			rc->write_err = rc->line.err ? -rc->line.err : EINVAL;
+		return 0;
+	}
+	emit_line(rc);
+	rc->delivered++;
+	return 0;
+}
+
+static void write_lifecycle(struct run_ctx *rc, const char *state, const char *extra)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	bg_strbuf_reset(&rc->line);
+	bg_lifecycle_format(&rc->line, rc->format, state, &now, extra);
+	emit_line(rc);
+	fflush(rc->out);
+}
+
+static int cmd_run(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "policy", required_argument, NULL, 'p' },
+		{ "cgroup", required_argument, NULL, 'c' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "format", required_argument, NULL, 'f' },
+		{ "output", required_argument, NULL, 'o' },
+		{ "log-allowed", no_argument, NULL, 'a' },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct bg_compile_opts copts = { .mode_override = -1 };
+	const char *policy_path = NULL, *cgroup_path = NULL, *output = NULL;
+	struct bg_loader_opts lopts = { 0 };
+	struct run_ctx rc = { .line = BG_STRBUF_INIT, .format = BG_FORMAT_JSON };
+	struct bg_compiled compiled = { 0 };
+	struct bg_loader *loader = NULL;
+	struct bg_policy *policy = NULL;
+	char root[PATH_MAX], extra[512];
+	__u64 stats[BG_NR_STATS];
+	struct bg_strbuf ready = BG_STRBUF_INIT;
+	struct sigaction sa;
+	int opt, err, ret = EXIT_RUNTIME, verbose = 0;
+	__u8 mode;
+
+	optind = 1;
+	while ((opt = getopt_long(argc, argv, "p:c:m:f:o:avh", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'p':
+			policy_path = optarg;
+			break;
+		case 'c':
+			cgroup_path = optarg;
+			break;
+		case 'm':
+			if (bg_mode_parse(optarg, &mode))
+				return usage_error(
+					"invalid --mode '%s' (expected enforce or audit)", optarg);
+			copts.mode_override = mode;
+			break;
+		case 'f':
+			if (strcmp(optarg, "json") == 0)
+				rc.format = BG_FORMAT_JSON;
+			else if (strcmp(optarg, "text") == 0)
+				rc.format = BG_FORMAT_TEXT;
+			else
+				return usage_error("invalid --format '%s' (expected json or text)",
+						   optarg);
+			break;
+		case 'o':
+			output = optarg;
+			break;
+		case 'a':
+			copts.log_allowed = 1;
+			break;
+		case 'v':
+			verbose++;
+			break;
+		case 'h':
+			fputs(usage_text, stdout);
+			return 0;
+		default:
+			return usage_error("invalid option for run%s", "");
+		}
+	}
+	if (optind != argc)
+		return usage_error("unexpected argument '%s'", argv[optind]);
+	bg_log_set_level(BG_LOG_INFO + verbose);
+
+	/* The policy first: a bad file is a usage error whatever the machine can do. */
+	if (load_policy(policy_path, &policy))
+		return EXIT_USAGE;
+
+	if (geteuid() != 0) {
+		bg_err("run needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_SYS_ADMIN)\n");
+		goto out_free_policy;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		bg_err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s); bindguard needs "
+		       "CONFIG_DEBUG_INFO_BTF=y\n",
+		       strerror(errno));
+		goto out_free_policy;
+	}
+	if (!cgroup_path) {
+		err = bg_cgroup2_root("/proc/self/mounts", root, sizeof(root));
+		if (err) {
+			bg_err("no cgroup v2 hierarchy is mounted (/proc/self/mounts has no cgroup2 "
+			       "entry): %s\n",
+			       strerror(-err));
+			goto out_free_policy;
+		}
+		cgroup_path = root;
+	}
+
+	rc.out = stdout;
+	if (output) {
+		int fd = open(output, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+
+		if (fd < 0 || !(rc.out = fdopen(fd, "a"))) {
+			bg_err("cannot open output %s: %s\n", output, strerror(errno));
+			if (fd >= 0)
+				close(fd);
+			ret = EXIT_USAGE;
+			goto out_free_policy;
+		}
+	}
+
+	bg_log_setup_libbpf();
+	lopts.cgroup_path = cgroup_path;
+	err = bg_loader_new(&lopts, &loader);
+	if (err) {
+		bg_err("%s\n", bg_loader_strerror());
+		if (err == -ENOENT || err == -ENOTDIR || err == -EMEDIUMTYPE)
+			ret = EXIT_USAGE;
+		goto out_close_output;
+	}
+	err = bg_loader_check_conflict(loader, NULL);
+	if (err) {
+		bg_err("%s\n", bg_loader_strerror());
+		goto out_free_loader;
+	}
+
+	copts.first_set_id = bg_loader_next_set_id(loader);
+	err = bg_policy_compile(policy, &copts, &compiled);
+	if (err) {
+		bg_err("cannot compile the policy: %s\n", strerror(-err));
+		ret = EXIT_USAGE;
+		goto out_free_loader;
+	}
+	err = bg_loader_install_policy(loader, &compiled);
+	if (err) {
+		bg_err("%s\n", bg_loader_strerror());
+		goto out_release;
+	}
+
+	rc.policy = policy;
+	refresh_clock(&rc);
+	err = bg_loader_set_handler(loader, on_event, &rc);
+	if (err) {
+		bg_err("%s\n", bg_loader_strerror());
+		goto out_release;
+	}
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	err = bg_loader_attach(loader);
+	if (err) {
+		bg_err("%s\n", bg_loader_strerror());
+		goto out_release;
+	}
+
+	mode = copts.mode_override >= 0 ? (__u8)copts.mode_override : policy->mode;
+	bg_strbuf_printf(&ready,
+			 "\"version\":\"%s\",\"pid\":%d,\"mode\":\"%s\",\"policy\":", BG_VERSION,
+			 (int)getpid(), bg_mode_str(mode));
+	if (policy->name)
+		bg_json_string(&ready, policy->name, strlen(policy->name));
+	else
+		bg_strbuf_puts(&ready, "null");
+	bg_strbuf_puts(&ready, ",\"source\":");
+	bg_json_string(&ready, policy->source, strlen(policy->source));
+	bg_strbuf_printf(&ready, ",\"rules\":%zu,\"cgroup\":", policy->n_rules);
+	bg_json_string(&ready, cgroup_path, strlen(cgroup_path));
+	if (ready.err) {
+		bg_err("out of memory\n");
+		goto out_release;
+	}
+	write_lifecycle(&rc, "ready", ready.buf);
+
+	while (!bg_stop) {
+		err = bg_loader_poll(loader, BG_POLL_MS);
+		if (err < 0) {
+			bg_err("%s\n", bg_loader_strerror());
+			goto out_stopping;
+		}
+		refresh_clock(&rc);
+		if (err > 0)
+			fflush(rc.out);
+		if (rc.write_err) {
+			bg_err("cannot write events: %s\n", strerror(rc.write_err));
+			goto out_stopping;
+		}
+	}
+	/* Drain what the kernel queued before the signal. */
+	bg_loader_poll(loader, 0);
+	ret = 0;
+out_stopping:
+	if (bg_loader_stats(loader, stats) == 0) {
+		snprintf(extra, sizeof(extra),
+			 "\"events\":%llu,\"delivered\":%llu,\"dropped\":%llu,\"denied\":%llu,"
+			 "\"confined\":%llu",
+			 (unsigned long long)stats[BG_STAT_EVENTS],
+			 (unsigned long long)rc.delivered,
+			 (unsigned long long)stats[BG_STAT_DROPPED],
+			 (unsigned long long)stats[BG_STAT_DENIED],
+			 (unsigned long long)stats[BG_STAT_CONFINED]);
+		if (stats[BG_STAT_DROPPED])
+			bg_warn("%llu events were dropped (ring buffer full)\n",
+				(unsigned long long)stats[BG_STAT_DROPPED]);
+	} else {
+		extra[0] = '\0';
+	}
+	write_lifecycle(&rc, "stopping", extra[0] ? extra : NULL);
+out_release:
+	bg_compiled_release(&compiled);
+out_free_loader:
+	bg_loader_free(loader); /* detaches every hook */
+out_close_output:
+	if (rc.out && rc.out != stdout)
+		fclose(rc.out);
+	else
+		fflush(stdout);
+out_free_policy:
+	bg_strbuf_release(&ready);
+	bg_strbuf_release(&rc.line);
+	bg_policy_free(policy);
+	return ret;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("missing command (run or check)%s", "");
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		fputs(usage_text, stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "-V") == 0) {
+		printf("bindguard %s (ABI %d)\n", BG_VERSION, BG_ABI_VERSION);
+		return 0;
+	}
+	if (strcmp(argv[1], "run") == 0)
+		return cmd_run(argc - 1, argv + 1);
+	if (strcmp(argv[1], "check") == 0)
+		return cmd_check(argc - 1, argv + 1);
+	return usage_error("unknown command '%s' (expected run or check)", argv[1]);
+}

@@ -1,0 +1,408 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * bindguard.bpf.c - hook entry points only.
+ *
+ * cgroup/bind4, bind6:          judge the address and port the caller asked for; allow, deny
+ *                               (EPERM) or confine (rewrite a wildcard to loopback).
+ * cgroup/post_bind4, post_bind6: judge the final address and port (an ephemeral port picked for
+ *                               a port-0 bind, or an address rewritten by a program that ran
+ *                               after ours); can still reject.
+ *
+ * Every decision is made by bg_decide.h, which the unit tests compile too. This file only turns
+ * a hook's ctx into plain values, looks rules up, applies the verdict and emits events.
+ */
+#include "vmlinux.h"
+#include <bpf/bpf_helpers.h>
+#include <bpf/bpf_core_read.h>
+#include <bpf/bpf_endian.h>
+
+#include "bindguard.h"
+#include "bg_decide.h"
+
+char LICENSE[] SEC("license") = "Dual BSD/GPL";
+
+#define SOCK_STREAM 1
+#define SOCK_DGRAM 2
+#define ALLOW 1
+#define REJECT 0
+
+/*
+ * The rule table: one inner array per policy, swapped whole through the outer array-of-maps,
+ * so a bind reads either the old policy or the new one. See BG_RULE_KEY in bindguard.h.
+ */
+struct bg_rule_table {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BG_RULE_SLOTS);
+	/* Sizes, not __type(): clang emits only a forward declaration for a type that is first
+	 * reached through an inner map definition, and libbpf cannot size that. */
+	__uint(key_size, sizeof(__u32));
+	__uint(value_size, sizeof(struct bg_rule));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__array(values, struct bg_rule_table);
+} bg_policy SEC(".maps");
+
+/* CIDR sets of all installed policies, keyed by (set id, address). Only CIDR rules look here. */
+struct {
+	__uint(type, BPF_MAP_TYPE_LPM_TRIE);
+	__uint(max_entries, BG_CIDR_MAX_ENTRIES);
+	__type(key, struct bg_cidr_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} bg_cidrs SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_RINGBUF);
+	__uint(max_entries, BG_RINGBUF_BYTES);
+} bg_events SEC(".maps");
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, BG_NR_STATS);
+	__type(key, __u32);
+	__type(value, __u64);
+} bg_stats SEC(".maps");
+
+/*
+ * Sockets whose bind already raised an alert at bind4/6, by socket cookie, so post_bind does not
+ * report the same bind twice. Written only on the alert path, never on the fast path.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 4096);
+	__type(key, __u64);
+	__type(value, __u32);
+} bg_alerted SEC(".maps");
+
+/* Global event sequence number; a failed reservation leaves a gap that the agent counts. */
+__u64 bg_seq = 0;
+
+static __always_inline void bg_stat_inc(__u32 idx)
+{
+	__u64 *v = bpf_map_lookup_elem(&bg_stats, &idx);
+
+	if (v)
+		*v += 1;
+}
+
+/* SOCK_STREAM is TCP (and MPTCP), SOCK_DGRAM is UDP (and UDP-Lite); -1 for anything else. */
+static __always_inline int bg_proto_of(__u32 type)
+{
+	if (type == SOCK_STREAM)
+		return BG_PROTO_TCP;
+	if (type == SOCK_DGRAM)
+		return BG_PROTO_UDP;
+	return -1;
+}
+
+/*
+ * The rule for (proto, port): the port's own slot, else the unlisted default. NULL when no policy
+ * is installed, which allows the bind: the agent installs a policy before it attaches, so this
+ * is only reachable between an outer-map clear and a swap, and bindguard never denies what it
+ * has no rule for.
+ */
+static __always_inline const struct bg_rule *bg_lookup_rule(int proto, __u16 port)
+{
+	const struct bg_rule *r;
+	__u32 key = 0;
+	void *table;
+
+	table = bpf_map_lookup_elem(&bg_policy, &key);
+	if (!table) {
+		bg_stat_inc(BG_STAT_NO_POLICY);
+		return NULL;
+	}
+	key = BG_RULE_KEY(proto, port);
+	r = bpf_map_lookup_elem(table, &key);
+	if (bg_rule_is_set(r))
+		return r;
+	key = BG_KEY_UNLISTED;
+	return bpf_map_lookup_elem(table, &key);
+}
+
+static __always_inline int bg_cidr_hit(__u32 set, const __u32 w[4])
+{
+	struct bg_cidr_key k = {
+		.prefixlen = 32 + 128,
+		.set = bpf_htonl(set),
+	};
+
+	__builtin_memcpy(k.addr, w, 16);
+	return bpf_map_lookup_elem(&bg_cidrs, &k) != NULL;
+}
+
+/* Judge one address: the decision itself is bg_decide(). */
+static __always_inline __u8 bg_judge(const struct bg_rule *r, __u8 class, const __u32 w[4])
+{
+	int hit = 0;
+
+	if (!bg_rule_is_set(r))
+		return BG_VERDICT_ALLOW;
+	if (bg_needs_cidr(r, class))
+		hit = bg_cidr_hit(r->cidr_set, w);
+	return bg_decide(r, class, hit);
+}
+
+/*
+ * Network namespace of the socket. TCP and AF_INET6 UDP sockets are reached through BTF; for
+ * AF_INET UDP no helper casts a bpf_sock to its full socket, so the calling task's netns is used
+ * (they differ only for a socket created before a setns(); see docs/coverage.md).
+ */
+static __always_inline __u32 bg_sock_netns(struct bpf_sock *sk)
+{
+	struct task_struct *task;
+	struct udp6_sock *u6;
+	struct tcp_sock *tp;
+
+	if (sk) {
+		tp = bpf_skc_to_tcp_sock(sk);
+		if (tp)
+			return BPF_CORE_READ(tp, inet_conn.icsk_inet.sk.__sk_common.skc_net.net,
+					     ns.inum);
+		u6 = bpf_skc_to_udp6_sock(sk);
+		if (u6)
+			return BPF_CORE_READ(u6, udp.inet.sk.__sk_common.skc_net.net, ns.inum);
+	}
+	task = bpf_get_current_task_btf();
+	return BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
+}
+
+struct bg_seen {
+	__u32 addr[4]; /* network order, IPv4 as v4-mapped */
+	__u32 confined[4];
+	__u16 port; /* host order */
+	__u8 family;
+	__u8 proto;
+	__u8 class;
+	__u8 hook;
+};
+
+static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const struct bg_seen *s,
+				    struct bpf_sock *sk)
+{
+	struct bg_event *e;
+	__u64 id, ug, flags;
+
+	/* Taken before the reservation, so a drop shows as a gap in the sequence. */
+	id = __sync_fetch_and_add(&bg_seq, 1);
+	e = bpf_ringbuf_reserve(&bg_events, sizeof(*e), 0);
+	if (!e) {
+		bg_stat_inc(BG_STAT_DROPPED);
+		return;
+	}
+	e->seq = id;
+	/* Coarse clock: ~5 ns instead of ~100 ns for bpf_ktime_get_ns() on kvm-clock. */
+	e->ts_ns = bpf_ktime_get_coarse_ns();
+	e->cgroup_id = bpf_get_current_cgroup_id();
+	id = bpf_get_current_pid_tgid();
+	e->pid = id >> 32;
+	ug = bpf_get_current_uid_gid();
+	e->uid = (__u32)ug;
+	e->gid = ug >> 32;
+	e->netns = bg_sock_netns(sk);
+	__builtin_memcpy(e->addr, s->addr, 16);
+	__builtin_memcpy(e->confined, s->confined, 16);
+	e->port = s->port;
+	e->rule_id = r ? r->rule_id : 0;
+	e->type = BG_EVENT_BIND;
+	e->family = s->family;
+	e->proto = s->proto;
+	e->verdict = verdict;
+	e->action = r ? r->action : 0;
+	e->expose = r ? r->expose : 0;
+	e->mode = r ? r->mode : 0;
+	e->hook = s->hook;
+	e->class = s->class;
+	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	bpf_get_current_comm(e->comm, sizeof(e->comm));
+
+	/*
+	 * Batched wakeups: a per-event wakeup costs several microseconds, more than the bind. A deny
+	 * or confine wakes the reader at once (someone's service just failed or moved); anything else
+	 * waits for the agent's poll timeout, unless a quarter of the ring is already waiting.
+	 */
+	if (verdict == BG_VERDICT_DENY || verdict == BG_VERDICT_CONFINE ||
+	    bpf_ringbuf_query(&bg_events, BPF_RB_AVAIL_DATA) > BG_RINGBUF_BYTES / 4)
+		flags = BPF_RB_FORCE_WAKEUP;
+	else
+		flags = BPF_RB_NO_WAKEUP;
+	bpf_ringbuf_submit(e, flags);
+	bg_stat_inc(BG_STAT_EVENTS);
+}
+
+static __always_inline void bg_count(__u8 verdict)
+{
+	if (verdict == BG_VERDICT_DENY)
+		bg_stat_inc(BG_STAT_DENIED);
+	else if (verdict == BG_VERDICT_CONFINE)
+		bg_stat_inc(BG_STAT_CONFINED);
+}
+
+/* Remember that this socket's bind at @port was reported as an alert (see bg_alerted). */
+static __always_inline void bg_mark_alerted(__u64 cookie, __u16 port)
+{
+	__u32 v = port;
+
+	bpf_map_update_elem(&bg_alerted, &cookie, &v, BPF_ANY);
+}
+
+static __always_inline int bg_was_alerted(__u64 cookie, __u16 port)
+{
+	__u32 *v = bpf_map_lookup_elem(&bg_alerted, &cookie);
+
+	if (!v || *v != port)
+		return 0;
+	bpf_map_delete_elem(&bg_alerted, &cookie);
+	return 1;
+}
+
+SEC("cgroup/bind4")
+int bg_bind4(struct bpf_sock_addr *ctx)
+{
+	const struct bg_rule *r;
+	struct bg_seen s;
+	__u8 verdict;
+	int proto;
+
+	proto = bg_proto_of(ctx->type);
+	if (proto < 0)
+		return ALLOW;
+	s.port = bpf_ntohs((__u16)ctx->user_port);
+	r = bg_lookup_rule(proto, s.port);
+	if (!r)
+		return ALLOW;
+
+	s.addr[0] = 0;
+	s.addr[1] = 0;
+	s.addr[2] = BG_V4MAPPED_BE;
+	s.addr[3] = ctx->user_ip4;
+	s.class = bg_class_v4(s.addr[3]);
+	verdict = bg_judge(r, s.class, s.addr);
+	if (!bg_should_emit(r, verdict))
+		return ALLOW;
+
+	s.family = BG_AF_INET;
+	s.proto = proto;
+	s.hook = BG_HOOK_BIND;
+	__builtin_memset(s.confined, 0, sizeof(s.confined));
+	if (verdict == BG_VERDICT_CONFINE) {
+		s.confined[2] = BG_V4MAPPED_BE;
+		s.confined[3] = BG_V4_LOOPBACK_BE;
+		ctx->user_ip4 = BG_V4_LOOPBACK_BE;
+	} else if (verdict == BG_VERDICT_ALERT) {
+		bg_mark_alerted(bpf_get_socket_cookie(ctx), s.port);
+	}
+	bg_emit(r, verdict, &s, ctx->sk);
+	bg_count(verdict);
+	return verdict == BG_VERDICT_DENY ? REJECT : ALLOW;
+}
+
+SEC("cgroup/bind6")
+int bg_bind6(struct bpf_sock_addr *ctx)
+{
+	const struct bg_rule *r;
+	struct bg_seen s;
+	__u8 verdict;
+	int proto;
+
+	proto = bg_proto_of(ctx->type);
+	if (proto < 0)
+		return ALLOW;
+	s.port = bpf_ntohs((__u16)ctx->user_port);
+	r = bg_lookup_rule(proto, s.port);
+	if (!r)
+		return ALLOW;
+
+	s.addr[0] = ctx->user_ip6[0];
+	s.addr[1] = ctx->user_ip6[1];
+	s.addr[2] = ctx->user_ip6[2];
+	s.addr[3] = ctx->user_ip6[3];
+	s.class = bg_class_v6(s.addr[0], s.addr[1], s.addr[2], s.addr[3]);
+	verdict = bg_judge(r, s.class, s.addr);
+	if (!bg_should_emit(r, verdict))
+		return ALLOW;
+
+	s.family = BG_AF_INET6;
+	s.proto = proto;
+	s.hook = BG_HOOK_BIND;
+	__builtin_memset(s.confined, 0, sizeof(s.confined));
+	if (verdict == BG_VERDICT_CONFINE) {
+		bg_confine_v6(s.addr[0], s.addr[1], s.addr[2], s.confined);
+		ctx->user_ip6[0] = s.confined[0];
+		ctx->user_ip6[1] = s.confined[1];
+		ctx->user_ip6[2] = s.confined[2];
+		ctx->user_ip6[3] = s.confined[3];
+	} else if (verdict == BG_VERDICT_ALERT) {
+		bg_mark_alerted(bpf_get_socket_cookie(ctx), s.port);
+	}
+	bg_emit(r, verdict, &s, ctx->sk);
+	bg_count(verdict);
+	return verdict == BG_VERDICT_DENY ? REJECT : ALLOW;
+}
+
+/*
+ * post_bind: the port is now assigned and the address final. A confine cannot be applied here
+ * (the socket is already hashed), so a violation that only shows up now is denied, or alerted in
+ * audit mode or under an alert rule. Fail-closed on purpose: this path is reached only by an
+ * ephemeral port that a rule covers, or by an address rewritten after our bind hook.
+ */
+static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
+{
+	const struct bg_rule *r;
+	__u8 verdict;
+	int proto;
+
+	proto = bg_proto_of(ctx->type);
+	if (proto < 0)
+		return ALLOW;
+	s->port = (__u16)ctx->src_port;
+	r = bg_lookup_rule(proto, s->port);
+	if (!r)
+		return ALLOW;
+	verdict = bg_judge(r, s->class, s->addr);
+	if (verdict == BG_VERDICT_ALLOW)
+		return ALLOW;
+	if (bg_was_alerted(bpf_get_socket_cookie(ctx), s->port))
+		return ALLOW;
+	if (verdict == BG_VERDICT_CONFINE)
+		verdict = BG_VERDICT_DENY;
+
+	s->proto = proto;
+	s->hook = BG_HOOK_POST_BIND;
+	__builtin_memset(s->confined, 0, sizeof(s->confined));
+	bg_emit(r, verdict, s, NULL);
+	bg_count(verdict);
+	return verdict == BG_VERDICT_DENY ? REJECT : ALLOW;
+}
+
+SEC("cgroup/post_bind4")
+int bg_post_bind4(struct bpf_sock *ctx)
+{
+	struct bg_seen s;
+
+	s.addr[0] = 0;
+	s.addr[1] = 0;
+	s.addr[2] = BG_V4MAPPED_BE;
+	s.addr[3] = ctx->src_ip4;
+	s.class = bg_class_v4(s.addr[3]);
+	s.family = BG_AF_INET;
+	return bg_post_bind(ctx, &s);
+}
+
+SEC("cgroup/post_bind6")
+int bg_post_bind6(struct bpf_sock *ctx)
+{
+	struct bg_seen s;
+
+	s.addr[0] = ctx->src_ip6[0];
+	s.addr[1] = ctx->src_ip6[1];
+	s.addr[2] = ctx->src_ip6[2];
+	s.addr[3] = ctx->src_ip6[3];
+	s.class = bg_class_v6(s.addr[0], s.addr[1], s.addr[2], s.addr[3]);
+	s.family = BG_AF_INET6;
+	return bg_post_bind(ctx, &s);
+}

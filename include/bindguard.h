@@ -1,0 +1,209 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * bindguard.h - the ABI shared by the BPF programs (bpf/) and user space (agent/, policy/).
+ *
+ * This header is a specification. Every struct here crosses the kernel/user boundary through a
+ * BPF map or the ring buffer, so:
+ *   - fields are fixed-width, with no bool, enum or pointer members;
+ *   - padding is explicit and sizes are pinned with _Static_assert;
+ *   - the byte order is stated for every multi-byte field;
+ *   - an all-zero struct is inert: it matches nothing and grants nothing (systemd #30556 shipped
+ *     the opposite, an empty allow list whose zeroed entry matched everything).
+ *
+ * It is compiled by clang for the BPF target (with vmlinux.h providing the __uN types) and by gcc
+ * for the agent and the unit tests (with <linux/types.h>).
+ */
+#ifndef BINDGUARD_H
+#define BINDGUARD_H
+
+#ifndef __VMLINUX_H__
+#include <linux/types.h>
+#endif
+
+#define BG_ABI_VERSION 1
+
+/* Protocols a rule can name. Index into the rule table (see BG_RULE_KEY). */
+#define BG_PROTO_TCP 0
+#define BG_PROTO_UDP 1
+#define BG_NR_PROTOS 2
+
+/* Bit set of protocols, used by the policy language (tcp, udp or both). */
+#define BG_PROTO_BIT(p) (1u << (p))
+
+/*
+ * Exposure: which local addresses a port may be bound to. 0 is deliberately "no rule", so a
+ * zeroed rule-table slot falls through to the policy's default for unlisted ports.
+ */
+#define BG_EXPOSE_UNSET 0 /* no rule for this slot (inert) */
+#define BG_EXPOSE_PUBLIC 1 /* any address */
+#define BG_EXPOSE_LOOPBACK 2 /* loopback of the socket's own netns only */
+#define BG_EXPOSE_CIDR 3 /* loopback plus the rule's CIDR set */
+#define BG_EXPOSE_NONE 4 /* must not be bound at all */
+#define BG_EXPOSE_MAX 4
+
+/* What to do with a bind that breaks a rule's exposure. */
+#define BG_ACTION_UNSET 0
+#define BG_ACTION_DENY 1 /* the bind fails with EPERM */
+#define BG_ACTION_ALERT 2 /* the bind succeeds, an event is raised */
+#define BG_ACTION_CONFINE 3 /* a wildcard bind is rewritten to loopback; anything else denied */
+#define BG_ACTION_MAX 3
+
+#define BG_MODE_ENFORCE 0 /* apply each rule's action */
+#define BG_MODE_AUDIT 1 /* every deny and confine becomes an alert */
+
+/* The verdict for one bind, after mode. 0 never appears in an event. */
+#define BG_VERDICT_NONE 0
+#define BG_VERDICT_ALLOW 1
+#define BG_VERDICT_DENY 2
+#define BG_VERDICT_ALERT 3
+#define BG_VERDICT_CONFINE 4
+
+/* Address classes (decided once, in bg_decide.h). */
+#define BG_CLASS_LOOPBACK 1
+#define BG_CLASS_WILDCARD 2
+#define BG_CLASS_SPECIFIC 3
+
+/* Where an event came from. */
+#define BG_HOOK_BIND 1 /* cgroup/bind4 or bind6: the address the caller asked for */
+#define BG_HOOK_POST_BIND 2 /* cgroup/post_bind4 or 6: the final address and port */
+
+#define BG_EVENT_BIND 1
+
+/* Address families as they appear in events; the kernel's AF_INET and AF_INET6 values. */
+#define BG_AF_INET 2
+#define BG_AF_INET6 10
+
+/*
+ * Rule-table layout. The table is a BPF_MAP_TYPE_ARRAY of struct bg_rule, indexed by
+ * BG_RULE_KEY(proto, port). One extra slot, BG_KEY_UNLISTED, holds the rule that applies to
+ * every port whose own slot is inert: the policy's "unlisted" default.
+ *
+ * The whole table is one inner map of the BG_MAP_POLICY array-of-maps. A policy swap builds a
+ * complete new inner map and replaces the outer slot with a single update, so a bind sees
+ * either the old policy or the new one, never a mix.
+ */
+#define BG_NR_PORTS 65536u
+#define BG_RULE_KEY(proto, port) ((__u32)(proto)*BG_NR_PORTS + (__u32)(port))
+#define BG_KEY_UNLISTED (BG_NR_PROTOS * BG_NR_PORTS)
+#define BG_RULE_SLOTS (BG_KEY_UNLISTED + 1)
+
+/* struct bg_rule.flags */
+#define BG_RULE_F_LOG_ALLOWED (1u << 0) /* emit an event even when the verdict is allow */
+
+/*
+ * struct bg_rule - the compiled form of one policy rule, as stored in one rule-table slot.
+ *
+ * @expose:   BG_EXPOSE_*. BG_EXPOSE_UNSET marks an empty slot.
+ * @action:   BG_ACTION_*, already resolved against the policy's default action.
+ * @mode:     BG_MODE_*. Policy-wide, but copied into every slot so the fast path needs one lookup.
+ * @flags:    BG_RULE_F_*.
+ * @rule_id:  host order. 1-based index of the rule in the agent's rule list (names, hint); 0 for
+ *            the unlisted default.
+ * @pad:      must be zero.
+ * @cidr_set: host order. With BG_EXPOSE_CIDR, the id of this rule's CIDR set in BG_MAP_CIDRS.
+ *            0 is never a valid set, so a rule with an empty or missing set matches loopback
+ *            only: a CIDR rule can never widen to "anything".
+ */
+struct bg_rule {
+	__u8 expose;
+	__u8 action;
+	__u8 mode;
+	__u8 flags;
+	__u16 rule_id;
+	__u16 pad;
+	__u32 cidr_set;
+};
+_Static_assert(sizeof(struct bg_rule) == 12, "struct bg_rule is ABI");
+
+/*
+ * struct bg_cidr_key - key of the BG_MAP_CIDRS LPM trie.
+ *
+ * @prefixlen: host order. 32 (the set id) + 96 (the v4-mapped prefix, for IPv4) + the CIDR's
+ *             own prefix length.
+ * @set:       big-endian (network order) set id, so that it sorts as the leading bytes.
+ * @addr:      network order. IPv6, or IPv4 as the v4-mapped ::ffff:a.b.c.d.
+ *
+ * Set ids grow monotonically across policy loads, so a new policy's sets never collide with the
+ * sets of the policy it replaces.
+ */
+struct bg_cidr_key {
+	__u32 prefixlen;
+	__u32 set;
+	__u8 addr[16];
+};
+_Static_assert(sizeof(struct bg_cidr_key) == 24, "struct bg_cidr_key is ABI");
+
+#define BG_COMM_LEN 16
+
+/*
+ * struct bg_event - one ring-buffer record.
+ *
+ * @seq:       host order. Global sequence number, taken before the ring-buffer reservation, so a
+ *             reservation that fails leaves a gap: delivered + dropped == last seq + 1.
+ * @ts_ns:     host order. CLOCK_MONOTONIC (coarse, jiffy resolution) at the hook; the agent
+ *             converts it to wall-clock time.
+ * @cgroup_id: host order. cgroup v2 id of the calling task.
+ * @pid:       host order. Thread-group id of the calling task.
+ * @uid, @gid: host order. Of the calling task, in the initial user namespace.
+ * @netns:     host order. Inode number of the network namespace of the socket (TCP, and UDP on
+ *             AF_INET6); for AF_INET UDP, of the calling task, see docs/coverage.md.
+ * @addr:      network order. The address the hook judged; IPv4 as v4-mapped ::ffff:a.b.c.d.
+ * @confined:  network order. With BG_VERDICT_CONFINE, the address the bind was rewritten to.
+ * @port:      host order.
+ * @rule_id:   host order. As in struct bg_rule; 0 for the unlisted default.
+ * @type:      BG_EVENT_*.
+ * @family:    BG_AF_INET or BG_AF_INET6: the socket's family.
+ * @proto:     BG_PROTO_*.
+ * @verdict:   BG_VERDICT_*, after mode.
+ * @action:    BG_ACTION_* of the rule.
+ * @expose:    BG_EXPOSE_* of the rule.
+ * @mode:      BG_MODE_* in force.
+ * @hook:      BG_HOOK_*.
+ * @class:     BG_CLASS_* of @addr.
+ * @pad:       zero.
+ * @comm:      NUL-terminated task comm; arbitrary bytes, never trusted by the encoder.
+ */
+struct bg_event {
+	__u64 seq;
+	__u64 ts_ns;
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 uid;
+	__u32 gid;
+	__u32 netns;
+	__u8 addr[16];
+	__u8 confined[16];
+	__u16 port;
+	__u16 rule_id;
+	__u8 type;
+	__u8 family;
+	__u8 proto;
+	__u8 verdict;
+	__u8 action;
+	__u8 expose;
+	__u8 mode;
+	__u8 hook;
+	__u8 class;
+	__u8 pad[11];
+	char comm[BG_COMM_LEN];
+};
+_Static_assert(sizeof(struct bg_event) == 112, "struct bg_event is ABI");
+
+/* Per-CPU counters in BG_MAP_STATS (a PERCPU_ARRAY of __u64, host order). */
+#define BG_STAT_DROPPED 0 /* events lost because the ring buffer was full */
+#define BG_STAT_EVENTS 1 /* events submitted */
+#define BG_STAT_DENIED 2 /* binds denied */
+#define BG_STAT_CONFINED 3 /* binds rewritten to loopback */
+#define BG_STAT_NO_POLICY 4 /* binds seen while no policy was installed (allowed) */
+#define BG_NR_STATS 5
+
+/* Map names: the kernel keeps 15 characters. */
+#define BG_MAP_POLICY "bg_policy"
+#define BG_MAP_CIDRS "bg_cidrs"
+#define BG_MAP_EVENTS "bg_events"
+#define BG_MAP_STATS "bg_stats"
+
+#define BG_CIDR_MAX_ENTRIES 65536
+#define BG_RINGBUF_BYTES (1u << 22) /* 4 MiB: ~37k events */
+
+#endif /* BINDGUARD_H */

@@ -1,0 +1,127 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * policy.h - the bindguard policy language: parse (libyaml), validate, compile to rule-table
+ * entries. Pure C, no libbpf: the agent turns the compiled form into maps, and the unit tests
+ * drive it directly.
+ */
+#ifndef BG_POLICY_H
+#define BG_POLICY_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include <linux/types.h>
+
+#include "bindguard.h"
+
+/* One CIDR of a rule's exposure list, normalised (host bits cleared). */
+struct bg_cidr {
+	__u8 family; /* BG_AF_INET or BG_AF_INET6 */
+	__u8 prefixlen; /* 0..32 or 0..128 */
+	__u8 addr[16]; /* network order; IPv4 in addr[0..3] */
+};
+
+struct bg_policy_rule {
+	__u32 port_lo; /* inclusive, 0..65535 */
+	__u32 port_hi; /* inclusive, >= port_lo */
+	__u8 protos; /* BG_PROTO_BIT(BG_PROTO_TCP) | BG_PROTO_BIT(BG_PROTO_UDP) */
+	__u8 expose; /* BG_EXPOSE_*, never UNSET */
+	__u8 action; /* BG_ACTION_*, resolved against the policy default, never UNSET */
+	char *service; /* may be NULL */
+	char *software; /* may be NULL */
+	char *hint; /* may be NULL */
+	char *note; /* may be NULL */
+	struct bg_cidr *cidrs; /* with BG_EXPOSE_CIDR */
+	size_t n_cidrs;
+	unsigned int line; /* 1-based position of the rule in its file */
+	unsigned int col;
+};
+
+struct bg_policy {
+	char *name; /* policy "name:", may be NULL */
+	char *source; /* file name used in messages */
+	__u8 mode; /* BG_MODE_* */
+	__u8 default_action; /* BG_ACTION_* for rules that name none */
+	__u8 unlisted_expose; /* BG_EXPOSE_* for ports no rule lists (PUBLIC = allow) */
+	__u8 unlisted_action; /* BG_ACTION_* applied to unlisted ports */
+	struct bg_cidr *unlisted_cidrs;
+	size_t n_unlisted_cidrs;
+	struct bg_policy_rule *rules;
+	size_t n_rules;
+};
+
+/* A parse or validation error: one line, "file:line:col: message". */
+struct bg_policy_error {
+	char file[256];
+	unsigned int line; /* 1-based; 0 if not tied to a position */
+	unsigned int col; /* 1-based */
+	char msg[512];
+};
+
+/* Format err as "file:line:col: msg" into buf. Returns buf. */
+const char *bg_policy_error_str(const struct bg_policy_error *err, char *buf, size_t len);
+
+/*
+ * Parse and validate a policy. On success return 0 and set *out (free with bg_policy_free()).
+ * On failure return -EINVAL (bad policy; err filled), -ENOENT/-EACCES/... (file could not be
+ * read; err filled) or -ENOMEM, and leave *out untouched.
+ */
+int bg_policy_parse_file(const char *path, struct bg_policy **out, struct bg_policy_error *err);
+int bg_policy_parse_buffer(const char *name, const char *buf, size_t len, struct bg_policy **out,
+			   struct bg_policy_error *err);
+void bg_policy_free(struct bg_policy *p);
+
+/* Names for the enums, as used in the YAML, in --help and in events. NULL-safe: "?" if unknown. */
+const char *bg_expose_str(__u8 expose);
+const char *bg_action_str(__u8 action);
+const char *bg_mode_str(__u8 mode);
+const char *bg_verdict_str(__u8 verdict);
+const char *bg_proto_str(__u8 proto);
+int bg_mode_parse(const char *s, __u8 *mode); /* 0 or -EINVAL */
+int bg_action_parse(const char *s, __u8 *action); /* deny|alert|confine: 0 or -EINVAL */
+
+/* A CIDR as text ("10.0.0.0/8", "2001:db8::/32"); buf holds at least BG_CIDR_STRLEN. Returns buf. */
+#define BG_CIDR_STRLEN 50
+const char *bg_cidr_str(const struct bg_cidr *c, char *buf, size_t len);
+
+/* Limits the parser enforces (errors, never truncation). */
+#define BG_POLICY_MAX_BYTES (16u << 20) /* a larger file is rejected before parsing */
+#define BG_POLICY_MAX_RULES 65535u /* rule ids are __u16 and 0 means "unlisted" */
+
+/*
+ * Options applied at compile time (they come from the command line, not the file).
+ */
+struct bg_compile_opts {
+	int mode_override; /* -1: keep the policy's mode; else BG_MODE_* */
+	int log_allowed; /* set BG_RULE_F_LOG_ALLOWED on every slot */
+	__u32 first_set_id; /* first CIDR set id to hand out (>= 1) */
+};
+
+/* A CIDR-trie entry ready for the BG_MAP_CIDRS map. */
+struct bg_compiled_cidr {
+	struct bg_cidr_key key;
+};
+
+struct bg_compiled {
+	struct bg_rule *slots; /* BG_RULE_SLOTS entries, indexed by BG_RULE_KEY / BG_KEY_UNLISTED */
+	struct bg_compiled_cidr *cidrs;
+	size_t n_cidrs;
+	__u32 next_set_id; /* first set id not used by this compilation */
+};
+
+/*
+ * Compile a validated policy into rule-table slots and CIDR-trie keys. Rule ids are the 1-based
+ * index of the rule in p->rules. Returns 0 or -ENOMEM/-EINVAL; *out is untouched on failure.
+ */
+int bg_policy_compile(const struct bg_policy *p, const struct bg_compile_opts *opts,
+		      struct bg_compiled *out);
+void bg_compiled_release(struct bg_compiled *c);
+
+/* Print the compiled rules, one line per rule, for `bindguard check`. */
+void bg_policy_print(const struct bg_policy *p, FILE *f);
+
+/* The built-in iRedMail policy (policy/iredmail.yaml, embedded at build time). */
+extern const char bg_builtin_policy[];
+extern const size_t bg_builtin_policy_len;
+#define BG_BUILTIN_POLICY_NAME "<builtin:iredmail.yaml>"
+
+#endif /* BG_POLICY_H */

@@ -1,0 +1,428 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+
+#include "cgroup.h"
+#include "sandbox.h"
+
+int sb_failures;
+int sb_checks;
+
+/* The one sandbox of this process, for the signal and exit paths. */
+static struct sb *sb_current;
+
+static void sb_on_signal(int sig)
+{
+	if (sb_current)
+		sb_teardown(sb_current);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static void sb_at_exit(void)
+{
+	if (sb_current)
+		sb_teardown(sb_current);
+}
+
+int sb_lo_up(void)
+{
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0) {
+		err = -errno;
+		goto out;
+	}
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(fd, SIOCSIFFLAGS, &ifr) < 0)
+		err = -errno;
+out:
+	close(fd);
+	return err;
+}
+
+int sb_setup(struct sb *sb, const char *name)
+{
+	static unsigned int seq;
+	int err;
+
+	memset(sb, 0, sizeof(*sb));
+	sb->agent = -1;
+	if (geteuid() != 0) {
+		printf("SKIP %s: needs root (BPF and cgroup v2)\n", name);
+		return SB_SKIP;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		printf("SKIP %s: the kernel exposes no BTF\n", name);
+		return SB_SKIP;
+	}
+	err = bg_cgroup2_root("/proc/self/mounts", sb->cg_root, sizeof(sb->cg_root));
+	if (err) {
+		printf("SKIP %s: no cgroup v2 hierarchy mounted\n", name);
+		return SB_SKIP;
+	}
+	sb->bin = getenv("BINDGUARD");
+	if (!sb->bin)
+		sb->bin = "build/bindguard";
+	if (access(sb->bin, X_OK) != 0) {
+		fprintf(stderr, "%s: bindguard binary %s: %s\n", name, sb->bin, strerror(errno));
+		return 1;
+	}
+	if (snprintf(sb->cg_dir, sizeof(sb->cg_dir), "%s/bg-test-%s-%d-%u", sb->cg_root, name,
+		     (int)getpid(), seq++) >= (int)sizeof(sb->cg_dir)) {
+		fprintf(stderr, "%s: cgroup path too long\n", name);
+		sb->cg_dir[0] = '\0';
+		return 1;
+	}
+	if (mkdir(sb->cg_dir, 0755) != 0) {
+		fprintf(stderr, "%s: mkdir %s: %s\n", name, sb->cg_dir, strerror(errno));
+		sb->cg_dir[0] = '\0';
+		return 1;
+	}
+	strcpy(sb->tmpdir, "/tmp/bg-test-XXXXXX");
+	if (!mkdtemp(sb->tmpdir)) {
+		fprintf(stderr, "%s: mkdtemp: %s\n", name, strerror(errno));
+		sb->tmpdir[0] = '\0';
+		rmdir(sb->cg_dir);
+		sb->cg_dir[0] = '\0';
+		return 1;
+	}
+	snprintf(sb->out_path, sizeof(sb->out_path), "%s/events.jsonl", sb->tmpdir);
+	snprintf(sb->err_path, sizeof(sb->err_path), "%s/agent.err", sb->tmpdir);
+
+	sb_current = sb;
+	atexit(sb_at_exit);
+	signal(SIGINT, sb_on_signal);
+	signal(SIGTERM, sb_on_signal);
+	signal(SIGABRT, sb_on_signal);
+	signal(SIGSEGV, sb_on_signal);
+	signal(SIGPIPE, SIG_IGN);
+	return 0;
+}
+
+static void sb_rm_tree(const char *dir)
+{
+	char cmd[PATH_MAX + 32];
+
+	/* Only ever our own mkdtemp() directory under /tmp. */
+	if (strncmp(dir, "/tmp/bg-test-", 13) != 0)
+		return;
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "sandbox: could not remove %s\n", dir);
+}
+
+void sb_teardown(struct sb *sb)
+{
+	int i;
+
+	if (sb->agent > 0) {
+		kill(sb->agent, SIGKILL);
+		waitpid(sb->agent, NULL, 0);
+		sb->agent = -1;
+	}
+	if (sb->cg_dir[0]) {
+		/* The workers have exited; the kernel may take a moment to empty the cgroup. */
+		for (i = 0; i < 100 && rmdir(sb->cg_dir) != 0 && errno == EBUSY; i++)
+			usleep(20000);
+		if (access(sb->cg_dir, F_OK) == 0)
+			fprintf(stderr, "sandbox: could not remove cgroup %s: %s\n", sb->cg_dir,
+				strerror(errno));
+		sb->cg_dir[0] = '\0';
+	}
+	if (sb->tmpdir[0]) {
+		sb_rm_tree(sb->tmpdir);
+		sb->tmpdir[0] = '\0';
+	}
+}
+
+char *sb_slurp(const char *path)
+{
+	size_t len = 0, cap = 4096;
+	char *buf = malloc(cap), *nb;
+	ssize_t n;
+	int fd;
+
+	if (!buf)
+		return NULL;
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0) {
+		free(buf);
+		return NULL;
+	}
+	for (;;) {
+		if (cap - len < 2) {
+			nb = realloc(buf, cap * 2);
+			if (!nb)
+				break;
+			buf = nb;
+			cap *= 2;
+		}
+		n = read(fd, buf + len, cap - len - 1);
+		if (n <= 0)
+			break;
+		len += n;
+	}
+	close(fd);
+	buf[len] = '\0';
+	return buf;
+}
+
+const char *sb_write_tmp(struct sb *sb, const char *name, const char *content)
+{
+	static char paths[8][PATH_MAX];
+	static int slot;
+	char *p = paths[slot++ % 8];
+	FILE *f;
+
+	if (snprintf(p, PATH_MAX, "%s/%s", sb->tmpdir, name) >= PATH_MAX)
+		return NULL;
+	f = fopen(p, "w");
+	if (!f)
+		return NULL;
+	fputs(content, f);
+	fclose(f);
+	return p;
+}
+
+static int sb_wait_status(pid_t pid)
+{
+	int st;
+
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+int sb_agent_start(struct sb *sb, const char *const *args)
+{
+	const char *argv[32];
+	struct timespec t0, now;
+	char *out, *err;
+	int n = 0, fd;
+	pid_t pid;
+
+	argv[n++] = sb->bin;
+	argv[n++] = "run";
+	argv[n++] = "--cgroup";
+	argv[n++] = sb->cg_dir;
+	argv[n++] = "--output";
+	argv[n++] = sb->out_path;
+	while (args && *args && n < 31)
+		argv[n++] = *args++;
+	argv[n] = NULL;
+	unlink(sb->out_path);
+
+	pid = fork();
+	if (pid < 0)
+		return -1;
+	if (pid == 0) {
+		/* If the test dies, the agent dies with it and its links go away. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		fd = open(sb->err_path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	sb->agent = pid;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	for (;;) {
+		int st;
+
+		out = sb_slurp(sb->out_path);
+		if (out && strstr(out, "\"state\":\"ready\"")) {
+			free(out);
+			return 0;
+		}
+		free(out);
+		if (waitpid(pid, &st, WNOHANG) == pid) {
+			sb->agent = -1;
+			err = sb_slurp(sb->err_path);
+			fprintf(stderr, "agent exited before ready (status %d): %s\n",
+				WIFEXITED(st) ? WEXITSTATUS(st) : -1, err ? err : "");
+			free(err);
+			return -1;
+		}
+		clock_gettime(CLOCK_MONOTONIC, &now);
+		if (now.tv_sec - t0.tv_sec > 30) {
+			fprintf(stderr, "agent not ready after 30 s\n");
+			return -1;
+		}
+		usleep(20000);
+	}
+}
+
+int sb_agent_stop(struct sb *sb)
+{
+	int st;
+
+	if (sb->agent <= 0)
+		return -1;
+	kill(sb->agent, SIGTERM);
+	st = sb_wait_status(sb->agent);
+	sb->agent = -1;
+	return st;
+}
+
+int sb_child(struct sb *sb, int in_cgroup, int new_netns, int (*fn)(void *), void *arg)
+{
+	char path[PATH_MAX + 16], pid[32];
+	pid_t p;
+	int fd;
+
+	p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (in_cgroup) {
+			snprintf(path, sizeof(path), "%s/cgroup.procs", sb->cg_dir);
+			fd = open(path, O_WRONLY);
+			snprintf(pid, sizeof(pid), "%d", (int)getpid());
+			if (fd < 0 || write(fd, pid, strlen(pid)) < 0) {
+				perror("join sandbox cgroup");
+				_exit(126);
+			}
+			close(fd);
+		}
+		if (new_netns) {
+			if (unshare(CLONE_NEWNET) != 0 || sb_lo_up() != 0) {
+				perror("new netns");
+				_exit(126);
+			}
+		}
+		fflush(stdout);
+		_exit(fn(arg));
+	}
+	return sb_wait_status(p);
+}
+
+int sb_exec(const char *const *argv, char *out, size_t len)
+{
+	int pfd[2], st;
+	size_t used = 0;
+	ssize_t n;
+	pid_t p;
+
+	if (pipe(pfd) != 0)
+		return -1;
+	p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		dup2(pfd[1], 1);
+		dup2(pfd[1], 2);
+		close(pfd[0]);
+		close(pfd[1]);
+		execv(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(pfd[1]);
+	while (len && (n = read(pfd[0], out + used, len - 1 - used)) > 0)
+		used += n;
+	if (len)
+		out[used] = '\0';
+	/* Drain what did not fit, so the child never blocks on a full pipe. */
+	{
+		char junk[4096];
+
+		while (read(pfd[0], junk, sizeof(junk)) > 0)
+			;
+	}
+	close(pfd[0]);
+	st = sb_wait_status(p);
+	return st;
+}
+
+int sb_attached(const struct sb *sb)
+{
+	static const enum bpf_attach_type types[] = {
+		BPF_CGROUP_INET4_BIND,
+		BPF_CGROUP_INET6_BIND,
+		BPF_CGROUP_INET4_POST_BIND,
+		BPF_CGROUP_INET6_POST_BIND,
+	};
+	__u32 ids[16], cnt;
+	int fd, total = 0;
+	size_t i;
+
+	fd = open(sb->cg_dir, O_RDONLY | O_DIRECTORY);
+	if (fd < 0)
+		return -1;
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		cnt = 16;
+		if (bpf_prog_query(fd, types[i], 0, NULL, ids, &cnt) != 0) {
+			close(fd);
+			return -1;
+		}
+		total += cnt;
+	}
+	close(fd);
+	return total;
+}
+
+static int sb_line_has(const char *line, size_t len, const char *needle)
+{
+	size_t nl = strlen(needle);
+	const char *p = line, *end = line + len;
+
+	while ((size_t)(end - p) >= nl) {
+		p = memmem(p, end - p, needle, nl);
+		if (!p)
+			return 0;
+		if (strncmp(needle, "\"port\":", 7) != 0 || p + nl >= end ||
+		    !(p[nl] >= '0' && p[nl] <= '9'))
+			return 1;
+		p++;
+	}
+	return 0;
+}
+
+int sb_count_lines(const char *text, const char *const *needles)
+{
+	const char *line = text, *nl;
+	const char *const *n;
+	int count = 0, all;
+	size_t len;
+
+	while (line && *line) {
+		nl = strchr(line, '\n');
+		len = nl ? (size_t)(nl - line) : strlen(line);
+		all = 1;
+		for (n = needles; *n && all; n++)
+			all = sb_line_has(line, len, *n);
+		count += all;
+		line = nl ? nl + 1 : NULL;
+	}
+	return count;
+}
+
+int sb_report(const char *name)
+{
+	printf("%s: %d checks, %d failed\n", name, sb_checks, sb_failures);
+	return sb_failures ? 1 : 0;
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * sandbox.h - the integration tests' sandbox: a throwaway child cgroup v2, network namespaces for
+ * the workloads, the agent as a child process, and cleanup on every path (normal exit, failed
+ * check, signal). Nothing is ever attached to the root cgroup and nothing is pinned.
+ */
+#ifndef BG_SANDBOX_H
+#define BG_SANDBOX_H
+
+#include <limits.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+#define SB_SKIP 77
+
+struct sb {
+	char cg_root[PATH_MAX];
+	char cg_dir[PATH_MAX]; /* the sandbox cgroup the agent attaches to */
+	char tmpdir[PATH_MAX]; /* scratch files: agent output, policies */
+	char out_path[PATH_MAX]; /* agent --output */
+	char err_path[PATH_MAX]; /* agent stderr */
+	const char *bin; /* the bindguard binary ($BINDGUARD) */
+	pid_t agent;
+};
+
+/* Set up the sandbox. Returns 0, SB_SKIP (reason printed) or 1 (error printed). */
+int sb_setup(struct sb *sb, const char *name);
+/* Stop the agent if running, remove the cgroup and the scratch files. Idempotent. */
+void sb_teardown(struct sb *sb);
+
+/*
+ * Start `bindguard run --cgroup <sandbox> --output <out> ARGS...` and wait for its ready line.
+ * args is NULL-terminated. Returns 0, or -1 (the agent's stderr is printed).
+ */
+int sb_agent_start(struct sb *sb, const char *const *args);
+/* SIGTERM the agent and wait. Returns its exit status (0..255), or -1 if it died by a signal. */
+int sb_agent_stop(struct sb *sb);
+
+/*
+ * Run fn(arg) in a forked child. With in_cgroup the child first joins the sandbox cgroup; with
+ * new_netns it unshares a fresh network namespace with lo up. Returns the child's exit status,
+ * or -1 if it died by a signal.
+ */
+int sb_child(struct sb *sb, int in_cgroup, int new_netns, int (*fn)(void *), void *arg);
+
+/*
+ * Run argv (argv[0] is a path), capture stdout+stderr into out (NUL-terminated, truncated to
+ * len), return the exit status or -1.
+ */
+int sb_exec(const char *const *argv, char *out, size_t len);
+
+/* Number of programs attached to the sandbox cgroup on the four bind hooks, or -1. */
+int sb_attached(const struct sb *sb);
+
+/* Read a whole file (NUL-terminated, malloc'ed), or NULL. */
+char *sb_slurp(const char *path);
+/* Write a file under the scratch dir; returns its path in a static buffer per call slot. */
+const char *sb_write_tmp(struct sb *sb, const char *name, const char *content);
+
+/*
+ * Count the lines of text that contain every needle (NULL-terminated list). A needle of the form
+ * "\"port\":N" matches only when N is followed by a non-digit.
+ */
+int sb_count_lines(const char *text, const char *const *needles);
+
+/* Simple checks that count failures instead of aborting, so cleanup always runs. */
+extern int sb_failures;
+extern int sb_checks;
+#define SB_CHECK(cond, ...)                                                  \
+	do {                                                                 \
+		sb_checks++;                                                 \
+		if (!(cond)) {                                               \
+			sb_failures++;                                       \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__); \
+			fprintf(stderr, __VA_ARGS__);                        \
+			fprintf(stderr, "\n");                               \
+		}                                                            \
+	} while (0)
+
+/* Print "N passed, N failed" for this program and return its exit code. */
+int sb_report(const char *name);
+
+/* Bring lo up in the current netns; 0 or -errno. */
+int sb_lo_up(void);
+
+#endif /* BG_SANDBOX_H */
