@@ -51,6 +51,9 @@ UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 ITEST_SRCS	:= $(wildcard tests/integration/itest_*.c)
 ITEST_BINS	:= $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRCS))
 ITEST_COMMON	:= $(OUTPUT)/tests/integration/sandbox.o $(OUTPUT)/agent/cgroup.o
+# BPF programs the tests load themselves (foreign programs, trivial baselines).
+ITEST_BPF	:= $(patsubst tests/integration/%.bpf.c,$(BUILD)/tests/%.bpf.o, \
+		   $(wildcard tests/integration/*.bpf.c))
 
 # Debian packages the build and the tests need (binary -> package is checked with dpkg).
 DEPS_PKGS	:= make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev \
@@ -106,6 +109,10 @@ $(BUILD)/tests/itest_%: $(OUTPUT)/tests/integration/itest_%.o $(ITEST_COMMON) | 
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -o $@ $^ $(LDLIBS)
 
+$(BUILD)/tests/%.bpf.o: tests/integration/%.bpf.c $(VMLINUX) | $(BUILD)/tests
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(OUTPUT)/tests/$*.bpf.d -c $< -o $@
+
 deps:
 	@missing=""; for p in $(DEPS_PKGS); do \
 		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
@@ -127,7 +134,7 @@ test: deps
 
 .PHONY: unit-bins integration-bins
 unit-bins: $(UNIT_BINS)
-integration-bins: $(ITEST_BINS)
+integration-bins: $(ITEST_BINS) $(ITEST_BPF)
 
 unit: unit-bins
 	$(Q)tests/run.sh --unit-only $(BUILD)
@@ -144,5 +151,8 @@ format:
 
 clean:
 	$(Q)rm -rf $(BUILD)
+
+# Optional parts, each owned by its own file: fuzzing, sanitizer runs, benchmarks.
+-include tests/fuzz/fuzz.mk tests/sanitize.mk bench/bench.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

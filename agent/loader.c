@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <bpf/bpf.h>
@@ -307,6 +308,14 @@ int bg_loader_poll(struct bg_loader *l, int timeout_ms)
 	if (m < 0)
 		return bg_fail(m, "ring buffer consume failed");
 	return (n > 0 ? n : 0) + m;
+}
+
+int bg_loader_cgroup_alive(struct bg_loader *l)
+{
+	struct stat st;
+
+	/* A removed cgroup v2 directory keeps its fd but loses its interface files. */
+	return fstatat(l->cgroup_fd, "cgroup.procs", &st, 0) == 0 || errno != ENOENT;
 }
 
 int bg_loader_stats(struct bg_loader *l, __u64 out[BG_NR_STATS])

@@ -50,6 +50,9 @@ int bg_loader_attach(struct bg_loader *l);
 int bg_loader_set_handler(struct bg_loader *l, bg_event_fn fn, void *ctx);
 int bg_loader_poll(struct bg_loader *l, int timeout_ms);
 
+/* 1 while the attached cgroup directory still exists, 0 once it was removed. */
+int bg_loader_cgroup_alive(struct bg_loader *l);
+
 /* Sum of the per-CPU counters (BG_STAT_*). */
 int bg_loader_stats(struct bg_loader *l, __u64 out[BG_NR_STATS]);
 

@@ -45,7 +45,8 @@ static const char usage_text[] =
 	"\n"
 	"Commands:\n"
 	"  run     Load the policy, attach to the cgroup, write events until SIGINT or SIGTERM,\n"
-	"          then detach everything. Needs root.\n"
+	"          then detach everything. SIGHUP reads the policy again and swaps it in\n"
+	"          atomically; a bad file keeps the previous policy. Needs root.\n"
 	"  check   Validate FILE, print the compiled rules; exit 0 if valid, 2 if not.\n"
 	"\n"
 	"Options for run:\n"
@@ -63,12 +64,14 @@ static const char usage_text[] =
 	"Exit status: 0 clean stop or valid policy, 1 runtime failure, 2 usage or policy error.\n"
 	"Documentation: README.md, docs/policy.md, docs/coverage.md.\n";
 
-static volatile sig_atomic_t bg_stop;
+static volatile sig_atomic_t bg_stop, bg_reload;
 
 static void on_signal(int sig)
 {
-	(void)sig;
-	bg_stop = 1;
+	if (sig == SIGHUP)
+		bg_reload = 1;
+	else
+		bg_stop = 1;
 }
 
 static int usage_error(const char *fmt, const char *arg)
@@ -80,10 +83,9 @@ static int usage_error(const char *fmt, const char *arg)
 }
 
 /* Parse a policy from a file, or the built-in one. Reports the error itself. */
-static int load_policy(const char *path, struct bg_policy **out)
+static int load_policy(const char *path, struct bg_policy **out, char *msg, size_t len)
 {
 	struct bg_policy_error perr;
-	char line[1024];
 	int err;
 
 	memset(&perr, 0, sizeof(perr));
@@ -93,7 +95,8 @@ static int load_policy(const char *path, struct bg_policy **out)
 		err = bg_policy_parse_buffer(BG_BUILTIN_POLICY_NAME, bg_builtin_policy,
 					     bg_builtin_policy_len, out, &perr);
 	if (err) {
-		fprintf(stderr, "bindguard: %s\n", bg_policy_error_str(&perr, line, sizeof(line)));
+		bg_policy_error_str(&perr, msg, len);
+		fprintf(stderr, "bindguard: %s\n", msg);
 		return err;
 	}
 	return 0;
@@ -104,11 +107,12 @@ static int cmd_check(int argc, char **argv)
 	struct bg_compile_opts copts = { .mode_override = -1, .first_set_id = 1 };
 	struct bg_compiled compiled;
 	struct bg_policy *p = NULL;
+	char msg[1024];
 	int err;
 
 	if (argc != 2)
 		return usage_error("check takes exactly one FILE%s", "");
-	if (load_policy(argv[1], &p))
+	if (load_policy(argv[1], &p, msg, sizeof(msg)))
 		return EXIT_USAGE;
 	err = bg_policy_compile(p, &copts, &compiled);
 	if (err) {
@@ -124,7 +128,12 @@ static int cmd_check(int argc, char **argv)
 }
 
 struct run_ctx {
-	const struct bg_policy *policy;
+	/*
+	 * The live policy and the one before it: events carry the generation of the rule table
+	 * that judged them, so events queued across a reload keep their rule's name and hint.
+	 */
+	struct bg_policy *policy, *prev_policy;
+	__u16 gen, prev_gen;
 	struct bg_strbuf line;
 	FILE *out;
 	int format;
@@ -158,11 +167,16 @@ static int on_event(void *ctx, const struct bg_event *ev)
 {
 	struct run_ctx *rc = ctx;
 	const struct bg_policy_rule *rule = NULL;
+	const struct bg_policy *p = NULL;
 	struct timespec wall;
 	__s64 ns;
 
-	if (ev->rule_id >= 1 && ev->rule_id <= rc->policy->n_rules)
-		rule = &rc->policy->rules[ev->rule_id - 1];
+	if (ev->gen == rc->gen)
+		p = rc->policy;
+	else if (ev->gen == rc->prev_gen && rc->prev_policy)
+		p = rc->prev_policy;
+	if (p && ev->rule_id >= 1 && ev->rule_id <= p->n_rules)
+		rule = &p->rules[ev->rule_id - 1];
 	ns = (__s64)ev->ts_ns + rc->mono_to_wall_ns;
 	if (ns < 0)
 		ns = 0; /* a clock set before 1970: print the epoch rather than lose the event */
@@ -190,6 +204,58 @@ static void write_lifecycle(struct run_ctx *rc, const char *state, const char *e
 	fflush(rc->out);
 }
 
+/*
+ * SIGHUP: parse the policy source again and swap it in atomically. A bad file changes nothing:
+ * the old policy stays live (a failed reload never widens access) and the failure is reported.
+ */
+static void reload_policy(struct run_ctx *rc, struct bg_loader *loader, const char *path,
+			  struct bg_compile_opts *copts)
+{
+	struct bg_compiled compiled = { 0 };
+	struct bg_strbuf extra = BG_STRBUF_INIT;
+	struct bg_policy *np = NULL;
+	char msg[1024];
+	int err;
+
+	err = load_policy(path, &np, msg, sizeof(msg));
+	if (!err) {
+		copts->gen = rc->gen + 1;
+		copts->first_set_id = bg_loader_next_set_id(loader);
+		err = bg_policy_compile(np, copts, &compiled);
+		if (err)
+			snprintf(msg, sizeof(msg), "cannot compile the policy: %s", strerror(-err));
+	}
+	if (!err) {
+		err = bg_loader_install_policy(loader, &compiled);
+		if (err)
+			snprintf(msg, sizeof(msg), "%s", bg_loader_strerror());
+	}
+	if (err) {
+		bg_err("reload failed, the previous policy stays in force: %s\n", msg);
+		bg_strbuf_puts(&extra, "\"error\":");
+		bg_json_string(&extra, msg, strlen(msg));
+		write_lifecycle(rc, "reload-failed", extra.err ? NULL : extra.buf);
+		goto out;
+	}
+	bg_policy_free(rc->prev_policy);
+	rc->prev_policy = rc->policy;
+	rc->prev_gen = rc->gen;
+	rc->policy = np;
+	rc->gen = copts->gen;
+	np = NULL;
+	bg_strbuf_printf(&extra, "\"generation\":%u,\"rules\":%zu,\"policy\":", rc->gen,
+			 rc->policy->n_rules);
+	if (rc->policy->name)
+		bg_json_string(&extra, rc->policy->name, strlen(rc->policy->name));
+	else
+		bg_strbuf_puts(&extra, "null");
+	write_lifecycle(rc, "reloaded", extra.err ? NULL : extra.buf);
+out:
+	bg_compiled_release(&compiled);
+	bg_policy_free(np);
+	bg_strbuf_release(&extra);
+}
+
 static int cmd_run(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -215,6 +281,7 @@ static int cmd_run(int argc, char **argv)
 	struct bg_strbuf ready = BG_STRBUF_INIT;
 	struct sigaction sa;
 	int opt, err, ret = EXIT_RUNTIME, verbose = 0;
+	unsigned int ticks = 0;
 	__u8 mode;
 
 	optind = 1;
@@ -262,7 +329,7 @@ static int cmd_run(int argc, char **argv)
 	bg_log_set_level(BG_LOG_INFO + verbose);
 
 	/* The policy first: a bad file is a usage error whatever the machine can do. */
-	if (load_policy(policy_path, &policy))
+	if (load_policy(policy_path, &policy, root, sizeof(root)))
 		return EXIT_USAGE;
 
 	if (geteuid() != 0) {
@@ -328,6 +395,7 @@ static int cmd_run(int argc, char **argv)
 	}
 
 	rc.policy = policy;
+	policy = NULL; /* rc owns it from here: reloads replace it */
 	refresh_clock(&rc);
 	err = bg_loader_set_handler(loader, on_event, &rc);
 	if (err) {
@@ -340,6 +408,7 @@ static int cmd_run(int argc, char **argv)
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGINT, &sa, NULL);
 	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
 	err = bg_loader_attach(loader);
@@ -348,17 +417,17 @@ static int cmd_run(int argc, char **argv)
 		goto out_release;
 	}
 
-	mode = copts.mode_override >= 0 ? (__u8)copts.mode_override : policy->mode;
+	mode = copts.mode_override >= 0 ? (__u8)copts.mode_override : rc.policy->mode;
 	bg_strbuf_printf(&ready,
 			 "\"version\":\"%s\",\"pid\":%d,\"mode\":\"%s\",\"policy\":", BG_VERSION,
 			 (int)getpid(), bg_mode_str(mode));
-	if (policy->name)
-		bg_json_string(&ready, policy->name, strlen(policy->name));
+	if (rc.policy->name)
+		bg_json_string(&ready, rc.policy->name, strlen(rc.policy->name));
 	else
 		bg_strbuf_puts(&ready, "null");
 	bg_strbuf_puts(&ready, ",\"source\":");
-	bg_json_string(&ready, policy->source, strlen(policy->source));
-	bg_strbuf_printf(&ready, ",\"rules\":%zu,\"cgroup\":", policy->n_rules);
+	bg_json_string(&ready, rc.policy->source, strlen(rc.policy->source));
+	bg_strbuf_printf(&ready, ",\"rules\":%zu,\"cgroup\":", rc.policy->n_rules);
 	bg_json_string(&ready, cgroup_path, strlen(cgroup_path));
 	if (ready.err) {
 		bg_err("out of memory\n");
@@ -367,6 +436,10 @@ static int cmd_run(int argc, char **argv)
 	write_lifecycle(&rc, "ready", ready.buf);
 
 	while (!bg_stop) {
+		if (bg_reload) {
+			bg_reload = 0;
+			reload_policy(&rc, loader, policy_path, &copts);
+		}
 		err = bg_loader_poll(loader, BG_POLL_MS);
 		if (err < 0) {
 			bg_err("%s\n", bg_loader_strerror());
@@ -375,6 +448,11 @@ static int cmd_run(int argc, char **argv)
 		refresh_clock(&rc);
 		if (err > 0)
 			fflush(rc.out);
+		if (++ticks % (1000 / BG_POLL_MS) == 0 && !bg_loader_cgroup_alive(loader)) {
+			bg_err("cgroup %s was removed: nothing is left to enforce on\n",
+			       cgroup_path);
+			goto out_stopping;
+		}
 		if (rc.write_err) {
 			bg_err("cannot write events: %s\n", strerror(rc.write_err));
 			goto out_stopping;
@@ -413,6 +491,8 @@ out_free_policy:
 	bg_strbuf_release(&ready);
 	bg_strbuf_release(&rc.line);
 	bg_policy_free(policy);
+	bg_policy_free(rc.policy);
+	bg_policy_free(rc.prev_policy);
 	return ret;
 }
 

@@ -217,6 +217,8 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	e->mode = r ? r->mode : 0;
 	e->hook = s->hook;
 	e->class = s->class;
+	e->pad1 = 0;
+	e->gen = r ? r->gen : 0;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
 	bpf_get_current_comm(e->comm, sizeof(e->comm));
 

@@ -99,7 +99,8 @@
  * @flags:    BG_RULE_F_*.
  * @rule_id:  host order. 1-based index of the rule in the agent's rule list (names, hint); 0 for
  *            the unlisted default.
- * @pad:      must be zero.
+ * @gen:      host order. Generation of the policy this slot belongs to (the agent counts its
+ *            policy loads); copied into events so a reload never mislabels a queued event.
  * @cidr_set: host order. With BG_EXPOSE_CIDR, the id of this rule's CIDR set in BG_MAP_CIDRS.
  *            0 is never a valid set, so a rule with an empty or missing set matches loopback
  *            only: a CIDR rule can never widen to "anything".
@@ -110,7 +111,7 @@ struct bg_rule {
 	__u8 mode;
 	__u8 flags;
 	__u16 rule_id;
-	__u16 pad;
+	__u16 gen;
 	__u32 cidr_set;
 };
 _Static_assert(sizeof(struct bg_rule) == 12, "struct bg_rule is ABI");
@@ -160,6 +161,7 @@ _Static_assert(sizeof(struct bg_cidr_key) == 24, "struct bg_cidr_key is ABI");
  * @mode:      BG_MODE_* in force.
  * @hook:      BG_HOOK_*.
  * @class:     BG_CLASS_* of @addr.
+ * @gen:       host order. struct bg_rule.gen of the rule applied.
  * @pad:       zero.
  * @comm:      NUL-terminated task comm; arbitrary bytes, never trusted by the encoder.
  */
@@ -184,7 +186,9 @@ struct bg_event {
 	__u8 mode;
 	__u8 hook;
 	__u8 class;
-	__u8 pad[11];
+	__u8 pad1;
+	__u16 gen;
+	__u8 pad[8];
 	char comm[BG_COMM_LEN];
 };
 _Static_assert(sizeof(struct bg_event) == 112, "struct bg_event is ABI");

@@ -158,6 +158,7 @@ int bg_policy_compile(const struct bg_policy *p, const struct bg_compile_opts *o
 		tmpl.mode = mode;
 		tmpl.flags = flags;
 		tmpl.rule_id = (__u16)(i + 1);
+		tmpl.gen = opts->gen;
 		if (r->expose == BG_EXPOSE_CIDR) {
 			tmpl.cidr_set = set_id++;
 			emit_set(r->cidrs, r->n_cidrs, tmpl.cidr_set, cidrs, &n_cidrs);
@@ -183,6 +184,7 @@ int bg_policy_compile(const struct bg_policy *p, const struct bg_compile_opts *o
 	tmpl.action = p->unlisted_action;
 	tmpl.mode = mode;
 	tmpl.flags = flags;
+	tmpl.gen = opts->gen;
 	if (p->unlisted_expose == BG_EXPOSE_CIDR) {
 		tmpl.cidr_set = set_id++;
 		emit_set(p->unlisted_cidrs, p->n_unlisted_cidrs, tmpl.cidr_set, cidrs, &n_cidrs);

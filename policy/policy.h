@@ -94,6 +94,7 @@ struct bg_compile_opts {
 	int mode_override; /* -1: keep the policy's mode; else BG_MODE_* */
 	int log_allowed; /* set BG_RULE_F_LOG_ALLOWED on every slot */
 	__u32 first_set_id; /* first CIDR set id to hand out (>= 1) */
+	__u16 gen; /* policy generation stamped into every slot (struct bg_rule.gen) */
 };
 
 /* A CIDR-trie entry ready for the BG_MAP_CIDRS map. */

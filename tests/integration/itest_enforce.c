@@ -17,6 +17,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/socket.h>
+#include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -682,6 +683,79 @@ static void run_bad_input(struct sb *sb)
 	munmap(shared_out, sizeof(out));
 }
 
+/* --- Reload (SIGHUP) ----------------------------------------------------------------------- */
+
+static int wait_for_line(struct sb *sb, const char *needle, int count)
+{
+	const char *n[] = { needle, NULL };
+	char *out;
+	int i, got = 0;
+
+	for (i = 0; i < 250 && got < count; i++) {
+		out = sb_slurp(sb->out_path);
+		got = out ? sb_count_lines(out, n) : 0;
+		free(out);
+		if (got < count)
+			usleep(20000);
+	}
+	return got >= count;
+}
+
+static void run_reload(struct sb *sb)
+{
+	static const char strict[] = "version: 1\nname: strict\nrules:\n"
+				     "  - port: 3306\n    expose: loopback\n    service: db\n";
+	static const char open_[] = "version: 1\nname: open\nrules:\n"
+				    "  - port: 3306\n    expose: public\n    service: db\n"
+				    "  - port: 3307\n    expose: none\n    service: db2\n";
+	const char *path = sb_write_tmp(sb, "reload.yaml", strict);
+	const char *args[] = { "--policy", path, NULL };
+	int p3306 = 3306, p3307 = 3307, st;
+	char *out;
+
+	printf("--- reload\n");
+	if (sb_agent_start(sb, args) != 0) {
+		SB_CHECK(0, "agent start");
+		return;
+	}
+	st = sb_child(sb, 1, 1, worker_quiet, &p3306);
+	SB_CHECK(st == 1, "strict policy: 0.0.0.0:3306 denied (exit %d)", st);
+
+	sb_write_tmp(sb, "reload.yaml", open_);
+	kill(sb->agent, SIGHUP);
+	SB_CHECK(wait_for_line(sb, "\"state\":\"reloaded\"", 1), "reloaded line");
+	st = sb_child(sb, 1, 1, worker_quiet, &p3306);
+	SB_CHECK(st == 0, "after reload: 0.0.0.0:3306 allowed (exit %d)", st);
+	st = sb_child(sb, 1, 1, worker_quiet, &p3307);
+	SB_CHECK(st == 1, "after reload: 0.0.0.0:3307 denied (exit %d)", st);
+
+	/* A broken file leaves the live policy in force. */
+	sb_write_tmp(sb, "reload.yaml", "version: 1\nrules:\n  - port: 99999\n");
+	kill(sb->agent, SIGHUP);
+	SB_CHECK(wait_for_line(sb, "\"state\":\"reload-failed\"", 1), "reload-failed line");
+	st = sb_child(sb, 1, 1, worker_quiet, &p3306);
+	SB_CHECK(st == 0, "failed reload keeps the open policy: 3306 allowed (exit %d)", st);
+	st = sb_child(sb, 1, 1, worker_quiet, &p3307);
+	SB_CHECK(st == 1, "failed reload keeps the open policy: 3307 denied (exit %d)", st);
+	SB_CHECK(sb_agent_stop(sb) == 0, "agent stops cleanly");
+
+	out = sb_slurp(sb->out_path);
+	{
+		const char *a[] = { "\"verdict\":\"deny\"", "\"port\":3306", "\"rule\":\"db\"",
+				    NULL };
+		const char *b[] = { "\"verdict\":\"deny\"", "\"port\":3307", "\"rule\":\"db2\"",
+				    NULL };
+		const char *e[] = { "\"state\":\"reload-failed\"", "reload.yaml:3:11:", NULL };
+
+		SB_CHECK(out && sb_count_lines(out, a) == 1,
+			 "one deny for 3306 under the old policy");
+		SB_CHECK(out && sb_count_lines(out, b) == 2,
+			 "two denies for 3307 named by the new one");
+		SB_CHECK(out && sb_count_lines(out, e) == 1, "reload-failed names file:line:col");
+	}
+	free(out);
+}
+
 /* A second agent on the same cgroup is refused; SIGKILL leaves nothing attached. */
 static void run_lifecycle(struct sb *sb)
 {
@@ -734,6 +808,7 @@ int main(void)
 	run_quiet(&sb);
 	run_confine(&sb);
 	run_bad_input(&sb);
+	run_reload(&sb);
 	run_lifecycle(&sb);
 
 	sb_teardown(&sb);

@@ -869,7 +869,7 @@ static void assert_slot(const struct bg_rule *s, __u8 expose, __u8 action, __u8 
 	assert_int_equal(s->mode, mode);
 	assert_int_equal(s->flags, flags);
 	assert_int_equal(s->rule_id, rule_id);
-	assert_int_equal(s->pad, 0);
+	assert_int_equal(s->gen, 0);
 	assert_int_equal(s->cidr_set, cidr_set);
 }
 
@@ -930,7 +930,9 @@ static void test_compile_slots(void **state)
 
 static void test_compile_mode_and_flags(void **state)
 {
-	struct bg_compile_opts opts = { .mode_override = BG_MODE_AUDIT, .log_allowed = 1 };
+	struct bg_compile_opts opts = { .mode_override = BG_MODE_AUDIT,
+					.log_allowed = 1,
+					.gen = 513 };
 	struct bg_policy *p = parse_ok(compile_yaml);
 	struct bg_compiled c;
 	__u32 i;
@@ -941,15 +943,19 @@ static void test_compile_mode_and_flags(void **state)
 	for (i = 0; i < BG_RULE_SLOTS; i++) {
 		if (c.slots[i].expose == BG_EXPOSE_UNSET) {
 			/* Empty slots stay all-zero: inert. */
-			assert_int_equal(c.slots[i].mode | c.slots[i].flags | c.slots[i].action, 0);
+			assert_int_equal(c.slots[i].mode | c.slots[i].flags | c.slots[i].action |
+						 c.slots[i].gen,
+					 0);
 			continue;
 		}
 		assert_int_equal(c.slots[i].mode, BG_MODE_AUDIT);
 		assert_int_equal(c.slots[i].flags, BG_RULE_F_LOG_ALLOWED);
+		assert_int_equal(c.slots[i].gen, 513);
 		n++;
 	}
 	assert_int_equal(n, 9);
 	assert_int_equal(c.slots[BG_KEY_UNLISTED].flags, BG_RULE_F_LOG_ALLOWED);
+	assert_int_equal(c.slots[BG_KEY_UNLISTED].gen, 513);
 	bg_compiled_release(&c);
 	bg_policy_free(p);
 
