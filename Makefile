@@ -34,7 +34,8 @@ WARN		:= -Wall -Wextra -Werror
 CFLAGS		?= -g -O2
 USER_CFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -MMD -MP \
 		   -DBG_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
-BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) \
+# BPF_PROG() passes ctx to every program whether it uses it or not.
+BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-parameter \
 		   -Iinclude -Ivmlinux-gen/$(ARCH) -MMD -MP
 LDLIBS		:= -lbpf -lelf -lz -lyaml $(EXTRA_LDLIBS)
 

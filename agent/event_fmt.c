@@ -226,7 +226,18 @@ static const char *known(const char *name)
 
 static const char *event_str(__u8 type)
 {
-	return type == BG_EVENT_BIND ? "bind" : UNKNOWN;
+	switch (type) {
+	case BG_EVENT_BIND:
+		return "bind";
+	case BG_EVENT_LISTEN:
+		return "listen";
+	case BG_EVENT_ACCEPT:
+		return "accept";
+	case BG_EVENT_EXISTING:
+		return "existing";
+	default:
+		return UNKNOWN;
+	}
 }
 
 static const char *hook_str(__u8 hook)
@@ -236,6 +247,10 @@ static const char *hook_str(__u8 hook)
 		return "bind";
 	case BG_HOOK_POST_BIND:
 		return "post_bind";
+	case BG_HOOK_SOCK_STATE:
+		return "sock_state";
+	case BG_HOOK_ITER:
+		return "iter";
 	default:
 		return UNKNOWN;
 	}
@@ -291,8 +306,9 @@ static void json_key_u64(struct bg_strbuf *sb, const char *key, unsigned long lo
 struct event_parts {
 	char ts[TS_BUF];
 	char addr[INET6_ADDRSTRLEN];
-	char confined[INET6_ADDRSTRLEN];
+	char addr2[INET6_ADDRSTRLEN];
 	int is_confine;
+	int is_accept;
 };
 
 static int event_parts_init(struct event_parts *p, const struct bg_event *ev,
@@ -307,8 +323,9 @@ static int event_parts_init(struct event_parts *p, const struct bg_event *ev,
 	if (err)
 		return err;
 	p->is_confine = ev->verdict == BG_VERDICT_CONFINE;
-	if (p->is_confine)
-		return fmt_addr(p->confined, sizeof(p->confined), ev->family, ev->confined);
+	p->is_accept = ev->type == BG_EVENT_ACCEPT;
+	if (p->is_confine || p->is_accept)
+		return fmt_addr(p->addr2, sizeof(p->addr2), ev->family, ev->addr2);
 	return 0;
 }
 
@@ -326,12 +343,15 @@ static void event_json(struct bg_strbuf *sb, const struct bg_event *ev,
 	json_key_str(sb, "expose", known(bg_expose_str(ev->expose)));
 	json_key_str(sb, "action", known(bg_action_str(ev->action)));
 	json_key_str(sb, "hook", hook_str(ev->hook));
-	json_key_u64(sb, "pid", ev->pid);
-	bg_strbuf_puts(sb, ",\"comm\":");
-	bg_json_string(sb, ev->comm, strnlen(ev->comm, BG_COMM_LEN));
-	json_key_u64(sb, "uid", ev->uid);
-	json_key_u64(sb, "gid", ev->gid);
-	json_key_u64(sb, "cgroup_id", ev->cgroup_id);
+	/* An accept completes in softirq: there is no caller to describe. */
+	if (!(ev->flags & BG_EV_F_NO_TASK)) {
+		json_key_u64(sb, "pid", ev->pid);
+		bg_strbuf_puts(sb, ",\"comm\":");
+		bg_json_string(sb, ev->comm, strnlen(ev->comm, BG_COMM_LEN));
+		json_key_u64(sb, "uid", ev->uid);
+		json_key_u64(sb, "gid", ev->gid);
+		json_key_u64(sb, "cgroup_id", ev->cgroup_id);
+	}
 	json_key_u64(sb, "netns", ev->netns);
 	json_key_str(sb, "family", family_str(ev->family));
 	json_key_str(sb, "proto", known(bg_proto_str(ev->proto)));
@@ -340,7 +360,13 @@ static void event_json(struct bg_strbuf *sb, const struct bg_event *ev,
 	if (hint)
 		json_key_str(sb, "hint", hint);
 	if (p->is_confine)
-		json_key_str(sb, "confined_addr", p->confined);
+		json_key_str(sb, "confined_addr", p->addr2);
+	if (p->is_accept) {
+		json_key_str(sb, "peer_addr", p->addr2);
+		json_key_u64(sb, "peer_port", ev->port2);
+	}
+	if (ev->flags & BG_EV_F_CLOSED)
+		bg_strbuf_puts(sb, ",\"closed\":true");
 	bg_strbuf_puts(sb, "}\n");
 }
 
@@ -392,7 +418,7 @@ static void event_text(struct bg_strbuf *sb, const struct bg_event *ev,
 
 		bg_strbuf_append(sb, &up, 1);
 	}
-	bg_strbuf_printf(sb, " %s ", known(bg_proto_str(ev->proto)));
+	bg_strbuf_printf(sb, " %s %s ", event_str(ev->type), known(bg_proto_str(ev->proto)));
 	text_addr(sb, ev->family, p->addr);
 	bg_strbuf_printf(sb, ":%u rule=", ev->port);
 	text_word(sb, name ? name : "-");
@@ -404,8 +430,15 @@ static void event_text(struct bg_strbuf *sb, const struct bg_event *ev,
 			 (unsigned long long)ev->cgroup_id, ev->netns);
 	if (p->is_confine) {
 		bg_strbuf_puts(sb, " confined=");
-		text_addr(sb, ev->family, p->confined);
+		text_addr(sb, ev->family, p->addr2);
 	}
+	if (p->is_accept) {
+		bg_strbuf_puts(sb, " peer=");
+		text_addr(sb, ev->family, p->addr2);
+		bg_strbuf_printf(sb, ":%u", ev->port2);
+	}
+	if (ev->flags & BG_EV_F_CLOSED)
+		bg_strbuf_puts(sb, " closed");
 	if (hint) {
 		bg_strbuf_puts(sb, " hint=");
 		bg_json_string(sb, hint, strlen(hint));

@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -17,6 +18,8 @@
 
 struct bg_loader {
 	struct bindguard_bpf *skel;
+	struct bpf_link *iter_link[BG_NR_PROTOS];
+	int have_iter; /* iter/tcp, iter/udp and bpf_sock_destroy loaded */
 	struct ring_buffer *rb;
 	bg_event_fn fn;
 	void *fn_ctx;
@@ -49,6 +52,40 @@ static int bg_fail(int err, const char *fmt, ...)
 const char *bg_loader_strerror(void)
 {
 	return bg_loader_err[0] ? bg_loader_err : "unknown error";
+}
+
+/*
+ * The hooks that are not cgroup hooks (the tracepoint, the iterators) see every socket of the
+ * host; they keep to the sockets created in the attached cgroup or below it, as the bind hooks
+ * do. A cgroup v2 directory's inode number is its cgroup id; its level is its depth below the
+ * hierarchy's root.
+ */
+static int bg_loader_set_scope(struct bg_loader *l, const char *cgroup_path)
+{
+	char root[PATH_MAX], rroot[PATH_MAX], rpath[PATH_MAX];
+	const char *p;
+	struct stat st;
+	__u32 level = 0;
+	size_t n;
+	int err;
+
+	err = bg_cgroup2_root("/proc/self/mounts", root, sizeof(root));
+	if (err)
+		return bg_fail(err, "cannot find the cgroup v2 mount");
+	if (!realpath(root, rroot) || !realpath(cgroup_path, rpath))
+		return bg_fail(-errno, "cannot resolve cgroup %s", cgroup_path);
+	n = strlen(rroot);
+	if (strncmp(rpath, rroot, n) != 0 || (rpath[n] != '/' && rpath[n] != '\0'))
+		return bg_fail(-EINVAL, "%s is not below the cgroup v2 mount %s", cgroup_path,
+			       rroot);
+	for (p = rpath + n; *p; p++)
+		if (*p == '/' && p[1] && p[1] != '/')
+			level++;
+	if (fstat(l->cgroup_fd, &st) < 0)
+		return bg_fail(-errno, "cannot stat cgroup %s", cgroup_path);
+	l->skel->bss->bg_scope_cgid = st.st_ino;
+	l->skel->bss->bg_scope_level = level;
+	return 0;
 }
 
 int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
@@ -93,10 +130,34 @@ int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 	}
 	err = bindguard_bpf__load(l->skel);
 	if (err) {
-		bg_fail(err, "cannot load the BPF programs (the kernel needs BTF, cgroup sock_addr "
-			     "hooks and ring buffers; run with -v for libbpf's log)");
-		goto out_free;
+		/*
+		 * The iterators need bpf_sock_destroy (6.5+). Without them bindguard still enforces
+		 * at bind(); only reconcile and status are lost, and they say so.
+		 */
+		bg_dbg("loading with the socket iterators failed (%d), retrying without\n", err);
+		bindguard_bpf__destroy(l->skel);
+		l->skel = bindguard_bpf__open();
+		if (!l->skel) {
+			err = bg_fail(-errno, "cannot open the BPF object");
+			goto out_free;
+		}
+		bpf_program__set_autoload(l->skel->progs.bg_iter_tcp, false);
+		bpf_program__set_autoload(l->skel->progs.bg_iter_udp, false);
+		if (opts->ringbuf_bytes)
+			bpf_map__set_max_entries(l->skel->maps.bg_events, opts->ringbuf_bytes);
+		err = bindguard_bpf__load(l->skel);
+		if (err) {
+			bg_fail(err,
+				"cannot load the BPF programs (the kernel needs BTF, cgroup "
+				"sock_addr hooks and ring buffers; run with -v for libbpf's log)");
+			goto out_free;
+		}
+	} else {
+		l->have_iter = 1;
 	}
+	err = bg_loader_set_scope(l, opts->cgroup_path);
+	if (err)
+		goto out_free;
 
 	*out = l;
 	return 0;
@@ -245,12 +306,17 @@ int bg_loader_attach(struct bg_loader *l)
 		  "cgroup/post_bind4" },
 		{ l->skel->progs.bg_post_bind6, &l->skel->links.bg_post_bind6,
 		  "cgroup/post_bind6" },
+		{ l->skel->progs.bg_sock_state, &l->skel->links.bg_sock_state,
+		  "tp_btf/inet_sock_set_state" },
 	};
 	size_t i;
 	int err;
 
 	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		*hooks[i].link = bpf_program__attach_cgroup(hooks[i].prog, l->cgroup_fd);
+		if (hooks[i].prog == l->skel->progs.bg_sock_state)
+			*hooks[i].link = bpf_program__attach(hooks[i].prog);
+		else
+			*hooks[i].link = bpf_program__attach_cgroup(hooks[i].prog, l->cgroup_fd);
 		if (!*hooks[i].link) {
 			err = -errno;
 			if (err == -EPERM || err == -EEXIST)
@@ -339,10 +405,55 @@ int bg_loader_stats(struct bg_loader *l, __u64 out[BG_NR_STATS])
 	return 0;
 }
 
+__u64 bg_loader_next_seq(struct bg_loader *l)
+{
+	/* The same counter the programs use (mmap'ed .bss), so user-space events interleave. */
+	return __atomic_fetch_add(&l->skel->bss->bg_seq, 1, __ATOMIC_RELAXED);
+}
+
+int bg_loader_have_iter(const struct bg_loader *l)
+{
+	return l->have_iter;
+}
+
+void bg_loader_set_iter_close(struct bg_loader *l, int close)
+{
+	l->skel->bss->bg_iter_close = close ? 1 : 0;
+}
+
+int bg_loader_iter_open(struct bg_loader *l, int proto)
+{
+	struct bpf_program *prog;
+	int fd;
+
+	if (!l->have_iter)
+		return bg_fail(-EOPNOTSUPP, "this kernel cannot iterate sockets from BPF "
+					    "(iter/tcp, iter/udp and bpf_sock_destroy need 6.5+)");
+	if (proto < 0 || proto >= BG_NR_PROTOS)
+		return -EINVAL;
+	if (!l->iter_link[proto]) {
+		prog = proto == BG_PROTO_TCP ? l->skel->progs.bg_iter_tcp :
+					       l->skel->progs.bg_iter_udp;
+		l->iter_link[proto] = bpf_program__attach_iter(prog, NULL);
+		if (!l->iter_link[proto])
+			return bg_fail(-errno, "cannot create the %s socket iterator",
+				       bg_proto_str(proto));
+	}
+	/* The iterator walks the network namespace of the thread that opens it. */
+	fd = bpf_iter_create(bpf_link__fd(l->iter_link[proto]));
+	if (fd < 0)
+		return bg_fail(-errno, "cannot open the %s socket iterator", bg_proto_str(proto));
+	return fd;
+}
+
 void bg_loader_free(struct bg_loader *l)
 {
+	int i;
+
 	if (!l)
 		return;
+	for (i = 0; i < BG_NR_PROTOS; i++)
+		bpf_link__destroy(l->iter_link[i]);
 	ring_buffer__free(l->rb);
 	/* Destroying the skeleton destroys the links: that is the detach. */
 	bindguard_bpf__destroy(l->skel);

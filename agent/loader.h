@@ -59,6 +59,22 @@ int bg_loader_stats(struct bg_loader *l, __u64 out[BG_NR_STATS]);
 /* Human-readable reason for the last failure of a bg_loader_* call (static storage). */
 const char *bg_loader_strerror(void);
 
+/* Take the next event sequence number (shared with the BPF programs). */
+__u64 bg_loader_next_seq(struct bg_loader *l);
+
+/* 1 if the socket iterators (reconcile, status) are available on this kernel. */
+int bg_loader_have_iter(const struct bg_loader *l);
+
+/* Make the next iterator passes close in-scope sockets that the policy denies. */
+void bg_loader_set_iter_close(struct bg_loader *l, int close);
+
+/*
+ * Open a socket iterator (BG_PROTO_TCP: listeners, BG_PROTO_UDP: bound sockets) over the network
+ * namespace of the calling thread. Returns an fd that yields struct bg_sock_rec records on
+ * read(), or -errno.
+ */
+int bg_loader_iter_open(struct bg_loader *l, int proto);
+
 /* Detach everything and free. Accepts NULL. */
 void bg_loader_free(struct bg_loader *l);
 

@@ -21,6 +21,7 @@
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
+#include "sockets.h"
 #include "strbuf.h"
 
 #ifndef BG_VERSION
@@ -35,7 +36,8 @@
 static const char usage_text[] =
 	"Usage:\n"
 	"  bindguard run   [--policy FILE] [--cgroup DIR] [--mode enforce|audit]\n"
-	"                  [--format json|text] [--output FILE] [--log-allowed] [-v]\n"
+	"                  [--format json|text] [--output FILE] [--log-allowed]\n"
+	"                  [--close-existing] [-v]\n"
 	"  bindguard check FILE\n"
 	"  bindguard --help | --version\n"
 	"\n"
@@ -58,7 +60,11 @@ static const char usage_text[] =
 	"                       deny and confine into an alert\n"
 	"  -f, --format FMT     json (default; one object per line) or text\n"
 	"  -o, --output FILE    append events to FILE instead of standard output\n"
-	"  -a, --log-allowed    also write an event for every allowed bind\n"
+	"  -a, --log-allowed    also write an event for every allowed bind, and for every\n"
+	"                       accepted connection on a public port\n"
+	"  -C, --close-existing close the listeners and bound UDP sockets that the policy denies\n"
+	"                       (found at start in every netns, and any that listen() again);\n"
+	"                       enforce mode only\n"
 	"  -v, --verbose        more diagnostics on stderr; twice for libbpf's debug log\n"
 	"\n"
 	"Exit status: 0 clean stop or valid policy, 1 runtime failure, 2 usage or policy error.\n"
@@ -138,7 +144,11 @@ struct run_ctx {
 	FILE *out;
 	int format;
 	int write_err; /* errno of the first failed write, 0 if none */
-	__u64 delivered;
+	__u64 delivered; /* ring-buffer events written */
+	__u64 existing; /* reconcile events written (made by the agent, not the kernel) */
+	__u64 closed; /* sockets closed by --close-existing */
+	int close_existing;
+	int need_close; /* a denied listen was seen: close it (--close-existing) */
 	__s64 mono_to_wall_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, refreshed every poll */
 };
 
@@ -190,6 +200,9 @@ static int on_event(void *ctx, const struct bg_event *ev)
 	}
 	emit_line(rc);
 	rc->delivered++;
+	/* A closed listener can listen() again on the same fd: close it again. */
+	if (rc->close_existing && ev->type == BG_EVENT_LISTEN && ev->verdict == BG_VERDICT_DENY)
+		rc->need_close = 1;
 	return 0;
 }
 
@@ -202,6 +215,53 @@ static void write_lifecycle(struct run_ctx *rc, const char *state, const char *e
 	bg_lifecycle_format(&rc->line, rc->format, state, &now, extra);
 	emit_line(rc);
 	fflush(rc->out);
+}
+
+/*
+ * Reconcile: judge every listener and bound UDP socket that exists now, in every netns, and
+ * report those in scope that break the policy as "existing" events; with close, the iterator
+ * closes the denied ones (bpf_sock_destroy). only_closed reports just the sockets closed now
+ * (the re-close after a listen). Returns the number of violations or -errno.
+ */
+static int reconcile(struct run_ctx *rc, struct bg_loader *loader, int close, int only_closed,
+		     size_t *n_netns)
+{
+	struct bg_sock_list list = { 0 };
+	struct timespec mono;
+	struct bg_event ev;
+	int err, violations = 0;
+	size_t i;
+
+	bg_loader_set_iter_close(loader, close);
+	err = bg_sockets_collect(loader, &list);
+	bg_loader_set_iter_close(loader, 0);
+	if (err)
+		goto out;
+	bg_sockets_attribute(&list);
+	clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+	for (i = 0; i < list.n; i++) {
+		const struct bg_sock_info *si = &list.v[i];
+
+		if (!si->rec.in_scope || si->rec.verdict == BG_VERDICT_ALLOW)
+			continue;
+		if (only_closed && !si->rec.closed)
+			continue;
+		violations++;
+		bg_sockets_to_event(si, &ev);
+		ev.seq = bg_loader_next_seq(loader);
+		ev.ts_ns = (__u64)mono.tv_sec * 1000000000ULL + mono.tv_nsec;
+		if (on_event(rc, &ev) == 0) {
+			rc->delivered--; /* counted as existing, not as a kernel event */
+			rc->existing++;
+		}
+		rc->closed += si->rec.closed;
+	}
+	if (n_netns)
+		*n_netns = list.n_netns;
+	err = violations;
+out:
+	bg_sock_list_release(&list);
+	return err;
 }
 
 /*
@@ -265,6 +325,7 @@ static int cmd_run(int argc, char **argv)
 		{ "format", required_argument, NULL, 'f' },
 		{ "output", required_argument, NULL, 'o' },
 		{ "log-allowed", no_argument, NULL, 'a' },
+		{ "close-existing", no_argument, NULL, 'C' },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
@@ -282,6 +343,7 @@ static int cmd_run(int argc, char **argv)
 	struct sigaction sa;
 	int opt, err, ret = EXIT_RUNTIME, verbose = 0;
 	unsigned int ticks = 0;
+	size_t n_netns = 0;
 	__u8 mode;
 
 	optind = 1;
@@ -314,6 +376,9 @@ static int cmd_run(int argc, char **argv)
 		case 'a':
 			copts.log_allowed = 1;
 			break;
+		case 'C':
+			rc.close_existing = 1;
+			break;
 		case 'v':
 			verbose++;
 			break;
@@ -326,6 +391,8 @@ static int cmd_run(int argc, char **argv)
 	}
 	if (optind != argc)
 		return usage_error("unexpected argument '%s'", argv[optind]);
+	if (rc.close_existing && copts.mode_override == BG_MODE_AUDIT)
+		return usage_error("--close-existing needs enforce mode%s", "");
 	bg_log_set_level(BG_LOG_INFO + verbose);
 
 	/* The policy first: a bad file is a usage error whatever the machine can do. */
@@ -417,6 +484,24 @@ static int cmd_run(int argc, char **argv)
 		goto out_release;
 	}
 
+	/*
+	 * Reconcile after attaching, so that no socket can slip between the walk and the hooks,
+	 * and before ready, so that "ready" means the existing state has been reported too.
+	 */
+	if (bg_loader_have_iter(loader)) {
+		err = reconcile(&rc, loader, rc.close_existing, 0, &n_netns);
+		if (err < 0) {
+			bg_err("cannot reconcile the existing sockets: %s\n", strerror(-err));
+			goto out_release;
+		}
+	} else if (rc.close_existing) {
+		bg_err("--close-existing: %s\n", "this kernel has no socket iterators (6.5+)");
+		goto out_release;
+	} else {
+		bg_warn("sockets that existed before the agent are not checked: this kernel has "
+			"no socket iterators (6.5+)\n");
+	}
+
 	mode = copts.mode_override >= 0 ? (__u8)copts.mode_override : rc.policy->mode;
 	bg_strbuf_printf(&ready,
 			 "\"version\":\"%s\",\"pid\":%d,\"mode\":\"%s\",\"policy\":", BG_VERSION,
@@ -429,6 +514,8 @@ static int cmd_run(int argc, char **argv)
 	bg_json_string(&ready, rc.policy->source, strlen(rc.policy->source));
 	bg_strbuf_printf(&ready, ",\"rules\":%zu,\"cgroup\":", rc.policy->n_rules);
 	bg_json_string(&ready, cgroup_path, strlen(cgroup_path));
+	bg_strbuf_printf(&ready, ",\"existing\":%llu,\"closed\":%llu,\"netns_walked\":%zu",
+			 (unsigned long long)rc.existing, (unsigned long long)rc.closed, n_netns);
 	if (ready.err) {
 		bg_err("out of memory\n");
 		goto out_release;
@@ -446,6 +533,13 @@ static int cmd_run(int argc, char **argv)
 			goto out_stopping;
 		}
 		refresh_clock(&rc);
+		if (rc.need_close) {
+			rc.need_close = 0;
+			err = reconcile(&rc, loader, 1, 1, NULL);
+			if (err < 0)
+				bg_warn("cannot close a denied listener: %s\n", strerror(-err));
+			err = 1;
+		}
 		if (err > 0)
 			fflush(rc.out);
 		if (++ticks % (1000 / BG_POLL_MS) == 0 && !bg_loader_cgroup_alive(loader)) {
@@ -465,12 +559,13 @@ out_stopping:
 	if (bg_loader_stats(loader, stats) == 0) {
 		snprintf(extra, sizeof(extra),
 			 "\"events\":%llu,\"delivered\":%llu,\"dropped\":%llu,\"denied\":%llu,"
-			 "\"confined\":%llu",
+			 "\"confined\":%llu,\"existing\":%llu,\"closed\":%llu",
 			 (unsigned long long)stats[BG_STAT_EVENTS],
 			 (unsigned long long)rc.delivered,
 			 (unsigned long long)stats[BG_STAT_DROPPED],
 			 (unsigned long long)stats[BG_STAT_DENIED],
-			 (unsigned long long)stats[BG_STAT_CONFINED]);
+			 (unsigned long long)stats[BG_STAT_CONFINED],
+			 (unsigned long long)rc.existing, (unsigned long long)rc.closed);
 		if (stats[BG_STAT_DROPPED])
 			bg_warn("%llu events were dropped (ring buffer full)\n",
 				(unsigned long long)stats[BG_STAT_DROPPED]);

@@ -15,6 +15,7 @@
 #include <bpf/bpf_helpers.h>
 #include <bpf/bpf_core_read.h>
 #include <bpf/bpf_endian.h>
+#include <bpf/bpf_tracing.h>
 
 #include "bindguard.h"
 #include "bg_decide.h"
@@ -171,18 +172,24 @@ static __always_inline __u32 bg_sock_netns(struct bpf_sock *sk)
 	return BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
 }
 
+/* Coarse clock in the cgroup hooks: ~5 ns instead of ~100 ns for bpf_ktime_get_ns() here. */
+#define BG_NOW_CGROUP() bpf_ktime_get_coarse_ns()
+
 struct bg_seen {
 	__u32 addr[4]; /* network order, IPv4 as v4-mapped */
-	__u32 confined[4];
+	__u32 addr2[4]; /* confine target, or the peer of an accept */
 	__u16 port; /* host order */
+	__u16 port2;
 	__u8 family;
 	__u8 proto;
 	__u8 class;
 	__u8 hook;
+	__u8 type; /* BG_EVENT_* */
+	__u8 no_task; /* softirq context: the current task is unrelated */
 };
 
 static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const struct bg_seen *s,
-				    struct bpf_sock *sk)
+				    __u32 netns, __u64 ts)
 {
 	struct bg_event *e;
 	__u64 id, ug, flags;
@@ -195,20 +202,31 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 		return;
 	}
 	e->seq = id;
-	/* Coarse clock: ~5 ns instead of ~100 ns for bpf_ktime_get_ns() on kvm-clock. */
-	e->ts_ns = bpf_ktime_get_coarse_ns();
-	e->cgroup_id = bpf_get_current_cgroup_id();
-	id = bpf_get_current_pid_tgid();
-	e->pid = id >> 32;
-	ug = bpf_get_current_uid_gid();
-	e->uid = (__u32)ug;
-	e->gid = ug >> 32;
-	e->netns = bg_sock_netns(sk);
+	e->ts_ns = ts;
+	if (s->no_task) {
+		e->cgroup_id = 0;
+		e->pid = 0;
+		e->uid = 0;
+		e->gid = 0;
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+		e->flags = BG_EV_F_NO_TASK;
+	} else {
+		e->cgroup_id = bpf_get_current_cgroup_id();
+		id = bpf_get_current_pid_tgid();
+		e->pid = id >> 32;
+		ug = bpf_get_current_uid_gid();
+		e->uid = (__u32)ug;
+		e->gid = ug >> 32;
+		bpf_get_current_comm(e->comm, sizeof(e->comm));
+		e->flags = 0;
+	}
+	e->netns = netns;
 	__builtin_memcpy(e->addr, s->addr, 16);
-	__builtin_memcpy(e->confined, s->confined, 16);
+	__builtin_memcpy(e->addr2, s->addr2, 16);
 	e->port = s->port;
+	e->port2 = s->port2;
 	e->rule_id = r ? r->rule_id : 0;
-	e->type = BG_EVENT_BIND;
+	e->type = s->type;
 	e->family = s->family;
 	e->proto = s->proto;
 	e->verdict = verdict;
@@ -217,10 +235,8 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	e->mode = r ? r->mode : 0;
 	e->hook = s->hook;
 	e->class = s->class;
-	e->pad1 = 0;
 	e->gen = r ? r->gen : 0;
 	__builtin_memset(e->pad, 0, sizeof(e->pad));
-	bpf_get_current_comm(e->comm, sizeof(e->comm));
 
 	/*
 	 * Batched wakeups: a per-event wakeup costs several microseconds, more than the bind. A deny
@@ -290,15 +306,18 @@ int bg_bind4(struct bpf_sock_addr *ctx)
 	s.family = BG_AF_INET;
 	s.proto = proto;
 	s.hook = BG_HOOK_BIND;
-	__builtin_memset(s.confined, 0, sizeof(s.confined));
+	s.type = BG_EVENT_BIND;
+	s.no_task = 0;
+	s.port2 = 0;
+	__builtin_memset(s.addr2, 0, sizeof(s.addr2));
 	if (verdict == BG_VERDICT_CONFINE) {
-		s.confined[2] = BG_V4MAPPED_BE;
-		s.confined[3] = BG_V4_LOOPBACK_BE;
+		s.addr2[2] = BG_V4MAPPED_BE;
+		s.addr2[3] = BG_V4_LOOPBACK_BE;
 		ctx->user_ip4 = BG_V4_LOOPBACK_BE;
 	} else if (verdict == BG_VERDICT_ALERT) {
 		bg_mark_alerted(bpf_get_socket_cookie(ctx), s.port);
 	}
-	bg_emit(r, verdict, &s, ctx->sk);
+	bg_emit(r, verdict, &s, bg_sock_netns(ctx->sk), BG_NOW_CGROUP());
 	bg_count(verdict);
 	return verdict == BG_VERDICT_DENY ? REJECT : ALLOW;
 }
@@ -331,17 +350,20 @@ int bg_bind6(struct bpf_sock_addr *ctx)
 	s.family = BG_AF_INET6;
 	s.proto = proto;
 	s.hook = BG_HOOK_BIND;
-	__builtin_memset(s.confined, 0, sizeof(s.confined));
+	s.type = BG_EVENT_BIND;
+	s.no_task = 0;
+	s.port2 = 0;
+	__builtin_memset(s.addr2, 0, sizeof(s.addr2));
 	if (verdict == BG_VERDICT_CONFINE) {
-		bg_confine_v6(s.addr[0], s.addr[1], s.addr[2], s.confined);
-		ctx->user_ip6[0] = s.confined[0];
-		ctx->user_ip6[1] = s.confined[1];
-		ctx->user_ip6[2] = s.confined[2];
-		ctx->user_ip6[3] = s.confined[3];
+		bg_confine_v6(s.addr[0], s.addr[1], s.addr[2], s.addr2);
+		ctx->user_ip6[0] = s.addr2[0];
+		ctx->user_ip6[1] = s.addr2[1];
+		ctx->user_ip6[2] = s.addr2[2];
+		ctx->user_ip6[3] = s.addr2[3];
 	} else if (verdict == BG_VERDICT_ALERT) {
 		bg_mark_alerted(bpf_get_socket_cookie(ctx), s.port);
 	}
-	bg_emit(r, verdict, &s, ctx->sk);
+	bg_emit(r, verdict, &s, bg_sock_netns(ctx->sk), BG_NOW_CGROUP());
 	bg_count(verdict);
 	return verdict == BG_VERDICT_DENY ? REJECT : ALLOW;
 }
@@ -375,8 +397,11 @@ static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 
 	s->proto = proto;
 	s->hook = BG_HOOK_POST_BIND;
-	__builtin_memset(s->confined, 0, sizeof(s->confined));
-	bg_emit(r, verdict, s, NULL);
+	s->type = BG_EVENT_BIND;
+	s->no_task = 0;
+	s->port2 = 0;
+	__builtin_memset(s->addr2, 0, sizeof(s->addr2));
+	bg_emit(r, verdict, s, bg_sock_netns(NULL), BG_NOW_CGROUP());
 	bg_count(verdict);
 	return verdict == BG_VERDICT_DENY ? REJECT : ALLOW;
 }
@@ -407,4 +432,212 @@ int bg_post_bind6(struct bpf_sock *ctx)
 	s.class = bg_class_v6(s.addr[0], s.addr[1], s.addr[2], s.addr[3]);
 	s.family = BG_AF_INET6;
 	return bg_post_bind(ctx, &s);
+}
+
+/* --- Listeners and connections: tp_btf/inet_sock_set_state -------------------------------- */
+
+#define TCP_ESTABLISHED 1
+#define TCP_SYN_RECV 3
+#define TCP_CLOSE 7
+#define TCP_LISTEN 10
+#define AF_INET 2
+#define AF_INET6 10
+#define IPPROTO_TCP 6
+
+/*
+ * The cgroup the agent enforces on, for the hooks that are not cgroup hooks (the tracepoint and
+ * the iterators see every socket of the host). Set by the agent before attaching; 0 = no scope
+ * set, which matches nothing (empty means inert).
+ */
+__u64 bg_scope_cgid = 0;
+__u32 bg_scope_level = 0;
+/* Set by the agent around a reconcile pass with --close-existing. */
+__u32 bg_iter_close = 0;
+
+struct cgroup___pre62 {
+	int level;
+	__u64 ancestor_ids[];
+} __attribute__((preserve_access_index));
+
+/*
+ * Is the socket's cgroup (the one it was created in, as the cgroup bind hooks use) the scope
+ * cgroup or one of its descendants? Reads the cgroup's ancestor at the scope's level.
+ */
+static __always_inline int bg_sk_in_scope(const struct sock *sk, __u64 *cgid_out)
+{
+	struct cgroup *cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	__u32 level = bg_scope_level;
+	__u64 id;
+
+	*cgid_out = 0;
+	if (!cg || !bg_scope_cgid)
+		return 0;
+	*cgid_out = BPF_CORE_READ(cg, kn, id);
+	if (BPF_CORE_READ(cg, level) < (int)level)
+		return 0;
+	if (level > 255)
+		return 0;
+	if (bpf_core_field_exists(cg->ancestors)) {
+		struct cgroup *anc = NULL;
+
+		bpf_core_read(&anc, sizeof(anc), &cg->ancestors[level]);
+		id = anc ? BPF_CORE_READ(anc, kn, id) : 0;
+	} else {
+		struct cgroup___pre62 *old = (void *)cg;
+
+		bpf_core_read(&id, sizeof(id), &old->ancestor_ids[level]);
+	}
+	return id == bg_scope_cgid;
+}
+
+/* Local (and peer) address of a socket, IPv4 as v4-mapped. Returns the family or 0. */
+static __always_inline __u8 bg_sk_addrs(const struct sock *sk, __u32 local[4], __u32 peer[4])
+{
+	__u16 family = BPF_CORE_READ(sk, __sk_common.skc_family);
+
+	if (family == AF_INET) {
+		local[0] = 0;
+		local[1] = 0;
+		local[2] = BG_V4MAPPED_BE;
+		local[3] = BPF_CORE_READ(sk, __sk_common.skc_rcv_saddr);
+		peer[0] = 0;
+		peer[1] = 0;
+		peer[2] = BG_V4MAPPED_BE;
+		peer[3] = BPF_CORE_READ(sk, __sk_common.skc_daddr);
+		return BG_AF_INET;
+	}
+	if (family == AF_INET6) {
+		BPF_CORE_READ_INTO(local, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
+		BPF_CORE_READ_INTO(peer, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+		return BG_AF_INET6;
+	}
+	return 0;
+}
+
+static __always_inline __u8 bg_class_words(const __u32 w[4])
+{
+	return bg_class_v6(w[0], w[1], w[2], w[3]);
+}
+
+SEC("tp_btf/inet_sock_set_state")
+int BPF_PROG(bg_sock_state, const struct sock *sk, int oldstate, int newstate)
+{
+	const struct bg_rule *r;
+	struct bg_seen s;
+	__u64 cgid;
+	__u8 verdict;
+	int hit = 0;
+
+	if (newstate == TCP_LISTEN)
+		s.type = BG_EVENT_LISTEN;
+	else if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)
+		s.type = BG_EVENT_ACCEPT;
+	else
+		return 0;
+	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
+		return 0;
+	if (!bg_sk_in_scope(sk, &cgid))
+		return 0;
+	s.family = bg_sk_addrs(sk, s.addr, s.addr2);
+	if (!s.family)
+		return 0;
+	s.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	r = bg_lookup_rule(BG_PROTO_TCP, s.port);
+	if (!bg_rule_is_set(r))
+		return 0;
+	s.class = bg_class_words(s.addr);
+	if (bg_needs_cidr(r, s.class))
+		hit = bg_cidr_hit(r->cidr_set, s.addr);
+	if (s.type == BG_EVENT_LISTEN) {
+		verdict = bg_decide_listener(r, s.class, hit);
+		s.no_task = 0; /* listen() runs in the caller's context */
+		s.port2 = 0;
+		__builtin_memset(s.addr2, 0, sizeof(s.addr2));
+	} else {
+		verdict = bg_decide_accept(r, s.class, hit, bg_class_words(s.addr2));
+		s.no_task = 1; /* the handshake completes in softirq */
+		s.port2 = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	}
+	if (!bg_should_emit(r, verdict))
+		return 0;
+	s.proto = BG_PROTO_TCP;
+	s.hook = BG_HOOK_SOCK_STATE;
+	/* Tracing programs may not use the coarse clock; both read CLOCK_MONOTONIC. */
+	bg_emit(r, verdict, &s, BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
+		bpf_ktime_get_ns());
+	return 0;
+}
+
+/* --- Sockets that already exist: iter/tcp, iter/udp ---------------------------------------- */
+
+extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
+
+/* Judge one existing socket and write its record; close it when asked to and it violates. */
+static __always_inline void bg_iter_sock(struct seq_file *seq, struct sock *sk, __u8 proto,
+					 __u32 uid)
+{
+	struct bg_sock_rec rec;
+	const struct bg_rule *r;
+	__u32 local[4], peer[4];
+	int hit = 0;
+
+	__builtin_memset(&rec, 0, sizeof(rec));
+	rec.family = bg_sk_addrs(sk, local, peer);
+	if (!rec.family)
+		return;
+	rec.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+	if (proto == BG_PROTO_UDP && rec.port == 0)
+		return; /* not bound */
+	rec.proto = proto;
+	rec.state = BPF_CORE_READ(sk, __sk_common.skc_state);
+	rec.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+	rec.cookie = bpf_get_socket_cookie(sk);
+	rec.in_scope = bg_sk_in_scope(sk, &rec.cgroup_id);
+	rec.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
+	rec.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+	rec.uid = uid;
+	__builtin_memcpy(rec.addr, local, 16);
+	if (proto == BG_PROTO_UDP)
+		__builtin_memcpy(rec.peer, peer, 16);
+	rec.class = bg_class_words(local);
+
+	r = bg_lookup_rule(proto, rec.port);
+	if (bg_rule_is_set(r)) {
+		if (bg_needs_cidr(r, rec.class))
+			hit = bg_cidr_hit(r->cidr_set, local);
+		rec.verdict = bg_decide_listener(r, rec.class, hit);
+		rec.rule_id = r->rule_id;
+		rec.gen = r->gen;
+		rec.action = r->action;
+		rec.expose = r->expose;
+		rec.mode = r->mode;
+	} else {
+		rec.verdict = BG_VERDICT_ALLOW;
+	}
+	/* Only enforce mode yields a deny, and only sockets in scope are ever closed. */
+	if (bg_iter_close && rec.in_scope && rec.verdict == BG_VERDICT_DENY)
+		rec.closed = bpf_sock_destroy((struct sock_common *)sk) == 0;
+	bpf_seq_write(seq, &rec, sizeof(rec));
+}
+
+SEC("iter/tcp")
+int bg_iter_tcp(struct bpf_iter__tcp *ctx)
+{
+	struct sock_common *skc = ctx->sk_common;
+
+	if (!skc || skc->skc_state != TCP_LISTEN)
+		return 0;
+	bg_iter_sock(ctx->meta->seq, (struct sock *)skc, BG_PROTO_TCP, ctx->uid);
+	return 0;
+}
+
+SEC("iter/udp")
+int bg_iter_udp(struct bpf_iter__udp *ctx)
+{
+	struct udp_sock *udp = ctx->udp_sk;
+
+	if (!udp)
+		return 0;
+	bg_iter_sock(ctx->meta->seq, (struct sock *)udp, BG_PROTO_UDP, ctx->uid);
+	return 0;
 }

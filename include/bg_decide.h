@@ -149,6 +149,36 @@ static __always_inline __u8 bg_decide(const struct bg_rule *r, __u8 class, int c
 	return r->mode == BG_MODE_AUDIT ? BG_VERDICT_ALERT : strict;
 }
 
+/*
+ * bg_decide_listener() - the verdict for a socket already past bind(): one entering LISTEN, or one
+ * found by reconcile. Nothing can be rewritten any more, so a confine becomes a deny; whether a
+ * deny is carried out (closing the socket) is the agent's choice (--close-existing).
+ */
+static __always_inline __u8 bg_decide_listener(const struct bg_rule *r, __u8 class, int cidr_hit)
+{
+	__u8 v = bg_decide(r, class, cidr_hit);
+
+	return v == BG_VERDICT_CONFINE ? BG_VERDICT_DENY : v;
+}
+
+/*
+ * bg_decide_accept() - the verdict for an established passive connection to a port ruled by r.
+ * A connection whose local address breaks the rule means a listener escaped the bind hook; so
+ * does a non-loopback peer on a loopback-only port. Either is an alert, never a deny: the
+ * connection exists already and a tracepoint cannot refuse it.
+ */
+static __always_inline __u8 bg_decide_accept(const struct bg_rule *r, __u8 local_class,
+					     int local_cidr_hit, __u8 peer_class)
+{
+	if (!bg_rule_is_set(r))
+		return BG_VERDICT_ALLOW;
+	if (bg_violates(r->expose, local_class, local_cidr_hit))
+		return BG_VERDICT_ALERT;
+	if (r->expose == BG_EXPOSE_LOOPBACK && peer_class != BG_CLASS_LOOPBACK)
+		return BG_VERDICT_ALERT;
+	return BG_VERDICT_ALLOW;
+}
+
 /* bg_should_emit() - does this verdict produce an event? Allowed binds only with log-allowed. */
 static __always_inline int bg_should_emit(const struct bg_rule *r, __u8 verdict)
 {

@@ -66,8 +66,17 @@
 /* Where an event came from. */
 #define BG_HOOK_BIND 1 /* cgroup/bind4 or bind6: the address the caller asked for */
 #define BG_HOOK_POST_BIND 2 /* cgroup/post_bind4 or 6: the final address and port */
+#define BG_HOOK_SOCK_STATE 3 /* tp_btf/inet_sock_set_state: listen and accept */
+#define BG_HOOK_ITER 4 /* iter/tcp, iter/udp: sockets that already exist */
 
-#define BG_EVENT_BIND 1
+#define BG_EVENT_BIND 1 /* a bind() attempt */
+#define BG_EVENT_LISTEN 2 /* a TCP socket entered LISTEN */
+#define BG_EVENT_ACCEPT 3 /* a passive TCP connection was established */
+#define BG_EVENT_EXISTING 4 /* a listener or bound UDP socket found by reconcile */
+
+/* struct bg_event.flags */
+#define BG_EV_F_NO_TASK (1u << 0) /* pid/comm/uid/gid/cgroup_id do not describe a caller */
+#define BG_EV_F_CLOSED (1u << 1) /* the socket was closed (bpf_sock_destroy) */
 
 /* Address families as they appear in events; the kernel's AF_INET and AF_INET6 values. */
 #define BG_AF_INET 2
@@ -149,10 +158,13 @@ _Static_assert(sizeof(struct bg_cidr_key) == 24, "struct bg_cidr_key is ABI");
  * @netns:     host order. Inode number of the network namespace of the socket (TCP, and UDP on
  *             AF_INET6); for AF_INET UDP, of the calling task, see docs/coverage.md.
  * @addr:      network order. The address the hook judged; IPv4 as v4-mapped ::ffff:a.b.c.d.
- * @confined:  network order. With BG_VERDICT_CONFINE, the address the bind was rewritten to.
+ * @addr2:     network order. With BG_VERDICT_CONFINE, the address the bind was rewritten to;
+ *             for BG_EVENT_ACCEPT, the peer's address. Zero otherwise.
  * @port:      host order.
  * @rule_id:   host order. As in struct bg_rule; 0 for the unlisted default.
  * @type:      BG_EVENT_*.
+ *             For BG_EVENT_ACCEPT the hook runs in softirq context, so the task fields are
+ *             zero and BG_EV_F_NO_TASK is set.
  * @family:    BG_AF_INET or BG_AF_INET6: the socket's family.
  * @proto:     BG_PROTO_*.
  * @verdict:   BG_VERDICT_*, after mode.
@@ -161,7 +173,9 @@ _Static_assert(sizeof(struct bg_cidr_key) == 24, "struct bg_cidr_key is ABI");
  * @mode:      BG_MODE_* in force.
  * @hook:      BG_HOOK_*.
  * @class:     BG_CLASS_* of @addr.
+ * @flags:     BG_EV_F_*.
  * @gen:       host order. struct bg_rule.gen of the rule applied.
+ * @port2:     host order. For BG_EVENT_ACCEPT, the peer's port.
  * @pad:       zero.
  * @comm:      NUL-terminated task comm; arbitrary bytes, never trusted by the encoder.
  */
@@ -174,7 +188,7 @@ struct bg_event {
 	__u32 gid;
 	__u32 netns;
 	__u8 addr[16];
-	__u8 confined[16];
+	__u8 addr2[16];
 	__u16 port;
 	__u16 rule_id;
 	__u8 type;
@@ -186,12 +200,60 @@ struct bg_event {
 	__u8 mode;
 	__u8 hook;
 	__u8 class;
-	__u8 pad1;
+	__u8 flags;
 	__u16 gen;
-	__u8 pad[8];
+	__u16 port2;
+	__u8 pad[6];
 	char comm[BG_COMM_LEN];
 };
 _Static_assert(sizeof(struct bg_event) == 112, "struct bg_event is ABI");
+
+/*
+ * struct bg_sock_rec - one existing socket, written by iter/tcp and iter/udp with
+ * bpf_seq_write() and read by the agent from the iterator fd. Listeners (TCP LISTEN) and bound
+ * UDP sockets only.
+ *
+ * @cookie:    host order. Socket cookie.
+ * @cgroup_id: host order. cgroup v2 id of the socket (where it was created).
+ * @ino:       host order. Inode number of the socket's file (socket:[ino] in /proc/PID/fd), 0
+ *             for a socket with no file.
+ * @netns:     host order. Inode number of the socket's network namespace.
+ * @uid:       host order. Owner uid of the socket.
+ * @addr:      network order, IPv4 as v4-mapped. Bound address.
+ * @peer:      network order. Connected peer (UDP), else zero.
+ * @port, @peer_port: host order.
+ * @rule_id, @gen: as in struct bg_rule, of the rule that judged the socket.
+ * @family:    BG_AF_INET or BG_AF_INET6. @proto: BG_PROTO_*. @state: the kernel's sk_state.
+ * @verdict:   BG_VERDICT_* of bg_decide() on (@addr, @port); @action, @expose, @mode: the rule's.
+ * @class:     BG_CLASS_* of @addr.
+ * @in_scope:  1 if the socket's cgroup is the scope cgroup or below it.
+ * @closed:    1 if the iterator closed it (close-existing).
+ */
+struct bg_sock_rec {
+	__u64 cookie;
+	__u64 cgroup_id;
+	__u64 ino;
+	__u32 netns;
+	__u32 uid;
+	__u8 addr[16];
+	__u8 peer[16];
+	__u16 port;
+	__u16 peer_port;
+	__u16 rule_id;
+	__u16 gen;
+	__u8 family;
+	__u8 proto;
+	__u8 state;
+	__u8 verdict;
+	__u8 action;
+	__u8 expose;
+	__u8 mode;
+	__u8 class;
+	__u8 in_scope;
+	__u8 closed;
+	__u8 pad[6];
+};
+_Static_assert(sizeof(struct bg_sock_rec) == 88, "struct bg_sock_rec is ABI");
 
 /* Per-CPU counters in BG_MAP_STATS (a PERCPU_ARRAY of __u64, host order). */
 #define BG_STAT_DROPPED 0 /* events lost because the ring buffer was full */

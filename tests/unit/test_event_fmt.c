@@ -530,10 +530,10 @@ static void make_rule(struct bg_policy_rule *r)
 	"\"cgroup_id\":4294967297,\"netns\":4026531840,\"family\":\"inet\",\"proto\":\"tcp\","    \
 	"\"addr\":\"0.0.0.0\",\"port\":3306,\"hint\":\"Set bind-address=127.0.0.1 in my.cnf\"}\n"
 
-#define BASE_TEXT                                                                              \
-	WALL_STR " DENY tcp 0.0.0.0:3306 rule=mysql expose=loopback action=deny mode=enforce " \
-		 "pid=1234 comm=\"mysqld\" uid=1001 cgroup=4294967297 netns=4026531840 "       \
-		 "hint=\"Set bind-address=127.0.0.1 in my.cnf\"\n"
+#define BASE_TEXT                                                                      \
+	WALL_STR " DENY bind tcp 0.0.0.0:3306 rule=mysql expose=loopback action=deny " \
+		 "mode=enforce pid=1234 comm=\"mysqld\" uid=1001 cgroup=4294967297 "   \
+		 "netns=4026531840 hint=\"Set bind-address=127.0.0.1 in my.cnf\"\n"
 
 /* Format one event into a fresh buffer and check the line's shape for the format. */
 static void format_one(struct bg_strbuf *sb, int format, const struct bg_event *ev,
@@ -1127,7 +1127,7 @@ static void test_event_json_confine(void **state)
 	make_rule(&rule);
 	ev.verdict = BG_VERDICT_CONFINE;
 	ev.action = BG_ACTION_CONFINE;
-	set_v4(ev.confined, 127, 0, 0, 1);
+	set_v4(ev.addr2, 127, 0, 0, 1);
 	format_one(&sb, BG_FORMAT_JSON, &ev, &rule, &d);
 	assert_event_keys(&d, 1, 1);
 	assert_field(&d, "verdict", "\"confine\"");
@@ -1140,8 +1140,8 @@ static void test_event_json_confine(void **state)
 	/* IPv6, and without a rule: confined_addr is still there, hint is not. */
 	ev.family = BG_AF_INET6;
 	memset(ev.addr, 0, 16);
-	memset(ev.confined, 0, 16);
-	ev.confined[15] = 1;
+	memset(ev.addr2, 0, 16);
+	ev.addr2[15] = 1;
 	format_one(&sb, BG_FORMAT_JSON, &ev, NULL, &d);
 	assert_event_keys(&d, 0, 1);
 	assert_field(&d, "addr", "\"::\"");
@@ -1364,7 +1364,7 @@ static void test_event_unknown_enums(void **state)
 	assert_field(&d, "addr", "\"fe80::2\"");
 
 	format_one(&sb, BG_FORMAT_TEXT, &ev, NULL, NULL);
-	assert_string_equal(sb.buf, WALL_STR " UNKNOWN unknown [fe80::2]:3306 rule=- "
+	assert_string_equal(sb.buf, WALL_STR " UNKNOWN unknown unknown [fe80::2]:3306 rule=- "
 					     "expose=unknown action=unknown mode=unknown pid=1234 "
 					     "comm=\"mysqld\" uid=1001 cgroup=4294967297 "
 					     "netns=4026531840\n");
@@ -1386,6 +1386,62 @@ static void test_event_unknown_enums(void **state)
 	assert_field(&d, "action", "\"unknown\"");
 	assert_field(&d, "hook", "\"unknown\"");
 	assert_field(&d, "proto", "\"unknown\"");
+	bg_strbuf_release(&sb);
+}
+
+/* ---- listen, accept, existing ---------------------------------------------------------------- */
+
+static void test_event_listener_types(void **state)
+{
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_policy_rule rule;
+	struct bg_event ev;
+	struct jdoc d;
+
+	(void)state;
+	make_event(&ev);
+	make_rule(&rule);
+	ev.type = BG_EVENT_LISTEN;
+	ev.hook = BG_HOOK_SOCK_STATE;
+	format_one(&sb, BG_FORMAT_JSON, &ev, &rule, &d);
+	assert_field(&d, "event", "\"listen\"");
+	assert_field(&d, "hook", "\"sock_state\"");
+	assert_field(&d, "pid", "1234");
+	assert_null(strstr(sb.buf, "peer_addr"));
+	assert_null(strstr(sb.buf, "\"closed\""));
+
+	/* An accept: the peer is reported, the (softirq) task is not. */
+	ev.type = BG_EVENT_ACCEPT;
+	ev.verdict = BG_VERDICT_ALERT;
+	ev.flags = BG_EV_F_NO_TASK;
+	set_v4(ev.addr, 127, 0, 0, 1);
+	set_v4(ev.addr2, 192, 0, 2, 9);
+	ev.port2 = 40123;
+	format_one(&sb, BG_FORMAT_JSON, &ev, &rule, &d);
+	assert_field(&d, "event", "\"accept\"");
+	assert_field(&d, "addr", "\"127.0.0.1\"");
+	assert_field(&d, "peer_addr", "\"192.0.2.9\"");
+	assert_field(&d, "peer_port", "40123");
+	assert_null(strstr(sb.buf, "\"pid\""));
+	assert_null(strstr(sb.buf, "\"comm\""));
+	assert_null(strstr(sb.buf, "\"uid\""));
+	assert_non_null(strstr(sb.buf, "\"netns\":4026531840"));
+	format_one(&sb, BG_FORMAT_TEXT, &ev, &rule, NULL);
+	assert_non_null(strstr(sb.buf, " ALERT accept tcp 127.0.0.1:3306 "));
+	assert_non_null(strstr(sb.buf, " peer=192.0.2.9:40123"));
+
+	/* A socket found and closed by reconcile. */
+	make_event(&ev);
+	ev.type = BG_EVENT_EXISTING;
+	ev.hook = BG_HOOK_ITER;
+	ev.flags = BG_EV_F_CLOSED;
+	format_one(&sb, BG_FORMAT_JSON, &ev, &rule, &d);
+	assert_field(&d, "event", "\"existing\"");
+	assert_field(&d, "hook", "\"iter\"");
+	assert_field(&d, "closed", "true");
+	format_one(&sb, BG_FORMAT_TEXT, &ev, &rule, NULL);
+	assert_non_null(strstr(sb.buf, " DENY existing tcp 0.0.0.0:3306 "));
+	assert_non_null(strstr(sb.buf, " closed"));
 	bg_strbuf_release(&sb);
 }
 
@@ -1411,7 +1467,7 @@ static void test_event_text(void **state)
 	ev.verdict = BG_VERDICT_ALERT;
 	ev.mode = BG_MODE_AUDIT;
 	format_one(&sb, BG_FORMAT_TEXT, &ev, NULL, NULL);
-	assert_string_equal(sb.buf, WALL_STR " ALERT udp [2001:db8::1]:3306 rule=- "
+	assert_string_equal(sb.buf, WALL_STR " ALERT bind udp [2001:db8::1]:3306 rule=- "
 					     "expose=loopback action=deny mode=audit pid=1234 "
 					     "comm=\"mysqld\" uid=1001 cgroup=4294967297 "
 					     "netns=4026531840\n");
@@ -1420,21 +1476,22 @@ static void test_event_text(void **state)
 	make_event(&ev);
 	ev.verdict = BG_VERDICT_CONFINE;
 	ev.action = BG_ACTION_CONFINE;
-	set_v4(ev.confined, 127, 0, 0, 1);
+	set_v4(ev.addr2, 127, 0, 0, 1);
 	format_one(&sb, BG_FORMAT_TEXT, &ev, &rule, NULL);
-	assert_string_equal(sb.buf, WALL_STR " CONFINE tcp 0.0.0.0:3306 rule=mysql expose=loopback "
-					     "action=confine mode=enforce pid=1234 comm=\"mysqld\" "
-					     "uid=1001 cgroup=4294967297 netns=4026531840 "
-					     "confined=127.0.0.1 hint=\"Set bind-address=127.0.0.1 "
-					     "in my.cnf\"\n");
+	assert_string_equal(sb.buf,
+			    WALL_STR " CONFINE bind tcp 0.0.0.0:3306 rule=mysql expose=loopback "
+				     "action=confine mode=enforce pid=1234 comm=\"mysqld\" "
+				     "uid=1001 cgroup=4294967297 netns=4026531840 "
+				     "confined=127.0.0.1 hint=\"Set bind-address=127.0.0.1 "
+				     "in my.cnf\"\n");
 
 	/* Confine, v6. */
 	ev.family = BG_AF_INET6;
 	memset(ev.addr, 0, 16);
-	memset(ev.confined, 0, 16);
-	ev.confined[15] = 1;
+	memset(ev.addr2, 0, 16);
+	ev.addr2[15] = 1;
 	format_one(&sb, BG_FORMAT_TEXT, &ev, NULL, NULL);
-	assert_non_null(strstr(sb.buf, " CONFINE tcp [::]:3306 "));
+	assert_non_null(strstr(sb.buf, " CONFINE bind tcp [::]:3306 "));
 	assert_non_null(strstr(sb.buf, " netns=4026531840 confined=[::1]\n"));
 
 	/* A rule name that is not one plain word is quoted. */
@@ -1494,7 +1551,7 @@ static void test_event_rollback(void **state)
 	make_event(&ev);
 	make_rule(&rule);
 	ev.verdict = BG_VERDICT_CONFINE;
-	set_v4(ev.confined, 127, 0, 0, 1);
+	set_v4(ev.addr2, 127, 0, 0, 1);
 	memcpy(ev.comm, "\n\xff\"\\evil\x01", 10);
 	for (f = 0; f < ARRAY_SIZE(formats); f++) {
 		failed = 0;
@@ -1691,6 +1748,7 @@ int main(void)
 		cmocka_unit_test(test_event_hostile_comm),
 		cmocka_unit_test(test_event_comm_unterminated),
 		cmocka_unit_test(test_event_unknown_enums),
+		cmocka_unit_test(test_event_listener_types),
 		cmocka_unit_test(test_event_text),
 		cmocka_unit_test(test_event_errors),
 		cmocka_unit_test(test_event_rollback),

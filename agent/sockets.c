@@ -1,0 +1,345 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "sockets.h"
+
+/* Network namespaces already walked, by (dev, ino) of their nsfs inode. */
+struct ns_seen {
+	dev_t dev;
+	ino_t ino;
+};
+
+struct ns_set {
+	struct ns_seen *v;
+	size_t n, cap;
+};
+
+static int ns_set_add(struct ns_set *set, const struct stat *st)
+{
+	struct ns_seen *nv;
+	size_t i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->v[i].dev == st->st_dev && set->v[i].ino == st->st_ino)
+			return 0;
+	if (set->n == set->cap) {
+		nv = realloc(set->v, (set->cap ? set->cap * 2 : 16) * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		set->v = nv;
+		set->cap = set->cap ? set->cap * 2 : 16;
+	}
+	set->v[set->n].dev = st->st_dev;
+	set->v[set->n].ino = st->st_ino;
+	set->n++;
+	return 1;
+}
+
+static int list_push(struct bg_sock_list *out, const struct bg_sock_rec *rec)
+{
+	struct bg_sock_info *nv;
+
+	if (out->n == out->cap) {
+		size_t cap = out->cap ? out->cap * 2 : 64;
+
+		nv = realloc(out->v, cap * sizeof(*nv));
+		if (!nv)
+			return -ENOMEM;
+		out->v = nv;
+		out->cap = cap;
+	}
+	memset(&out->v[out->n], 0, sizeof(out->v[out->n]));
+	out->v[out->n].rec = *rec;
+	out->n++;
+	return 0;
+}
+
+/* Read every record of one iterator fd; a record may straddle two read()s. */
+static int read_iter(int fd, struct bg_sock_list *out)
+{
+	char buf[sizeof(struct bg_sock_rec) * 64];
+	struct bg_sock_rec rec;
+	size_t have = 0, off;
+	ssize_t n;
+	int err;
+
+	for (;;) {
+		n = read(fd, buf + have, sizeof(buf) - have);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			return -errno;
+		}
+		if (n == 0)
+			break;
+		have += n;
+		for (off = 0; have - off >= sizeof(rec); off += sizeof(rec)) {
+			memcpy(&rec, buf + off, sizeof(rec));
+			err = list_push(out, &rec);
+			if (err)
+				return err;
+		}
+		memmove(buf, buf + off, have - off);
+		have -= off;
+	}
+	return have ? -EPROTO : 0;
+}
+
+/* Walk the sockets of the netns the calling thread is in now. */
+static int walk_here(struct bg_loader *l, struct bg_sock_list *out)
+{
+	int proto, fd, err;
+
+	for (proto = 0; proto < BG_NR_PROTOS; proto++) {
+		fd = bg_loader_iter_open(l, proto);
+		if (fd < 0)
+			return fd;
+		err = read_iter(fd, out);
+		close(fd);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+static int walk_ns_file(struct bg_loader *l, const char *path, int self_fd, struct ns_set *seen,
+			struct bg_sock_list *out)
+{
+	struct stat st;
+	int fd, err;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0; /* the process exited, or the mount went away: nothing to walk */
+	if (fstat(fd, &st) < 0) {
+		close(fd);
+		return 0;
+	}
+	err = ns_set_add(seen, &st);
+	if (err <= 0) {
+		close(fd);
+		return err;
+	}
+	if (setns(fd, CLONE_NEWNET) < 0) {
+		err = -errno;
+		close(fd);
+		bg_dbg("setns %s: %s\n", path, strerror(-err));
+		return 0;
+	}
+	close(fd);
+	out->n_netns++;
+	err = walk_here(l, out);
+	/* Always go home, whatever the walk did. */
+	if (setns(self_fd, CLONE_NEWNET) < 0) {
+		bg_err("cannot return to the agent's network namespace: %s\n", strerror(errno));
+		abort(); /* running on in a foreign netns would be worse */
+	}
+	return err;
+}
+
+int bg_sockets_collect(struct bg_loader *l, struct bg_sock_list *out)
+{
+	static const char *const netns_dirs[] = { "/run/netns", "/var/run/netns" };
+	struct ns_set seen = { 0 };
+	char path[300];
+	struct dirent *de;
+	int self_fd, err = 0;
+	size_t i;
+	DIR *d;
+
+	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+	if (self_fd < 0)
+		return -errno;
+
+	/* The agent's own netns first, then every process's, then named ones without processes. */
+	err = walk_ns_file(l, "/proc/self/ns/net", self_fd, &seen, out);
+	if (err)
+		goto out;
+	d = opendir("/proc");
+	if (!d) {
+		err = -errno;
+		goto out;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/ns/net", de->d_name);
+		err = walk_ns_file(l, path, self_fd, &seen, out);
+		if (err)
+			break;
+	}
+	closedir(d);
+	if (err)
+		goto out;
+	for (i = 0; i < sizeof(netns_dirs) / sizeof(netns_dirs[0]); i++) {
+		d = opendir(netns_dirs[i]);
+		if (!d)
+			continue;
+		while ((de = readdir(d))) {
+			if (de->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "%s/%s", netns_dirs[i], de->d_name);
+			err = walk_ns_file(l, path, self_fd, &seen, out);
+			if (err)
+				break;
+		}
+		closedir(d);
+		if (err)
+			goto out;
+	}
+out:
+	free(seen.v);
+	close(self_fd);
+	return err;
+}
+
+static int cmp_ino(const void *a, const void *b)
+{
+	const struct bg_sock_info *x = *(struct bg_sock_info *const *)a;
+	const struct bg_sock_info *y = *(struct bg_sock_info *const *)b;
+
+	return x->rec.ino < y->rec.ino ? -1 : x->rec.ino > y->rec.ino;
+}
+
+static void read_owner(struct bg_sock_info *si, int pid)
+{
+	char path[64], line[512];
+	FILE *f;
+	size_t n;
+
+	si->pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
+	f = fopen(path, "re");
+	if (f) {
+		if (fgets(si->comm, sizeof(si->comm), f)) {
+			n = strlen(si->comm);
+			if (n && si->comm[n - 1] == '\n')
+				si->comm[n - 1] = '\0';
+		}
+		fclose(f);
+	}
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	f = fopen(path, "re");
+	if (!f)
+		return;
+	while (fgets(line, sizeof(line), f)) {
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		n = strcspn(line + 3, "\n");
+		if (n >= sizeof(si->cgroup))
+			n = sizeof(si->cgroup) - 1;
+		memcpy(si->cgroup, line + 3, n);
+		si->cgroup[n] = '\0';
+		break;
+	}
+	fclose(f);
+}
+
+int bg_sockets_attribute(struct bg_sock_list *list)
+{
+	struct bg_sock_info **by_ino, key, *kp, **hit;
+	char path[600], link[64];
+	struct dirent *de, *fe;
+	unsigned long long ino;
+	DIR *d, *fd_dir;
+	ssize_t n;
+	size_t i;
+	int pid;
+
+	if (!list->n)
+		return 0;
+	by_ino = malloc(list->n * sizeof(*by_ino));
+	if (!by_ino)
+		return -ENOMEM;
+	for (i = 0; i < list->n; i++)
+		by_ino[i] = &list->v[i];
+	qsort(by_ino, list->n, sizeof(*by_ino), cmp_ino);
+
+	d = opendir("/proc");
+	if (!d) {
+		free(by_ino);
+		return -errno;
+	}
+	while ((de = readdir(d))) {
+		if (de->d_name[0] < '0' || de->d_name[0] > '9')
+			continue;
+		pid = atoi(de->d_name);
+		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
+		fd_dir = opendir(path);
+		if (!fd_dir)
+			continue;
+		while ((fe = readdir(fd_dir))) {
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fd/%s", de->d_name, fe->d_name);
+			n = readlink(path, link, sizeof(link) - 1);
+			if (n <= 0)
+				continue;
+			link[n] = '\0';
+			if (sscanf(link, "socket:[%llu]", &ino) != 1)
+				continue;
+			key.rec.ino = ino;
+			kp = &key;
+			hit = bsearch(&kp, by_ino, list->n, sizeof(*by_ino), cmp_ino);
+			if (!hit)
+				continue;
+			/* Every entry with that inode (one socket, maybe walked once). */
+			while (hit > by_ino && (*(hit - 1))->rec.ino == ino)
+				hit--;
+			for (; hit < by_ino + list->n && (*hit)->rec.ino == ino; hit++) {
+				(*hit)->n_owners++;
+				if (!(*hit)->pid || pid < (*hit)->pid)
+					read_owner(*hit, pid);
+			}
+		}
+		closedir(fd_dir);
+	}
+	closedir(d);
+	free(by_ino);
+	return 0;
+}
+
+void bg_sockets_to_event(const struct bg_sock_info *si, struct bg_event *ev)
+{
+	const struct bg_sock_rec *r = &si->rec;
+
+	memset(ev, 0, sizeof(*ev));
+	ev->type = BG_EVENT_EXISTING;
+	ev->hook = BG_HOOK_ITER;
+	ev->cgroup_id = r->cgroup_id;
+	ev->pid = si->pid;
+	ev->uid = r->uid;
+	ev->gid = 0;
+	ev->netns = r->netns;
+	memcpy(ev->addr, r->addr, 16);
+	ev->port = r->port;
+	ev->rule_id = r->rule_id;
+	ev->gen = r->gen;
+	ev->family = r->family;
+	ev->proto = r->proto;
+	ev->verdict = r->verdict;
+	ev->action = r->action;
+	ev->expose = r->expose;
+	ev->mode = r->mode;
+	ev->class = r->class;
+	if (r->closed)
+		ev->flags |= BG_EV_F_CLOSED;
+	if (!si->pid)
+		ev->flags |= BG_EV_F_NO_TASK;
+	memcpy(ev->comm, si->comm, BG_COMM_LEN);
+}
+
+void bg_sock_list_release(struct bg_sock_list *list)
+{
+	free(list->v);
+	memset(list, 0, sizeof(*list));
+}

@@ -1,0 +1,46 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * sockets.h - the sockets that exist right now: every TCP listener and bound UDP socket in every
+ * network namespace of the host, judged by the installed policy (in the iterator, with the
+ * shared decision code), and attributed to the processes that hold them.
+ */
+#ifndef BG_SOCKETS_H
+#define BG_SOCKETS_H
+
+#include <stddef.h>
+
+#include "bindguard.h"
+#include "loader.h"
+
+struct bg_sock_info {
+	struct bg_sock_rec rec;
+	int pid;		/* lowest pid holding the socket, 0 if none was found */
+	int n_owners;		/* processes holding it */
+	char comm[BG_COMM_LEN]; /* of pid, NUL-terminated */
+	char cgroup[256];	/* cgroup v2 path of pid ("/system.slice/..."), "" if unknown */
+};
+
+struct bg_sock_list {
+	struct bg_sock_info *v;
+	size_t n;
+	size_t cap;
+	size_t n_netns; /* network namespaces walked */
+};
+
+/*
+ * Walk every network namespace of the host, each once: those of /proc/PID/ns/net and those
+ * bind-mounted under /run/netns. Appends one entry per listener or bound UDP socket. With
+ * bg_loader_set_iter_close() on, in-scope sockets that the policy denies are closed on the way.
+ * Returns 0 or -errno; the calling thread is back in its own netns on every path.
+ */
+int bg_sockets_collect(struct bg_loader *l, struct bg_sock_list *out);
+
+/* Fill pid/comm/cgroup from /proc/PID/fd. Best effort: processes come and go. */
+int bg_sockets_attribute(struct bg_sock_list *list);
+
+/* Build the "existing" event for one socket (the task fields describe its owner). */
+void bg_sockets_to_event(const struct bg_sock_info *si, struct bg_event *ev);
+
+void bg_sock_list_release(struct bg_sock_list *list);
+
+#endif /* BG_SOCKETS_H */
