@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "cgroup.h"
+#include "commands.h"
 #include "event_fmt.h"
 #include "loader.h"
 #include "log.h"
@@ -27,9 +28,6 @@
 #ifndef BG_VERSION
 #define BG_VERSION "0.0.0"
 #endif
-
-#define EXIT_RUNTIME 1
-#define EXIT_USAGE 2
 
 #define BG_POLL_MS 100 /* also bounds how long an event can wait before it is written */
 
@@ -89,7 +87,35 @@ static int usage_error(const char *fmt, const char *arg)
 }
 
 /* Parse a policy from a file, or the built-in one. Reports the error itself. */
-static int load_policy(const char *path, struct bg_policy **out, char *msg, size_t len)
+int bg_cli_preflight(const char *cmd, const char **cgroup_path, char *buf, size_t len)
+{
+	int err;
+
+	if (geteuid() != 0) {
+		bg_err("%s needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_SYS_ADMIN)\n",
+		       cmd);
+		return EXIT_RUNTIME;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		bg_err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s); bindguard needs "
+		       "CONFIG_DEBUG_INFO_BTF=y\n",
+		       strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (!*cgroup_path) {
+		err = bg_cgroup2_root("/proc/self/mounts", buf, len);
+		if (err) {
+			bg_err("no cgroup v2 hierarchy is mounted (/proc/self/mounts has no cgroup2 "
+			       "entry): %s\n",
+			       strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		*cgroup_path = buf;
+	}
+	return 0;
+}
+
+int bg_cli_load_policy(const char *path, struct bg_policy **out, char *msg, size_t len)
 {
 	struct bg_policy_error perr;
 	int err;
@@ -118,7 +144,7 @@ static int cmd_check(int argc, char **argv)
 
 	if (argc != 2)
 		return usage_error("check takes exactly one FILE%s", "");
-	if (load_policy(argv[1], &p, msg, sizeof(msg)))
+	if (bg_cli_load_policy(argv[1], &p, msg, sizeof(msg)))
 		return EXIT_USAGE;
 	err = bg_policy_compile(p, &copts, &compiled);
 	if (err) {
@@ -268,8 +294,8 @@ out:
  * SIGHUP: parse the policy source again and swap it in atomically. A bad file changes nothing:
  * the old policy stays live (a failed reload never widens access) and the failure is reported.
  */
-static void reload_policy(struct run_ctx *rc, struct bg_loader *loader, const char *path,
-			  struct bg_compile_opts *copts)
+static void rebg_cli_load_policy(struct run_ctx *rc, struct bg_loader *loader, const char *path,
+				 struct bg_compile_opts *copts)
 {
 	struct bg_compiled compiled = { 0 };
 	struct bg_strbuf extra = BG_STRBUF_INIT;
@@ -277,7 +303,7 @@ static void reload_policy(struct run_ctx *rc, struct bg_loader *loader, const ch
 	char msg[1024];
 	int err;
 
-	err = load_policy(path, &np, msg, sizeof(msg));
+	err = bg_cli_load_policy(path, &np, msg, sizeof(msg));
 	if (!err) {
 		copts->gen = rc->gen + 1;
 		copts->first_set_id = bg_loader_next_set_id(loader);
@@ -396,29 +422,11 @@ static int cmd_run(int argc, char **argv)
 	bg_log_set_level(BG_LOG_INFO + verbose);
 
 	/* The policy first: a bad file is a usage error whatever the machine can do. */
-	if (load_policy(policy_path, &policy, root, sizeof(root)))
+	if (bg_cli_load_policy(policy_path, &policy, root, sizeof(root)))
 		return EXIT_USAGE;
 
-	if (geteuid() != 0) {
-		bg_err("run needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_SYS_ADMIN)\n");
+	if (bg_cli_preflight("run", &cgroup_path, root, sizeof(root)))
 		goto out_free_policy;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		bg_err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s); bindguard needs "
-		       "CONFIG_DEBUG_INFO_BTF=y\n",
-		       strerror(errno));
-		goto out_free_policy;
-	}
-	if (!cgroup_path) {
-		err = bg_cgroup2_root("/proc/self/mounts", root, sizeof(root));
-		if (err) {
-			bg_err("no cgroup v2 hierarchy is mounted (/proc/self/mounts has no cgroup2 "
-			       "entry): %s\n",
-			       strerror(-err));
-			goto out_free_policy;
-		}
-		cgroup_path = root;
-	}
 
 	rc.out = stdout;
 	if (output) {
@@ -525,7 +533,7 @@ static int cmd_run(int argc, char **argv)
 	while (!bg_stop) {
 		if (bg_reload) {
 			bg_reload = 0;
-			reload_policy(&rc, loader, policy_path, &copts);
+			rebg_cli_load_policy(&rc, loader, policy_path, &copts);
 		}
 		err = bg_loader_poll(loader, BG_POLL_MS);
 		if (err < 0) {
@@ -608,5 +616,9 @@ int main(int argc, char **argv)
 		return cmd_run(argc - 1, argv + 1);
 	if (strcmp(argv[1], "check") == 0)
 		return cmd_check(argc - 1, argv + 1);
+	if (strcmp(argv[1], "status") == 0)
+		return bg_cmd_status(argc - 1, argv + 1);
+	if (strcmp(argv[1], "learn") == 0)
+		return bg_cmd_learn(argc - 1, argv + 1);
 	return usage_error("unknown command '%s' (expected run or check)", argv[1]);
 }

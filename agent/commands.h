@@ -1,0 +1,35 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * commands.h - the subcommands beyond run and check, and the helpers main.c shares with them.
+ * Each command reports its own errors (once) and returns the process exit code.
+ */
+#ifndef BG_COMMANDS_H
+#define BG_COMMANDS_H
+
+#include <stddef.h>
+
+#include "policy.h"
+
+#define EXIT_RUNTIME 1
+#define EXIT_USAGE 2
+#define EXIT_VIOLATION 3 /* status: something on the host breaks the policy */
+
+/*
+ * Parse the policy at path, or the built-in one when path is NULL. On failure the
+ * file:line:col message is printed and also left in msg. Returns 0 or -errno.
+ */
+int bg_cli_load_policy(const char *path, struct bg_policy **out, char *msg, size_t len);
+
+/*
+ * Check what every BPF command needs: root, BTF, cgroup v2. When *cgroup_path is NULL it is set
+ * to the cgroup v2 root (stored in buf). Returns 0, or EXIT_RUNTIME after printing why.
+ */
+int bg_cli_preflight(const char *cmd, const char **cgroup_path, char *buf, size_t len);
+
+/* bindguard status [--format table|json] [--policy FILE] [--cgroup DIR] */
+int bg_cmd_status(int argc, char **argv);
+
+/* bindguard learn [--duration SECONDS] [--output FILE] [--cgroup DIR] */
+int bg_cmd_learn(int argc, char **argv);
+
+#endif /* BG_COMMANDS_H */
