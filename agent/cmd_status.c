@@ -1,0 +1,13 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* Placeholder until status lands: reports that it is not built, exit 1. */
+#include <stdio.h>
+
+#include "commands.h"
+
+int bg_cmd_status(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "bindguard: status is not built yet\n");
+	return EXIT_RUNTIME;
+}
