@@ -247,8 +247,8 @@ static const char *hook_str(__u8 hook)
 		return "bind";
 	case BG_HOOK_POST_BIND:
 		return "post_bind";
-	case BG_HOOK_SOCK_STATE:
-		return "sock_state";
+	case BG_HOOK_SOCK_OPS:
+		return "sockops";
 	case BG_HOOK_ITER:
 		return "iter";
 	default:

@@ -306,17 +306,13 @@ int bg_loader_attach(struct bg_loader *l)
 		  "cgroup/post_bind4" },
 		{ l->skel->progs.bg_post_bind6, &l->skel->links.bg_post_bind6,
 		  "cgroup/post_bind6" },
-		{ l->skel->progs.bg_sock_state, &l->skel->links.bg_sock_state,
-		  "tp_btf/inet_sock_set_state" },
+		{ l->skel->progs.bg_sockops, &l->skel->links.bg_sockops, "sockops" },
 	};
 	size_t i;
 	int err;
 
 	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
-		if (hooks[i].prog == l->skel->progs.bg_sock_state)
-			*hooks[i].link = bpf_program__attach(hooks[i].prog);
-		else
-			*hooks[i].link = bpf_program__attach_cgroup(hooks[i].prog, l->cgroup_fd);
+		*hooks[i].link = bpf_program__attach_cgroup(hooks[i].prog, l->cgroup_fd);
 		if (!*hooks[i].link) {
 			err = -errno;
 			if (err == -EPERM || err == -EEXIST)

@@ -14,10 +14,10 @@
 
 struct bg_sock_info {
 	struct bg_sock_rec rec;
-	int pid;		/* lowest pid holding the socket, 0 if none was found */
-	int n_owners;		/* processes holding it */
+	int pid; /* lowest pid holding the socket, 0 if none was found */
+	int n_owners; /* processes holding it */
 	char comm[BG_COMM_LEN]; /* of pid, NUL-terminated */
-	char cgroup[256];	/* cgroup v2 path of pid ("/system.slice/..."), "" if unknown */
+	char cgroup[256]; /* cgroup v2 path of pid ("/system.slice/..."), "" if unknown */
 };
 
 struct bg_sock_list {

@@ -434,7 +434,7 @@ int bg_post_bind6(struct bpf_sock *ctx)
 	return bg_post_bind(ctx, &s);
 }
 
-/* --- Listeners and connections: tp_btf/inet_sock_set_state -------------------------------- */
+/* --- Listeners and connections, and the scope of the non-cgroup hooks ---------------------- */
 
 #define TCP_ESTABLISHED 1
 #define TCP_SYN_RECV 3
@@ -507,8 +507,9 @@ static __always_inline __u8 bg_sk_addrs(const struct sock *sk, __u32 local[4], _
 		return BG_AF_INET;
 	}
 	if (family == AF_INET6) {
-		BPF_CORE_READ_INTO(local, sk, __sk_common.skc_v6_rcv_saddr.in6_u.u6_addr32);
-		BPF_CORE_READ_INTO(peer, sk, __sk_common.skc_v6_daddr.in6_u.u6_addr32);
+		/* Explicit sizes: local and peer are pointers here, not arrays. */
+		bpf_core_read(local, 16, &sk->__sk_common.skc_v6_rcv_saddr);
+		bpf_core_read(peer, 16, &sk->__sk_common.skc_v6_daddr);
 		return BG_AF_INET6;
 	}
 	return 0;
@@ -519,32 +520,65 @@ static __always_inline __u8 bg_class_words(const __u32 w[4])
 	return bg_class_v6(w[0], w[1], w[2], w[3]);
 }
 
-SEC("tp_btf/inet_sock_set_state")
-int BPF_PROG(bg_sock_state, const struct sock *sk, int oldstate, int newstate)
+/*
+ * sockops on the attached cgroup: BPF_SOCK_OPS_TCP_LISTEN_CB runs at the end of listen(), after
+ * an autobind has picked the port (the inet_sock_set_state tracepoint fires before that, with
+ * port 0), and BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB when a passive connection is established.
+ * Neither needs a callback flag. Being a cgroup program, it sees exactly the sockets the bind
+ * hooks see. It never changes anything: return 1.
+ */
+/*
+ * Load a ctx field into a register right here: without the barrier clang may merge the loads
+ * of two branches into one load through a computed ctx pointer, which the verifier rejects.
+ */
+#define BG_CTX_LOAD(dst, field)               \
+	do {                                  \
+		__u32 __v = (field);          \
+		asm volatile("" : "+r"(__v)); \
+		(dst) = __v;                  \
+	} while (0)
+
+SEC("sockops")
+int bg_sockops(struct bpf_sock_ops *skops)
 {
 	const struct bg_rule *r;
 	struct bg_seen s;
-	__u64 cgid;
 	__u8 verdict;
 	int hit = 0;
 
-	if (newstate == TCP_LISTEN)
+	if (skops->op == BPF_SOCK_OPS_TCP_LISTEN_CB)
 		s.type = BG_EVENT_LISTEN;
-	else if (oldstate == TCP_SYN_RECV && newstate == TCP_ESTABLISHED)
+	else if (skops->op == BPF_SOCK_OPS_PASSIVE_ESTABLISHED_CB)
 		s.type = BG_EVENT_ACCEPT;
 	else
-		return 0;
-	if (BPF_CORE_READ(sk, sk_protocol) != IPPROTO_TCP)
-		return 0;
-	if (!bg_sk_in_scope(sk, &cgid))
-		return 0;
-	s.family = bg_sk_addrs(sk, s.addr, s.addr2);
-	if (!s.family)
-		return 0;
-	s.port = BPF_CORE_READ(sk, __sk_common.skc_num);
+		return 1;
+	if (skops->family == AF_INET) {
+		s.family = BG_AF_INET;
+		s.addr[0] = 0;
+		s.addr[1] = 0;
+		s.addr[2] = BG_V4MAPPED_BE;
+		BG_CTX_LOAD(s.addr[3], skops->local_ip4);
+		s.addr2[0] = 0;
+		s.addr2[1] = 0;
+		s.addr2[2] = BG_V4MAPPED_BE;
+		BG_CTX_LOAD(s.addr2[3], skops->remote_ip4);
+	} else if (skops->family == AF_INET6) {
+		s.family = BG_AF_INET6;
+		BG_CTX_LOAD(s.addr[0], skops->local_ip6[0]);
+		BG_CTX_LOAD(s.addr[1], skops->local_ip6[1]);
+		BG_CTX_LOAD(s.addr[2], skops->local_ip6[2]);
+		BG_CTX_LOAD(s.addr[3], skops->local_ip6[3]);
+		BG_CTX_LOAD(s.addr2[0], skops->remote_ip6[0]);
+		BG_CTX_LOAD(s.addr2[1], skops->remote_ip6[1]);
+		BG_CTX_LOAD(s.addr2[2], skops->remote_ip6[2]);
+		BG_CTX_LOAD(s.addr2[3], skops->remote_ip6[3]);
+	} else {
+		return 1;
+	}
+	s.port = (__u16)skops->local_port;
 	r = bg_lookup_rule(BG_PROTO_TCP, s.port);
 	if (!bg_rule_is_set(r))
-		return 0;
+		return 1;
 	s.class = bg_class_words(s.addr);
 	if (bg_needs_cidr(r, s.class))
 		hit = bg_cidr_hit(r->cidr_set, s.addr);
@@ -556,16 +590,21 @@ int BPF_PROG(bg_sock_state, const struct sock *sk, int oldstate, int newstate)
 	} else {
 		verdict = bg_decide_accept(r, s.class, hit, bg_class_words(s.addr2));
 		s.no_task = 1; /* the handshake completes in softirq */
-		s.port2 = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
+		/*
+		 * remote_port is the network-order port, which little-endian kernels shift into
+		 * the upper 16 bits (sock_ops_convert_ctx_access); take the non-zero half so
+		 * either layout reads right.
+		 */
+		s.port2 = bpf_ntohs((__u16)skops->remote_port);
+		if (!s.port2)
+			s.port2 = bpf_ntohs((__u16)(skops->remote_port >> 16));
 	}
 	if (!bg_should_emit(r, verdict))
-		return 0;
+		return 1;
 	s.proto = BG_PROTO_TCP;
-	s.hook = BG_HOOK_SOCK_STATE;
-	/* Tracing programs may not use the coarse clock; both read CLOCK_MONOTONIC. */
-	bg_emit(r, verdict, &s, BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum),
-		bpf_ktime_get_ns());
-	return 0;
+	s.hook = BG_HOOK_SOCK_OPS;
+	bg_emit(r, verdict, &s, bg_sock_netns(skops->sk), BG_NOW_CGROUP());
+	return 1;
 }
 
 /* --- Sockets that already exist: iter/tcp, iter/udp ---------------------------------------- */

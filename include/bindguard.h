@@ -66,7 +66,7 @@
 /* Where an event came from. */
 #define BG_HOOK_BIND 1 /* cgroup/bind4 or bind6: the address the caller asked for */
 #define BG_HOOK_POST_BIND 2 /* cgroup/post_bind4 or 6: the final address and port */
-#define BG_HOOK_SOCK_STATE 3 /* tp_btf/inet_sock_set_state: listen and accept */
+#define BG_HOOK_SOCK_OPS 3 /* cgroup sockops: listen and accept */
 #define BG_HOOK_ITER 4 /* iter/tcp, iter/udp: sockets that already exist */
 
 #define BG_EVENT_BIND 1 /* a bind() attempt */

@@ -1402,10 +1402,10 @@ static void test_event_listener_types(void **state)
 	make_event(&ev);
 	make_rule(&rule);
 	ev.type = BG_EVENT_LISTEN;
-	ev.hook = BG_HOOK_SOCK_STATE;
+	ev.hook = BG_HOOK_SOCK_OPS;
 	format_one(&sb, BG_FORMAT_JSON, &ev, &rule, &d);
 	assert_field(&d, "event", "\"listen\"");
-	assert_field(&d, "hook", "\"sock_state\"");
+	assert_field(&d, "hook", "\"sockops\"");
 	assert_field(&d, "pid", "1234");
 	assert_null(strstr(sb.buf, "peer_addr"));
 	assert_null(strstr(sb.buf, "\"closed\""));
