@@ -199,9 +199,9 @@ static void emit_line(struct run_ctx *rc)
 		rc->write_err = errno ? errno : EIO;
 }
 
-static int on_event(void *ctx, const struct bg_event *ev)
+/* Format one event (from the kernel or made by the agent) and write it. */
+static void write_event(struct run_ctx *rc, const struct bg_event *ev)
 {
-	struct run_ctx *rc = ctx;
 	const struct bg_policy_rule *rule = NULL;
 	const struct bg_policy *p = NULL;
 	struct timespec wall;
@@ -222,9 +222,17 @@ static int on_event(void *ctx, const struct bg_event *ev)
 	if (bg_event_format(&rc->line, rc->format, ev, rule, &wall) != 0) {
 		if (!rc->write_err)
 			rc->write_err = rc->line.err ? -rc->line.err : EINVAL;
-		return 0;
+		return;
 	}
 	emit_line(rc);
+}
+
+/* Ring-buffer callback. */
+static int on_event(void *ctx, const struct bg_event *ev)
+{
+	struct run_ctx *rc = ctx;
+
+	write_event(rc, ev);
 	rc->delivered++;
 	/* A closed listener can listen() again on the same fd: close it again. */
 	if (rc->close_existing && ev->type == BG_EVENT_LISTEN && ev->verdict == BG_VERDICT_DENY)
@@ -276,10 +284,8 @@ static int reconcile(struct run_ctx *rc, struct bg_loader *loader, int close, in
 		bg_sockets_to_event(si, &ev);
 		ev.seq = bg_loader_next_seq(loader);
 		ev.ts_ns = (__u64)mono.tv_sec * 1000000000ULL + mono.tv_nsec;
-		if (on_event(rc, &ev) == 0) {
-			rc->delivered--; /* counted as existing, not as a kernel event */
-			rc->existing++;
-		}
+		write_event(rc, &ev);
+		rc->existing++;
 		rc->closed += si->rec.closed;
 	}
 	if (n_netns)
