@@ -146,15 +146,39 @@ static int walk_ns_file(struct bg_loader *l, const char *path, int self_fd, stru
 	return err;
 }
 
+/*
+ * Walk the namespace file of every entry of dir: "<dir>/<entry><suffix>". With pids_only, only
+ * numeric entries (/proc). A directory that does not exist holds nothing to walk.
+ */
+static int walk_ns_dir(struct bg_loader *l, const char *dir, const char *suffix, int pids_only,
+		       int self_fd, struct ns_set *seen, struct bg_sock_list *out)
+{
+	struct dirent *de;
+	char path[600];
+	int err = 0;
+	DIR *d;
+
+	d = opendir(dir);
+	if (!d)
+		return errno == ENOENT ? 0 : -errno;
+	while ((de = readdir(d))) {
+		if (de->d_name[0] == '.')
+			continue;
+		if (pids_only && (de->d_name[0] < '0' || de->d_name[0] > '9'))
+			continue;
+		snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix);
+		err = walk_ns_file(l, path, self_fd, seen, out);
+		if (err)
+			break;
+	}
+	closedir(d);
+	return err;
+}
+
 int bg_sockets_collect(struct bg_loader *l, struct bg_sock_list *out)
 {
-	static const char *const netns_dirs[] = { "/run/netns", "/var/run/netns" };
 	struct ns_set seen = { 0 };
-	char path[300];
-	struct dirent *de;
-	int self_fd, err = 0;
-	size_t i;
-	DIR *d;
+	int self_fd, err;
 
 	self_fd = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
 	if (self_fd < 0)
@@ -162,41 +186,12 @@ int bg_sockets_collect(struct bg_loader *l, struct bg_sock_list *out)
 
 	/* The agent's own netns first, then every process's, then named ones without processes. */
 	err = walk_ns_file(l, "/proc/self/ns/net", self_fd, &seen, out);
-	if (err)
-		goto out;
-	d = opendir("/proc");
-	if (!d) {
-		err = -errno;
-		goto out;
-	}
-	while ((de = readdir(d))) {
-		if (de->d_name[0] < '0' || de->d_name[0] > '9')
-			continue;
-		snprintf(path, sizeof(path), "/proc/%s/ns/net", de->d_name);
-		err = walk_ns_file(l, path, self_fd, &seen, out);
-		if (err)
-			break;
-	}
-	closedir(d);
-	if (err)
-		goto out;
-	for (i = 0; i < sizeof(netns_dirs) / sizeof(netns_dirs[0]); i++) {
-		d = opendir(netns_dirs[i]);
-		if (!d)
-			continue;
-		while ((de = readdir(d))) {
-			if (de->d_name[0] == '.')
-				continue;
-			snprintf(path, sizeof(path), "%s/%s", netns_dirs[i], de->d_name);
-			err = walk_ns_file(l, path, self_fd, &seen, out);
-			if (err)
-				break;
-		}
-		closedir(d);
-		if (err)
-			goto out;
-	}
-out:
+	if (!err)
+		err = walk_ns_dir(l, "/proc", "/ns/net", 1, self_fd, &seen, out);
+	if (!err)
+		err = walk_ns_dir(l, "/run/netns", "", 0, self_fd, &seen, out);
+	if (!err)
+		err = walk_ns_dir(l, "/var/run/netns", "", 0, self_fd, &seen, out);
 	free(seen.v);
 	close(self_fd);
 	return err;
