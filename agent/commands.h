@@ -29,6 +29,20 @@ int bg_cli_preflight(const char *cmd, const char **cgroup_path, char *buf, size_
 /* bindguard status [--format table|json] [--policy FILE] [--cgroup DIR] */
 int bg_cmd_status(int argc, char **argv);
 
+/*
+ * Helpers status and learn share (defined in cmd_status.c).
+ *
+ * bg_cli_addr_str() formats a socket address as the kernel records it (IPv4 v4-mapped in addr):
+ * dotted for BG_AF_INET, IPv6 text otherwise, in brackets when brackets is set. Returns 0 or
+ * -EINVAL (buf is then "?").
+ *
+ * bg_cli_printable() copies s (up to n bytes or its NUL) into buf as one printable ASCII word for
+ * a table cell or a comment: a space becomes '_', any other byte outside '!'..'~' becomes '?',
+ * so an untrusted comm or path can neither break a column nor start a new line. Returns buf.
+ */
+int bg_cli_addr_str(char *buf, size_t len, __u8 family, const __u8 addr[16], int brackets);
+const char *bg_cli_printable(char *buf, size_t len, const char *s, size_t n);
+
 /* bindguard learn [--duration SECONDS] [--output FILE] [--cgroup DIR] */
 int bg_cmd_learn(int argc, char **argv);
 

@@ -37,6 +37,8 @@ static const char usage_text[] =
 	"                  [--format json|text] [--output FILE] [--log-allowed]\n"
 	"                  [--close-existing] [-v]\n"
 	"  bindguard check FILE\n"
+	"  bindguard status [--format table|json] [--policy FILE] [--cgroup DIR]\n"
+	"  bindguard learn  [--duration SECONDS] [--output FILE] [--cgroup DIR]\n"
 	"  bindguard --help | --version\n"
 	"\n"
 	"Enforce a bind policy in the kernel: a bind() that breaks a rule fails with EPERM (deny),\n"
@@ -48,6 +50,11 @@ static const char usage_text[] =
 	"          then detach everything. SIGHUP reads the policy again and swaps it in\n"
 	"          atomically; a bad file keeps the previous policy. Needs root.\n"
 	"  check   Validate FILE, print the compiled rules; exit 0 if valid, 2 if not.\n"
+	"  status  List every listening TCP and bound UDP socket in every netns with the\n"
+	"          policy's verdict, violations first; exit 0 if clean, 3 if anything\n"
+	"          violates. Attaches nothing. Needs root. See 'bindguard status --help'.\n"
+	"  learn   Draft a policy YAML from what listens now and what binds during a window.\n"
+	"          Needs root. See 'bindguard learn --help'.\n"
 	"\n"
 	"Options for run:\n"
 	"  -p, --policy FILE    policy YAML (default: the built-in iRedMail policy)\n"
@@ -65,7 +72,8 @@ static const char usage_text[] =
 	"                       enforce mode only\n"
 	"  -v, --verbose        more diagnostics on stderr; twice for libbpf's debug log\n"
 	"\n"
-	"Exit status: 0 clean stop or valid policy, 1 runtime failure, 2 usage or policy error.\n"
+	"Exit status: 0 clean stop or valid policy, 1 runtime failure, 2 usage or policy error,\n"
+	"3 (status only) something breaks the policy.\n"
 	"Documentation: README.md, docs/policy.md, docs/coverage.md.\n";
 
 static volatile sig_atomic_t bg_stop, bg_reload;
@@ -84,54 +92,6 @@ static int usage_error(const char *fmt, const char *arg)
 	fprintf(stderr, fmt, arg);
 	fprintf(stderr, "\nTry 'bindguard --help'.\n");
 	return EXIT_USAGE;
-}
-
-/* Parse a policy from a file, or the built-in one. Reports the error itself. */
-int bg_cli_preflight(const char *cmd, const char **cgroup_path, char *buf, size_t len)
-{
-	int err;
-
-	if (geteuid() != 0) {
-		bg_err("%s needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_SYS_ADMIN)\n",
-		       cmd);
-		return EXIT_RUNTIME;
-	}
-	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
-		bg_err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s); bindguard needs "
-		       "CONFIG_DEBUG_INFO_BTF=y\n",
-		       strerror(errno));
-		return EXIT_RUNTIME;
-	}
-	if (!*cgroup_path) {
-		err = bg_cgroup2_root("/proc/self/mounts", buf, len);
-		if (err) {
-			bg_err("no cgroup v2 hierarchy is mounted (/proc/self/mounts has no cgroup2 "
-			       "entry): %s\n",
-			       strerror(-err));
-			return EXIT_RUNTIME;
-		}
-		*cgroup_path = buf;
-	}
-	return 0;
-}
-
-int bg_cli_load_policy(const char *path, struct bg_policy **out, char *msg, size_t len)
-{
-	struct bg_policy_error perr;
-	int err;
-
-	memset(&perr, 0, sizeof(perr));
-	if (path)
-		err = bg_policy_parse_file(path, out, &perr);
-	else
-		err = bg_policy_parse_buffer(BG_BUILTIN_POLICY_NAME, bg_builtin_policy,
-					     bg_builtin_policy_len, out, &perr);
-	if (err) {
-		bg_policy_error_str(&perr, msg, len);
-		fprintf(stderr, "bindguard: %s\n", msg);
-		return err;
-	}
-	return 0;
 }
 
 static int cmd_check(int argc, char **argv)
@@ -608,7 +568,7 @@ out_free_policy:
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("missing command (run or check)%s", "");
+		return usage_error("missing command (run, check, status or learn)%s", "");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(usage_text, stdout);
@@ -626,5 +586,5 @@ int main(int argc, char **argv)
 		return bg_cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "learn") == 0)
 		return bg_cmd_learn(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (expected run or check)", argv[1]);
+	return usage_error("unknown command '%s' (expected run, check, status or learn)", argv[1]);
 }

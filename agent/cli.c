@@ -1,0 +1,58 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/* cli.c - what every command shares: the preflight checks and policy loading (commands.h). */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+#include "commands.h"
+#include "log.h"
+#include "policy.h"
+
+int bg_cli_preflight(const char *cmd, const char **cgroup_path, char *buf, size_t len)
+{
+	int err;
+
+	if (geteuid() != 0) {
+		bg_err("%s needs root (CAP_BPF, CAP_PERFMON, CAP_NET_ADMIN and CAP_SYS_ADMIN)\n",
+		       cmd);
+		return EXIT_RUNTIME;
+	}
+	if (access("/sys/kernel/btf/vmlinux", R_OK) != 0) {
+		bg_err("this kernel exposes no BTF (/sys/kernel/btf/vmlinux: %s); bindguard needs "
+		       "CONFIG_DEBUG_INFO_BTF=y\n",
+		       strerror(errno));
+		return EXIT_RUNTIME;
+	}
+	if (!*cgroup_path) {
+		err = bg_cgroup2_root("/proc/self/mounts", buf, len);
+		if (err) {
+			bg_err("no cgroup v2 hierarchy is mounted (/proc/self/mounts has no cgroup2 "
+			       "entry): %s\n",
+			       strerror(-err));
+			return EXIT_RUNTIME;
+		}
+		*cgroup_path = buf;
+	}
+	return 0;
+}
+
+int bg_cli_load_policy(const char *path, struct bg_policy **out, char *msg, size_t len)
+{
+	struct bg_policy_error perr;
+	int err;
+
+	memset(&perr, 0, sizeof(perr));
+	if (path)
+		err = bg_policy_parse_file(path, out, &perr);
+	else
+		err = bg_policy_parse_buffer(BG_BUILTIN_POLICY_NAME, bg_builtin_policy,
+					     bg_builtin_policy_len, out, &perr);
+	if (err) {
+		bg_policy_error_str(&perr, msg, len);
+		fprintf(stderr, "bindguard: %s\n", msg);
+		return err;
+	}
+	return 0;
+}
