@@ -58,7 +58,8 @@ ITEST_BPF	:= $(patsubst tests/integration/%.bpf.c,$(BUILD)/tests/%.bpf.o, \
 
 # Debian packages the build and the tests need (binary -> package is checked with dpkg).
 DEPS_PKGS	:= make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev \
-		   libcmocka-dev pkg-config iproute2 util-linux
+		   libcmocka-dev pkg-config iproute2 util-linux \
+		   libclang-rt-dev valgrind
 
 .DELETE_ON_ERROR:
 .PHONY: all deps run test unit integration check format clean vmlinux
@@ -129,9 +130,15 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(BUILD)/bindguard run $(RUN_ARGS)
 
+# The whole suite: unit + integration, the same again under ASan/UBSan, then a short fuzz
+# pass. All three run even if one fails, so one CI run shows every result.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit-bins integration-bins
-	$(Q)tests/run.sh $(BUILD)
+	$(Q)rc=0; tests/run.sh $(BUILD) || rc=1; \
+	$(MAKE) --no-print-directory test-sanitize || rc=1; \
+	$(MAKE) --no-print-directory fuzz-ci || rc=1; \
+	if [ $$rc -eq 0 ]; then echo "make test: all suites passed"; \
+	else echo "make test: FAILED (see above)"; fi; exit $$rc
 
 .PHONY: unit-bins integration-bins
 unit-bins: $(UNIT_BINS)

@@ -561,7 +561,14 @@ static int parse_cidr(const char *s, size_t n, struct bg_cidr *out, char *why, s
 		text[slash - text] = '\0';
 	}
 	if (inet_pton(v6 ? AF_INET6 : AF_INET, text, cidr.addr) != 1) {
-		snprintf(why, whylen, "\"%s\" is not an %s address", text, v6 ? "IPv6" : "IPv4");
+		/* Repeat the text only when it cannot break the one-line message (found by fuzzing). */
+		for (i = 0; text[i] && (unsigned char)text[i] >= 0x20 && text[i] != 0x7f; i++)
+			;
+		if (text[i])
+			snprintf(why, whylen, "not an %s address", v6 ? "IPv6" : "IPv4");
+		else
+			snprintf(why, whylen, "\"%s\" is not an %s address", text,
+				 v6 ? "IPv6" : "IPv4");
 		return -EINVAL;
 	}
 	cidr.family = v6 ? BG_AF_INET6 : BG_AF_INET;

@@ -26,6 +26,13 @@ int sb_checks;
 /* The one sandbox of this process, for the signal and exit paths. */
 static struct sb *sb_current;
 
+/* Extra cleanup registered by the tests (foreign programs, child cgroups). */
+static struct {
+	void (*fn)(void *);
+	void *arg;
+} sb_hooks[8];
+static int sb_nhooks;
+
 static void sb_on_signal(int sig)
 {
 	if (sb_current)
@@ -133,6 +140,38 @@ static void sb_rm_tree(const char *dir)
 		fprintf(stderr, "sandbox: could not remove %s\n", dir);
 }
 
+/*
+ * A cgroup that stays busy at teardown still holds a worker (a test stopped by a signal while
+ * one ran): on the first retry, kill whatever is left in it and below it (cgroup.kill, 5.14+).
+ * Only ever the sandbox or its children, which never hold the test process itself.
+ */
+static void sb_kill_cgroup_once(const char *dir, int attempt)
+{
+	char path[PATH_MAX + 16];
+	int fd;
+
+	if (attempt == 0) {
+		snprintf(path, sizeof(path), "%s/cgroup.kill", dir);
+		fd = open(path, O_WRONLY | O_CLOEXEC);
+		if (fd >= 0) {
+			if (write(fd, "1", 1) < 0)
+				fprintf(stderr, "sandbox: %s: %s\n", path, strerror(errno));
+			close(fd);
+		}
+	}
+	usleep(20000);
+}
+
+int sb_on_teardown(void (*fn)(void *), void *arg)
+{
+	if (sb_nhooks >= (int)(sizeof(sb_hooks) / sizeof(sb_hooks[0])))
+		return -ENOSPC;
+	sb_hooks[sb_nhooks].fn = fn;
+	sb_hooks[sb_nhooks].arg = arg;
+	sb_nhooks++;
+	return 0;
+}
+
 void sb_teardown(struct sb *sb)
 {
 	int i;
@@ -142,10 +181,15 @@ void sb_teardown(struct sb *sb)
 		waitpid(sb->agent, NULL, 0);
 		sb->agent = -1;
 	}
+	/* Each hook once, even if it is interrupted by a signal that tears down again. */
+	while (sb_nhooks > 0) {
+		sb_nhooks--;
+		sb_hooks[sb_nhooks].fn(sb_hooks[sb_nhooks].arg);
+	}
 	if (sb->cg_dir[0]) {
 		/* The workers have exited; the kernel may take a moment to empty the cgroup. */
 		for (i = 0; i < 100 && rmdir(sb->cg_dir) != 0 && errno == EBUSY; i++)
-			usleep(20000);
+			sb_kill_cgroup_once(sb->cg_dir, i);
 		if (access(sb->cg_dir, F_OK) == 0)
 			fprintf(stderr, "sandbox: could not remove cgroup %s: %s\n", sb->cg_dir,
 				strerror(errno));
@@ -155,6 +199,9 @@ void sb_teardown(struct sb *sb)
 		sb_rm_tree(sb->tmpdir);
 		sb->tmpdir[0] = '\0';
 	}
+	/* sb is usually main()'s local: the exit hook must not touch it after main returns. */
+	if (sb_current == sb)
+		sb_current = NULL;
 }
 
 char *sb_slurp(const char *path)
@@ -218,6 +265,11 @@ static int sb_wait_status(pid_t pid)
 
 int sb_agent_start(struct sb *sb, const char *const *args)
 {
+	return sb_agent_start_cg(sb, sb->cg_dir, args);
+}
+
+int sb_agent_start_cg(struct sb *sb, const char *cgroup, const char *const *args)
+{
 	const char *argv[32];
 	struct timespec t0, now;
 	char *out, *err;
@@ -227,7 +279,7 @@ int sb_agent_start(struct sb *sb, const char *const *args)
 	argv[n++] = sb->bin;
 	argv[n++] = "run";
 	argv[n++] = "--cgroup";
-	argv[n++] = sb->cg_dir;
+	argv[n++] = cgroup;
 	argv[n++] = "--output";
 	argv[n++] = sb->out_path;
 	while (args && *args && n < 31)
@@ -390,11 +442,14 @@ static int sb_line_has(const char *line, size_t len, const char *needle)
 	size_t nl = strlen(needle);
 	const char *p = line, *end = line + len;
 
+	if (!nl)
+		return 1;
 	while ((size_t)(end - p) >= nl) {
 		p = memmem(p, end - p, needle, nl);
 		if (!p)
 			return 0;
-		if (strncmp(needle, "\"port\":", 7) != 0 || p + nl >= end ||
+		/* A needle ending in a digit ("port":33, "netns":4026531840) is a whole number. */
+		if (!(needle[nl - 1] >= '0' && needle[nl - 1] <= '9') || p + nl >= end ||
 		    !(p[nl] >= '0' && p[nl] <= '9'))
 			return 1;
 		p++;
@@ -425,4 +480,125 @@ int sb_report(const char *name)
 {
 	printf("%s: %d checks, %d failed\n", name, sb_checks, sb_failures);
 	return sb_failures ? 1 : 0;
+}
+
+int sb_join_cgroup(const char *dir)
+{
+	char path[PATH_MAX + 16], pid[32];
+	int fd, err = 0;
+
+	snprintf(path, sizeof(path), "%s/cgroup.procs", dir);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (write(fd, pid, strlen(pid)) < 0)
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+int sb_self_cgroup(const struct sb *sb, char *buf, size_t len)
+{
+	char line[PATH_MAX];
+	int err = -ENOENT;
+	FILE *f;
+
+	f = fopen("/proc/self/cgroup", "re");
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		/* The cgroup v2 line is "0::/path". */
+		if (strncmp(line, "0::", 3) != 0)
+			continue;
+		line[strcspn(line, "\n")] = '\0';
+		if (snprintf(buf, len, "%s%s", sb->cg_root,
+			     strcmp(line + 3, "/") ? line + 3 : "") >= (int)len)
+			err = -ENAMETOOLONG;
+		else
+			err = 0;
+		break;
+	}
+	fclose(f);
+	return err;
+}
+
+int sb_rmdir_cgroup(const char *dir)
+{
+	int i;
+
+	for (i = 0; i < 250; i++) {
+		if (rmdir(dir) == 0 || errno == ENOENT)
+			return 0;
+		if (errno != EBUSY)
+			break;
+		sb_kill_cgroup_once(dir, i);
+	}
+	return -errno;
+}
+
+int sb_prog_count(const char *dir, int type, unsigned int *ids)
+{
+	__u32 buf[16], cnt = 16, i;
+	int fd, err;
+
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	err = bpf_prog_query(fd, (enum bpf_attach_type)type, 0, NULL, buf, &cnt);
+	close(fd);
+	if (err)
+		return -1;
+	for (i = 0; ids && i < cnt && i < 16; i++)
+		ids[i] = buf[i];
+	return (int)cnt;
+}
+
+int sb_attached_all(const char *dir)
+{
+	static const enum bpf_attach_type types[] = {
+		BPF_CGROUP_INET4_BIND,	    BPF_CGROUP_INET6_BIND, BPF_CGROUP_INET4_POST_BIND,
+		BPF_CGROUP_INET6_POST_BIND, BPF_CGROUP_SOCK_OPS,
+	};
+	int total = 0, n;
+	size_t i;
+
+	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+		n = sb_prog_count(dir, types[i], NULL);
+		if (n < 0)
+			return -1;
+		total += n;
+	}
+	return total;
+}
+
+const char *sb_bpf_object(const struct sb *sb, const char *name, char *buf, size_t len)
+{
+	const char *slash = strrchr(sb->bin, '/');
+
+	if (slash &&
+	    snprintf(buf, len, "%.*s/tests/%s", (int)(slash - sb->bin), sb->bin, name) < (int)len &&
+	    access(buf, R_OK) == 0)
+		return buf;
+	if (snprintf(buf, len, "build/tests/%s", name) < (int)len && access(buf, R_OK) == 0)
+		return buf;
+	return NULL;
+}
+
+long long sb_json_num(const char *line, const char *key)
+{
+	char needle[64];
+	const char *p, *end = strchr(line, '\n');
+	long long v = 0;
+
+	snprintf(needle, sizeof(needle), "\"%s\":", key);
+	p = strstr(line, needle);
+	if (!p || (end && p > end))
+		return -1;
+	p += strlen(needle);
+	if (*p < '0' || *p > '9')
+		return -1;
+	while (*p >= '0' && *p <= '9')
+		v = v * 10 + (*p++ - '0');
+	return v;
 }

@@ -58,8 +58,8 @@ char *sb_slurp(const char *path);
 const char *sb_write_tmp(struct sb *sb, const char *name, const char *content);
 
 /*
- * Count the lines of text that contain every needle (NULL-terminated list). A needle of the form
- * "\"port\":N" matches only when N is followed by a non-digit.
+ * Count the lines of text that contain every needle (NULL-terminated list). A needle that ends
+ * in a digit ("\"port\":N", "\"netns\":N") matches only when N is followed by a non-digit.
  */
 int sb_count_lines(const char *text, const char *const *needles);
 
@@ -82,5 +82,47 @@ int sb_report(const char *name);
 
 /* Bring lo up in the current netns; 0 or -errno. */
 int sb_lo_up(void);
+
+/*
+ * Like sb_agent_start(), but attach the agent to cgroup (a child of the sandbox, never anything
+ * above it). Returns 0 or -1.
+ */
+int sb_agent_start_cg(struct sb *sb, const char *cgroup, const char *const *args);
+
+/*
+ * Run fn(arg) first in sb_teardown(), before the agent's cgroup is removed: for foreign
+ * programs and child cgroups a test made itself, so a failed check or a fatal signal still
+ * detaches and removes them. Up to 8 hooks, run in reverse order of registration, each once.
+ */
+int sb_on_teardown(void (*fn)(void *), void *arg);
+
+/* Move the calling process into the cgroup v2 directory dir. Returns 0 or -errno. */
+int sb_join_cgroup(const char *dir);
+
+/* The cgroup v2 directory the calling process is in now (outside the sandbox). 0 or -errno. */
+int sb_self_cgroup(const struct sb *sb, char *buf, size_t len);
+
+/*
+ * rmdir a child cgroup of the sandbox, retrying while the kernel is still emptying it; a process
+ * still in it is killed (cgroup.kill). 0 or -errno.
+ */
+int sb_rmdir_cgroup(const char *dir);
+
+/*
+ * Number of programs attached directly to cgroup dir on one attach type (an enum
+ * bpf_attach_type value), or -1; with ids, copies up to 16 program ids.
+ */
+int sb_prog_count(const char *dir, int type, unsigned int *ids);
+/* Programs on the four bind hooks and sockops of dir: all that bindguard attaches. */
+int sb_attached_all(const char *dir);
+
+/*
+ * Path of a BPF object the tests build (build/tests/NAME): next to $BINDGUARD's tests/ dir,
+ * else build/tests/. Returns buf, or NULL if it does not exist.
+ */
+const char *sb_bpf_object(const struct sb *sb, const char *name, char *buf, size_t len);
+
+/* The unsigned number after "key": in one JSON line (key without quotes); -1 if absent. */
+long long sb_json_num(const char *line, const char *key);
 
 #endif /* BG_SANDBOX_H */

@@ -1,0 +1,52 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# bench/bench.mk - benchmarks. Included by the top-level Makefile (paths are relative to the
+# repository root). Not part of `make test`: the numbers depend on the machine and its load.
+#
+#   make bench         (root) install the bench-only packages if missing (gnuplot-nox,
+#                      bpftrace), build the agent and the bench programs, run bench/run.sh:
+#                      writes docs/benchmarks.md and docs/benchmarks.png. About 2-5 minutes.
+#   make bench-bins    build $(BUILD)/bench/bindbench and $(BUILD)/bench/trivial.bpf.o only
+#
+# BENCH_ARGS is passed to bindbench, e.g. BENCH_ARGS="--rounds 5 --iters 5000" for a quick run.
+
+BENCH_OUT	:= $(BUILD)/bench
+BENCH_BINS	:= $(BENCH_OUT)/bindbench $(BENCH_OUT)/trivial.bpf.o
+# Debian packages only the benchmarks need: the plot, and the peer the audit path is compared to.
+BENCH_PKGS	:= gnuplot-nox bpftrace
+
+.PHONY: bench bench-deps bench-bins
+
+# One apt-get at a time, even under make -j: bench-deps runs after deps, not beside it.
+bench: deps
+	$(Q)$(MAKE) --no-print-directory bench-deps
+	$(Q)$(MAKE) --no-print-directory all bench-bins
+	$(Q)bench/run.sh $(BUILD) $(BENCH_ARGS)
+
+bench-bins: $(BENCH_BINS)
+
+bench-deps:
+	@missing=""; for p in $(BENCH_PKGS); do \
+		dpkg-query -W -f='$${Status}' $$p 2>/dev/null | grep -q 'ok installed' || missing="$$missing $$p"; \
+	done; \
+	if [ -z "$$missing" ]; then echo "bench-deps: all bench packages present"; exit 0; fi; \
+	if [ "$$(id -u)" -ne 0 ]; then echo "bench-deps: missing packages:$$missing (run 'sudo make bench')" >&2; exit 1; fi; \
+	echo "bench-deps: installing$$missing"; \
+	export DEBIAN_FRONTEND=noninteractive; \
+	apt-get install -y -q --no-install-recommends $$missing || \
+		{ apt-get update -q && apt-get install -y -q --no-install-recommends $$missing; }
+
+$(BENCH_OUT) $(BENCH_OUT)/obj:
+	$(Q)mkdir -p $@
+
+$(BENCH_OUT)/trivial.bpf.o: bench/trivial.bpf.c $(VMLINUX) | $(BENCH_OUT)
+	$(call msg,BPF,$@)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(BENCH_OUT)/trivial.bpf.d -c $< -o $@
+
+$(BENCH_OUT)/obj/bindbench.o: bench/bindbench.c | $(BENCH_OUT)/obj
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+
+$(BENCH_OUT)/bindbench: $(BENCH_OUT)/obj/bindbench.o | $(BENCH_OUT)
+	$(call msg,LINK,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $^ $(LDLIBS) -lm

@@ -1,0 +1,1831 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * bindbench - what bindguard costs a bind(), measured on this machine.
+ *
+ * It builds its own sandbox (a child cgroup v2 with one leaf per configuration, a network
+ * namespace, the bench pinned to one CPU and the agents to another), then:
+ *
+ *   latency   a socket()+bind()+close() loop for tcp4, udp4, tcp6 and udp6 under each
+ *             configuration: no program, a trivial program, bindguard allowing, denying and
+ *             auditing, a large policy, the CIDR (LPM) path, and bpftrace as the peer. The
+ *             configurations are interleaved (every round measures every one, chunk by chunk,
+ *             in a rotating order) and the process moves itself into the configuration's leaf
+ *             before each chunk: a socket belongs to the cgroup it was created in. Reported:
+ *             the median ns per iteration, and the median of the ratios of paired chunks
+ *             (measured milliseconds apart, so the drifts of a shared machine cancel out).
+ *   kernel    the same loops with kernel.bpf_stats_enabled=1: ns per program run, from
+ *             run_time_ns/run_cnt of the programs attached to each leaf (before/after deltas).
+ *   pipeline  a flood of audited binds with the agent on the other core (events lost), and the
+ *             same with the agent stopped (dropped must equal produced - delivered exactly).
+ *   footprint the agent's RSS and CPU at a steady rate of audited binds.
+ *   ready     time from exec to the agent's ready line, per policy, and with 10,000 existing
+ *             listeners to reconcile.
+ *
+ * Results go to --out as tab-separated records that bench/run.sh turns into docs/benchmarks.md.
+ * Nothing is ever attached to the root cgroup, nothing is pinned, and every path out (normal
+ * end, error, SIGINT/SIGTERM) kills the agents, detaches the trivial program, restores the
+ * sysctl, removes the cgroups and the scratch files.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <limits.h>
+#include <math.h>
+#include <mntent.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <arpa/inet.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Addresses the CIDR configurations bind to; added to lo in the bench's own netns. */
+#define SPEC_V4 "10.1.2.3"
+#define SPEC_V6 "fd00::1:2:3"
+#define PORT_PUBLIC 25 /* smtp: expose public in the iRedMail policy */
+#define PORT_DENIED 3306 /* mysql: expose loopback, action deny */
+#define PORT_CIDR 8080 /* the bench's CIDR rule */
+#define BIG_CIDRS 10000 /* IPv4 /32s in the big policy (plus one IPv6 /128) */
+#define BIG_CHUNK 16 /* ports per range rule in the big policy */
+#define RECONCILE_BASE_PORT 40001
+
+/* --- Options -------------------------------------------------------------------------------- */
+
+static struct {
+	const char *bindguard, *trivial, *policy, *out, *bpftrace, *id, *tmpdir;
+	const char *small; /* the generated small policy (write_small_policy) */
+	int rounds, iters, chunk, warmup, stat_rounds;
+	int flood, stopped_flood, foot_seconds, foot_rate, ready_runs, reconcile_socks;
+} opt = {
+	.bindguard = "build/bindguard",
+	.trivial = "build/bench/trivial.bpf.o",
+	.policy = "policy/iredmail.yaml",
+	.out = "-",
+	.bpftrace = "bpftrace",
+	.tmpdir = "/tmp",
+	.rounds = 40,
+	.iters = 10000,
+	.chunk = 1000,
+	.warmup = 50,
+	.stat_rounds = 10,
+	.flood = 200000,
+	.stopped_flood = 100000,
+	.foot_seconds = 10,
+	.foot_rate = 10000,
+	.ready_runs = 5,
+	.reconcile_socks = 10000,
+};
+
+/* --- Small helpers ------------------------------------------------------------------------- */
+
+static void die(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
+
+static void msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void msg(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bindbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fflush(stderr);
+}
+
+static __u64 now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (__u64)ts.tv_sec * 1000000000ULL + ts.tv_nsec;
+}
+
+static int write_file(const char *path, const char *s)
+{
+	int fd, err = 0;
+	ssize_t n;
+
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = write(fd, s, strlen(s));
+	if (n < 0)
+		err = -errno;
+	else if ((size_t)n != strlen(s))
+		err = -EIO;
+	close(fd);
+	return err;
+}
+
+static int read_file(const char *path, char *buf, size_t len)
+{
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = '\0';
+	return 0;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Quantile q of v[0..n) (linear interpolation between order statistics); v is sorted. */
+static double quantile(double *v, int n, double q)
+{
+	double pos, frac;
+	int i;
+
+	if (n <= 0)
+		return NAN;
+	qsort(v, n, sizeof(*v), cmp_double);
+	pos = q * (n - 1);
+	i = (int)pos;
+	frac = pos - i;
+	if (i + 1 >= n)
+		return v[n - 1];
+	return v[i] + frac * (v[i + 1] - v[i]);
+}
+
+/* --- The sandbox and its cleanup ----------------------------------------------------------- */
+
+enum leaf { LEAF_NONE, LEAF_TRIVIAL, LEAF_ENFORCE, LEAF_AUDIT, LEAF_BIG, NR_LEAVES };
+static const char *const leaf_names[NR_LEAVES] = { "none", "trivial", "enforce", "audit", "big" };
+
+/*
+ * A process whose stdout a drainer reads: the drainer (our child) forks the target (the agent or
+ * bpftrace), reports its pid, the time of the fork and the moment the ready line appears, counts
+ * the lines that match, keeps the last "keep" line, and at EOF reports the exit status.
+ */
+struct child {
+	pid_t drainer, target;
+	int ctl; /* read end of the drainer's reports */
+	char ctl_buf[4096];
+	size_t ctl_len;
+	__u64 t_fork, t_ready; /* CLOCK_MONOTONIC ns */
+	long lines; /* lines that matched count_needle */
+	int status; /* exit status of the target, -1 if killed by a signal */
+	int done;
+	char ready_line[1024];
+	char kept[1024]; /* the last line that matched keep_needle */
+	char err_path[PATH_MAX];
+	char name[32];
+};
+
+static struct {
+	char cg_root[PATH_MAX];
+	char cg_orig[PATH_MAX]; /* where we came from (cgroup.procs is written back there) */
+	char cg_base[PATH_MAX];
+	char leaf[NR_LEAVES][PATH_MAX];
+	int leaf_made[NR_LEAVES];
+	int base_made;
+	int procs_fd[NR_LEAVES];
+	int orig_procs_fd;
+	char tmpdir[PATH_MAX];
+	char tmpfiles[16][PATH_MAX];
+	int n_tmpfiles;
+	struct child *children[16];
+	struct bpf_object *trivial;
+	struct bpf_link *trivial_links[2];
+	char stats_old[32]; /* kernel.bpf_stats_enabled before we set it; "" if untouched */
+	int bench_cpu, agent_cpu;
+	int cleaned;
+} sb = { .orig_procs_fd = -1 };
+
+static const char stats_sysctl[] = "/proc/sys/kernel/bpf_stats_enabled";
+
+static void child_kill(struct child *c);
+
+static void stats_restore(void)
+{
+	if (!sb.stats_old[0])
+		return;
+	if (write_file(stats_sysctl, sb.stats_old))
+		fprintf(stderr, "bindbench: could not restore kernel.bpf_stats_enabled=%s",
+			sb.stats_old);
+	sb.stats_old[0] = '\0';
+}
+
+static void cleanup(void)
+{
+	size_t i;
+	int j, k;
+
+	if (sb.cleaned)
+		return;
+	sb.cleaned = 1;
+	for (i = 0; i < ARRAY_SIZE(sb.children); i++)
+		if (sb.children[i])
+			child_kill(sb.children[i]);
+	for (i = 0; i < ARRAY_SIZE(sb.trivial_links); i++) {
+		bpf_link__destroy(sb.trivial_links[i]);
+		sb.trivial_links[i] = NULL;
+	}
+	bpf_object__close(sb.trivial);
+	sb.trivial = NULL;
+	stats_restore();
+	/* Out of the sandbox, so that its cgroups can go. */
+	if (sb.orig_procs_fd >= 0) {
+		char pid[32];
+
+		snprintf(pid, sizeof(pid), "%d", (int)getpid());
+		if (write(sb.orig_procs_fd, pid, strlen(pid)) < 0)
+			fprintf(stderr, "bindbench: cannot move back to %s: %s\n", sb.cg_orig,
+				strerror(errno));
+	}
+	for (j = 0; j < NR_LEAVES; j++) {
+		if (sb.procs_fd[j] > 0)
+			close(sb.procs_fd[j]);
+		if (!sb.leaf_made[j])
+			continue;
+		/* Killed agents may take a moment to leave. */
+		for (k = 0; k < 100 && rmdir(sb.leaf[j]) != 0 && errno == EBUSY; k++)
+			usleep(20000);
+		if (access(sb.leaf[j], F_OK) == 0)
+			fprintf(stderr, "bindbench: could not remove cgroup %s\n", sb.leaf[j]);
+	}
+	if (sb.base_made && rmdir(sb.cg_base) != 0)
+		fprintf(stderr, "bindbench: could not remove cgroup %s: %s\n", sb.cg_base,
+			strerror(errno));
+	for (j = 0; j < sb.n_tmpfiles; j++)
+		unlink(sb.tmpfiles[j]);
+	if (sb.tmpdir[0] && rmdir(sb.tmpdir) != 0)
+		fprintf(stderr, "bindbench: could not remove %s: %s\n", sb.tmpdir, strerror(errno));
+}
+
+static void die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "bindbench: ");
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	cleanup();
+	exit(1);
+}
+
+static void on_signal(int sig)
+{
+	cleanup();
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
+
+static const char *tmp_path(const char *name)
+{
+	char path[PATH_MAX], *p;
+	int i;
+
+	if (snprintf(path, sizeof(path), "%s/%s", sb.tmpdir, name) >= (int)sizeof(path))
+		die("scratch path too long\n");
+	for (i = 0; i < sb.n_tmpfiles; i++)
+		if (strcmp(sb.tmpfiles[i], path) == 0)
+			return sb.tmpfiles[i];
+	if (sb.n_tmpfiles >= (int)ARRAY_SIZE(sb.tmpfiles))
+		die("too many scratch files\n");
+	p = sb.tmpfiles[sb.n_tmpfiles++];
+	strcpy(p, path);
+	return p;
+}
+
+static int cgroup2_root(char *buf, size_t len)
+{
+	struct mntent ent, *m;
+	char scratch[4096];
+	int ret = -ENOENT;
+	FILE *f;
+
+	f = setmntent("/proc/self/mounts", "re");
+	if (!f)
+		return -errno;
+	/* The first cgroup2 mount: on a hybrid host it is /sys/fs/cgroup/unified. */
+	while ((m = getmntent_r(f, &ent, scratch, sizeof(scratch)))) {
+		if (strcmp(m->mnt_type, "cgroup2") != 0)
+			continue;
+		if (strlen(m->mnt_dir) < len) {
+			strcpy(buf, m->mnt_dir);
+			ret = 0;
+		}
+		break;
+	}
+	endmntent(f);
+	return ret;
+}
+
+/* Move this (single-threaded) process into a leaf, or back where it came from (leaf -1). */
+static void cg_enter(int leaf)
+{
+	int fd = leaf < 0 ? sb.orig_procs_fd : sb.procs_fd[leaf];
+	char pid[32];
+
+	snprintf(pid, sizeof(pid), "%d", (int)getpid());
+	if (write(fd, pid, strlen(pid)) < 0)
+		die("cannot move into cgroup %s: %s\n", leaf < 0 ? sb.cg_orig : sb.leaf[leaf],
+		    strerror(errno));
+}
+
+static int lo_up(void)
+{
+	struct ifreq ifr;
+	int fd, err = 0;
+
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	memset(&ifr, 0, sizeof(ifr));
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ||
+	    (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) < 0))
+		err = -errno;
+	close(fd);
+	return err;
+}
+
+static int run_cmd(const char *const *argv)
+{
+	pid_t p;
+	int st;
+
+	p = fork();
+	if (p < 0)
+		return -errno;
+	if (p == 0) {
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	if (waitpid(p, &st, 0) < 0)
+		return -errno;
+	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -EIO;
+}
+
+static void pin_cpu(int cpu)
+{
+	cpu_set_t set;
+
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	if (sched_setaffinity(0, sizeof(set), &set) != 0)
+		die("sched_setaffinity(%d): %s\n", cpu, strerror(errno));
+}
+
+static void sandbox_setup(void)
+{
+	static const char *const ip4[] = { "ip", "addr", "add", SPEC_V4 "/32", "dev", "lo", NULL };
+	static const char *const ip6[] = { "ip",  "-6", "addr",	 "add", SPEC_V6 "/128",
+					   "dev", "lo", "nodad", NULL };
+	char buf[PATH_MAX + 64], *p;
+	struct sigaction sa;
+	cpu_set_t set;
+	int i, err;
+
+	if (geteuid() != 0)
+		die("needs root (BPF, cgroup v2, network namespaces)\n");
+	err = cgroup2_root(sb.cg_root, sizeof(sb.cg_root));
+	if (err)
+		die("no cgroup v2 hierarchy in /proc/self/mounts\n");
+
+	/* Our own cgroup v2 path ("0::/path"), to go back there before removing the sandbox. */
+	if (read_file("/proc/self/cgroup", buf, sizeof(buf)))
+		die("cannot read /proc/self/cgroup\n");
+	p = strstr(buf, "0::");
+	if (!p || (p != buf && p[-1] != '\n'))
+		die("no cgroup v2 entry in /proc/self/cgroup\n");
+	p += 3;
+	p[strcspn(p, "\n")] = '\0';
+	snprintf(sb.cg_orig, sizeof(sb.cg_orig), "%s%s", sb.cg_root, strcmp(p, "/") ? p : "");
+	snprintf(buf, sizeof(buf), "%s/cgroup.procs", sb.cg_orig);
+	sb.orig_procs_fd = open(buf, O_WRONLY | O_CLOEXEC);
+	if (sb.orig_procs_fd < 0)
+		die("cannot open %s: %s\n", buf, strerror(errno));
+
+	memset(&sa, 0, sizeof(sa));
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, NULL);
+	sigaction(SIGTERM, &sa, NULL);
+	sigaction(SIGHUP, &sa, NULL);
+	signal(SIGPIPE, SIG_IGN);
+	atexit(cleanup);
+
+	snprintf(sb.cg_base, sizeof(sb.cg_base), "%s/bg-bench-%s", sb.cg_root, opt.id);
+	if (mkdir(sb.cg_base, 0755) != 0)
+		die("mkdir %s: %s\n", sb.cg_base, strerror(errno));
+	sb.base_made = 1;
+	for (i = 0; i < NR_LEAVES; i++) {
+		if (snprintf(sb.leaf[i], sizeof(sb.leaf[i]), "%s/%s", sb.cg_base, leaf_names[i]) >=
+		    (int)sizeof(sb.leaf[i]))
+			die("cgroup path too long\n");
+		if (mkdir(sb.leaf[i], 0755) != 0)
+			die("mkdir %s: %s\n", sb.leaf[i], strerror(errno));
+		sb.leaf_made[i] = 1;
+		snprintf(buf, sizeof(buf), "%s/cgroup.procs", sb.leaf[i]);
+		sb.procs_fd[i] = open(buf, O_WRONLY | O_CLOEXEC);
+		if (sb.procs_fd[i] < 0)
+			die("cannot open %s: %s\n", buf, strerror(errno));
+	}
+
+	if (snprintf(sb.tmpdir, sizeof(sb.tmpdir), "%s/bg-bench-XXXXXX", opt.tmpdir) >=
+	    (int)sizeof(sb.tmpdir))
+		die("--tmpdir too long\n");
+	if (!mkdtemp(sb.tmpdir)) {
+		sb.tmpdir[0] = '\0';
+		die("mkdtemp: %s\n", strerror(errno));
+	}
+
+	/* A netns of our own: the bench's ports and addresses collide with nothing. */
+	if (unshare(CLONE_NEWNET) != 0 || lo_up() != 0)
+		die("cannot make a network namespace: %s\n", strerror(errno));
+	if (run_cmd(ip4) || run_cmd(ip6))
+		die("cannot add %s and %s to lo (ip addr add)\n", SPEC_V4, SPEC_V6);
+
+	/* The bench on the highest CPU, the agents (and bpftrace) on the lowest other one. */
+	if (sched_getaffinity(0, sizeof(set), &set) != 0)
+		die("sched_getaffinity: %s\n", strerror(errno));
+	sb.bench_cpu = sb.agent_cpu = -1;
+	for (i = 0; i < CPU_SETSIZE; i++) {
+		if (!CPU_ISSET(i, &set))
+			continue;
+		if (sb.agent_cpu < 0)
+			sb.agent_cpu = i;
+		sb.bench_cpu = i;
+	}
+	pin_cpu(sb.bench_cpu);
+}
+
+/* --- Children: the agent and bpftrace, through a drainer ----------------------------------- */
+
+static void ctl_send(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void ctl_send(int fd, const char *fmt, ...)
+{
+	char buf[1200];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(buf, sizeof(buf), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(buf)) {
+		n = sizeof(buf) - 1;
+		buf[n - 1] = '\n';
+	}
+	if (write(fd, buf, n) < 0)
+		_exit(3);
+}
+
+/* Make tracefs visible to bpftrace in a private mount namespace: nothing changes outside. */
+static void drainer_tracefs(void)
+{
+	if (access("/sys/kernel/tracing/events", F_OK) == 0 ||
+	    access("/sys/kernel/debug/tracing/events", F_OK) == 0)
+		return;
+	if (unshare(CLONE_NEWNS) != 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0 ||
+	    mount("nodev", "/sys/kernel/tracing", "tracefs", 0, NULL) != 0)
+		fprintf(stderr, "bindbench: cannot mount tracefs privately: %s\n", strerror(errno));
+}
+
+static void drainer_line(int ctl, char *line, const char *ready, const char *count,
+			 const char *keep, int *seen_ready, long *lines, char *kept)
+{
+	if (ready && !*seen_ready && strstr(line, ready)) {
+		*seen_ready = 1;
+		ctl_send(ctl, "R %llu\n", (unsigned long long)now_ns());
+		ctl_send(ctl, "L %s\n", line);
+	}
+	if (count && strstr(line, count))
+		(*lines)++;
+	if (keep && strstr(line, keep))
+		snprintf(kept, 1024, "%s", line);
+}
+
+static void __attribute__((noreturn))
+drainer_main(int ctl, const char *const *argv, const char *ready, const char *count,
+	     const char *keep, const char *err_path, int tracefs)
+{
+	char buf[65536], line[2048], kept[1024] = "";
+	size_t ll = 0;
+	int out[2], st, seen_ready = 0, fd;
+	long lines = 0;
+	ssize_t n, i;
+	pid_t t;
+
+	cpu_set_t set;
+
+	/* A copy of the bench's state: never clean up the bench's sandbox from here. */
+	sb.cleaned = 1;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	signal(SIGINT, SIG_IGN); /* the bench stops us, through the target */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGHUP, SIG_DFL);
+	CPU_ZERO(&set);
+	CPU_SET(sb.agent_cpu, &set);
+	sched_setaffinity(0, sizeof(set), &set);
+	if (tracefs)
+		drainer_tracefs();
+	if (pipe2(out, O_CLOEXEC) != 0)
+		_exit(2);
+	ctl_send(ctl, "T %llu\n", (unsigned long long)now_ns());
+	t = fork();
+	if (t < 0)
+		_exit(2);
+	if (t == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		signal(SIGINT, SIG_DFL);
+		dup2(out[1], 1);
+		fd = open(err_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			dup2(fd, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	close(out[1]);
+	ctl_send(ctl, "P %d\n", (int)t);
+	for (;;) {
+		n = read(out[0], buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			break;
+		for (i = 0; i < n; i++) {
+			if (buf[i] != '\n') {
+				if (ll < sizeof(line) - 1)
+					line[ll++] = buf[i];
+				continue;
+			}
+			line[ll] = '\0';
+			drainer_line(ctl, line, ready, count, keep, &seen_ready, &lines, kept);
+			ll = 0;
+		}
+	}
+	if (ll) {
+		line[ll] = '\0';
+		drainer_line(ctl, line, ready, count, keep, &seen_ready, &lines, kept);
+	}
+	while (waitpid(t, &st, 0) < 0 && errno == EINTR)
+		;
+	ctl_send(ctl, "S %s\n", kept);
+	ctl_send(ctl, "E %ld %d\n", lines, WIFEXITED(st) ? WEXITSTATUS(st) : -1);
+	_exit(0);
+}
+
+static void child_register(struct child *c)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sb.children); i++)
+		if (!sb.children[i]) {
+			sb.children[i] = c;
+			return;
+		}
+	die("too many children\n");
+}
+
+static void child_unregister(struct child *c)
+{
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(sb.children); i++)
+		if (sb.children[i] == c)
+			sb.children[i] = NULL;
+}
+
+/*
+ * Start argv through a drainer pinned to the agent CPU. Children are forked from our original
+ * cgroup, never from a leaf: an agent's own sockets must not be judged by a bench config.
+ */
+static void child_spawn(struct child *c, const char *const *argv, const char *ready,
+			const char *count, const char *keep, int tracefs, const char *err_name)
+{
+	int ctl[2];
+
+	memset(c, 0, sizeof(*c));
+	c->ctl = -1;
+	c->status = -1;
+	snprintf(c->name, sizeof(c->name), "%s", argv[0][0] ? basename(argv[0]) : "child");
+	snprintf(c->err_path, sizeof(c->err_path), "%s", tmp_path(err_name));
+	if (pipe2(ctl, O_CLOEXEC) != 0)
+		die("pipe: %s\n", strerror(errno));
+	cg_enter(-1);
+	fflush(NULL);
+	c->drainer = fork();
+	if (c->drainer < 0)
+		die("fork: %s\n", strerror(errno));
+	if (c->drainer == 0) {
+		close(ctl[0]);
+		drainer_main(ctl[1], argv, ready, count, keep, c->err_path, tracefs);
+	}
+	close(ctl[1]);
+	c->ctl = ctl[0];
+	child_register(c);
+}
+
+/* Handle the drainer's reports; wait at most timeout_ms for one (-1: forever). 0, or -1 at EOF. */
+static int child_read(struct child *c, int timeout_ms)
+{
+	struct pollfd pfd = { .fd = c->ctl, .events = POLLIN };
+	char *nl, *line;
+	ssize_t n;
+	int r;
+
+	if (c->ctl < 0)
+		return -1;
+	r = poll(&pfd, 1, timeout_ms);
+	if (r < 0 && errno == EINTR)
+		return 0;
+	if (r <= 0)
+		return 0;
+	n = read(c->ctl, c->ctl_buf + c->ctl_len, sizeof(c->ctl_buf) - 1 - c->ctl_len);
+	if (n <= 0) {
+		close(c->ctl);
+		c->ctl = -1;
+		return -1;
+	}
+	c->ctl_len += n;
+	c->ctl_buf[c->ctl_len] = '\0';
+	while ((nl = strchr(c->ctl_buf, '\n'))) {
+		*nl = '\0';
+		line = c->ctl_buf;
+		switch (line[0]) {
+		case 'T':
+			c->t_fork = strtoull(line + 2, NULL, 10);
+			break;
+		case 'P':
+			c->target = atoi(line + 2);
+			break;
+		case 'R':
+			c->t_ready = strtoull(line + 2, NULL, 10);
+			break;
+		case 'L':
+			snprintf(c->ready_line, sizeof(c->ready_line), "%s", line + 2);
+			break;
+		case 'S':
+			snprintf(c->kept, sizeof(c->kept), "%s", line + 2);
+			break;
+		case 'E':
+			sscanf(line + 2, "%ld %d", &c->lines, &c->status);
+			c->done = 1;
+			break;
+		}
+		memmove(c->ctl_buf, nl + 1, c->ctl_len - (nl + 1 - c->ctl_buf) + 1);
+		c->ctl_len -= nl + 1 - c->ctl_buf;
+	}
+	if (c->ctl_len >= sizeof(c->ctl_buf) - 1)
+		c->ctl_len = 0; /* a report longer than the buffer: drop it */
+	return 0;
+}
+
+static void child_reap(struct child *c)
+{
+	if (c->drainer > 0) {
+		while (waitpid(c->drainer, NULL, 0) < 0 && errno == EINTR)
+			;
+		c->drainer = 0;
+	}
+	if (c->ctl >= 0) {
+		close(c->ctl);
+		c->ctl = -1;
+	}
+	child_unregister(c);
+}
+
+static void child_kill(struct child *c)
+{
+	if (c->target > 0 && !c->done)
+		kill(c->target, SIGKILL);
+	if (c->drainer > 0)
+		kill(c->drainer, SIGKILL);
+	child_reap(c);
+}
+
+static void print_err_file(const char *path)
+{
+	char buf[2048];
+
+	if (read_file(path, buf, sizeof(buf)) == 0 && buf[0])
+		fprintf(stderr, "%s", buf);
+}
+
+/* Wait for the ready line. Returns 0, or dies with the child's stderr. */
+static void child_wait_ready(struct child *c, const char *what)
+{
+	__u64 t0 = now_ns();
+
+	while (!c->t_ready) {
+		if (child_read(c, 100) < 0 || c->done) {
+			print_err_file(c->err_path);
+			die("%s exited before it was ready (status %d)\n", what, c->status);
+		}
+		if (now_ns() - t0 > 60ULL * 1000000000ULL) {
+			print_err_file(c->err_path);
+			die("%s not ready after 60 s\n", what);
+		}
+	}
+}
+
+/*
+ * Signal the target and wait for the drainer's final report, SIGKILLing the target if it has
+ * not exited after timeout_s. Returns the exit status.
+ */
+static int child_stop_within(struct child *c, int sig, int timeout_s)
+{
+	__u64 t0 = now_ns();
+
+	if (c->target > 0 && !c->done)
+		kill(c->target, sig);
+	while (!c->done) {
+		if (child_read(c, 200) < 0)
+			break;
+		if (now_ns() - t0 > (__u64)timeout_s * 1000000000ULL) {
+			msg("%s (pid %d) did not stop within %d s, killing it\n", c->name,
+			    (int)c->target, timeout_s);
+			kill(c->target, SIGKILL);
+			t0 = now_ns();
+		}
+	}
+	child_reap(c);
+	return c->status;
+}
+
+static int child_stop(struct child *c, int sig)
+{
+	return child_stop_within(c, sig, 20);
+}
+
+static __u64 json_u64(const char *line, const char *key)
+{
+	char k[64];
+	const char *p;
+
+	snprintf(k, sizeof(k), "\"%s\":", key);
+	p = strstr(line, k);
+	if (!p)
+		return (__u64)-1;
+	return strtoull(p + strlen(k), NULL, 10);
+}
+
+/* Start `bindguard run` on a leaf; stdout is the pipe to the drainer, which counts bind events. */
+static void agent_start(struct child *c, int leaf, const char *policy, int audit, const char *name)
+{
+	const char *argv[16];
+	char err[64];
+	int n = 0;
+
+	argv[n++] = opt.bindguard;
+	argv[n++] = "run";
+	argv[n++] = "--cgroup";
+	argv[n++] = sb.leaf[leaf];
+	if (policy) {
+		argv[n++] = "--policy";
+		argv[n++] = policy;
+	}
+	if (audit) {
+		argv[n++] = "--mode";
+		argv[n++] = "audit";
+	}
+	argv[n] = NULL;
+	snprintf(err, sizeof(err), "agent-%s.err", name);
+	child_spawn(c, argv, "\"state\":\"ready\"", "\"event\":\"bind\"", "\"state\":\"stopping\"",
+		    0, err);
+	child_wait_ready(c, name);
+}
+
+/* --- Policies -------------------------------------------------------------------------------- */
+
+/*
+ * The small policy: the built-in iRedMail policy (--policy source), with smtp (25) and mysql
+ * (3306) widened to proto: both, since the built-in lists TCP only and the bench measures UDP
+ * too, and one CIDR rule, so that the LPM path can be compared with the big policy's.
+ */
+static const char *write_small_policy(void)
+{
+	const char *path = tmp_path("small.yaml");
+	char line[4096];
+	FILE *in, *out;
+
+	in = fopen(opt.policy, "re");
+	if (!in)
+		die("cannot open %s: %s\n", opt.policy, strerror(errno));
+	out = fopen(path, "we");
+	if (!out)
+		die("cannot write %s: %s\n", path, strerror(errno));
+	while (fgets(line, sizeof(line), in)) {
+		fputs(line, out);
+		if (strcmp(line, "  - port: 25\n") == 0 || strcmp(line, "  - port: 3306\n") == 0)
+			fputs("    proto: both\n", out);
+	}
+	fprintf(out,
+		"\n  - port: %d\n    proto: both\n    expose: [\"%s/32\", \"%s/128\"]\n"
+		"    service: bench-cidr\n",
+		PORT_CIDR, SPEC_V4, SPEC_V6);
+	fclose(in);
+	if (fclose(out) != 0)
+		die("cannot write %s\n", path);
+	return path;
+}
+
+static void big_range(FILE *out, unsigned int lo, unsigned int hi)
+{
+	unsigned int a;
+
+	for (a = lo; a <= hi; a += BIG_CHUNK) {
+		unsigned int b = a + BIG_CHUNK - 1 > hi ? hi : a + BIG_CHUNK - 1;
+
+		if (a == b)
+			fprintf(out, "  - port: %u\n    proto: both\n    expose: loopback\n", a);
+		else
+			fprintf(out,
+				"  - ports: \"%u-%u\"\n    proto: both\n    expose: loopback\n", a,
+				b);
+	}
+}
+
+/*
+ * The big policy: a rule for every port 1..65535 (ranges of BIG_CHUNK, both protocols), and a
+ * CIDR rule with BIG_CIDRS IPv4 /32s, one of them the address the bench binds to, plus the one
+ * IPv6 /128 the IPv6 binds use (an IPv6 lookup therefore leaves the IPv4 part of the trie early).
+ */
+static const char *write_big_policy(int *n_rules, int *n_cidrs)
+{
+	const char *path = tmp_path("big.yaml");
+	unsigned int special[] = { PORT_PUBLIC, PORT_DENIED, PORT_CIDR }, lo = 1;
+	FILE *out;
+	size_t i;
+	int k;
+
+	out = fopen(path, "we");
+	if (!out)
+		die("cannot write %s: %s\n", path, strerror(errno));
+	fprintf(out, "version: 1\nname: bench-big\nmode: enforce\ndefault_action: deny\n"
+		     "unlisted: public\nrules:\n");
+	fprintf(out, "  - port: %d\n    proto: both\n    expose: public\n    service: smtp\n",
+		PORT_PUBLIC);
+	fprintf(out, "  - port: %d\n    proto: both\n    expose: loopback\n    service: mysql\n",
+		PORT_DENIED);
+	fprintf(out, "  - port: %d\n    proto: both\n    service: bench-cidr\n    expose:\n",
+		PORT_CIDR);
+	/* 10.1.0.1, 10.1.0.2, ...: index 502 is 10.1.2.3. */
+	for (k = 0; k < BIG_CIDRS; k++)
+		fprintf(out, "      - 10.1.%d.%d/32\n", k / 250, k % 250 + 1);
+	fprintf(out, "      - \"%s/128\"\n", SPEC_V6);
+	for (i = 0; i < ARRAY_SIZE(special); i++) {
+		if (special[i] > lo)
+			big_range(out, lo, special[i] - 1);
+		lo = special[i] + 1;
+	}
+	big_range(out, lo, 65535);
+	if (fclose(out) != 0)
+		die("cannot write %s\n", path);
+
+	/* Count what was written, from the file itself. */
+	*n_rules = 0;
+	*n_cidrs = 0;
+	out = fopen(path, "re");
+	if (out) {
+		char line[256];
+
+		while (fgets(line, sizeof(line), out)) {
+			if (strncmp(line, "  - ", 4) == 0)
+				(*n_rules)++;
+			else if (strncmp(line, "      - ", 8) == 0)
+				(*n_cidrs)++;
+		}
+		fclose(out);
+	}
+	return path;
+}
+
+/* --- The measured loop ---------------------------------------------------------------------- */
+
+enum variant { V_TCP4, V_UDP4, V_TCP6, V_UDP6, NR_VARIANTS };
+static const char *const variant_names[NR_VARIANTS] = { "tcp4", "udp4", "tcp6", "udp6" };
+
+enum addr_kind { A_WILD_PUBLIC, A_WILD_DENIED, A_SPEC_CIDR };
+
+struct target {
+	int family, type;
+	struct sockaddr_storage ss;
+	socklen_t len;
+};
+
+static void target_make(struct target *t, int variant, int kind)
+{
+	struct sockaddr_in *a4 = (struct sockaddr_in *)&t->ss;
+	struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&t->ss;
+	int port = kind == A_WILD_PUBLIC ? PORT_PUBLIC :
+		   kind == A_WILD_DENIED ? PORT_DENIED :
+					   PORT_CIDR;
+
+	memset(t, 0, sizeof(*t));
+	t->type = variant == V_TCP4 || variant == V_TCP6 ? SOCK_STREAM : SOCK_DGRAM;
+	if (variant == V_TCP4 || variant == V_UDP4) {
+		t->family = AF_INET;
+		a4->sin_family = AF_INET;
+		a4->sin_port = htons(port);
+		if (kind == A_SPEC_CIDR)
+			inet_pton(AF_INET, SPEC_V4, &a4->sin_addr);
+		t->len = sizeof(*a4);
+	} else {
+		t->family = AF_INET6;
+		a6->sin6_family = AF_INET6;
+		a6->sin6_port = htons(port);
+		if (kind == A_SPEC_CIDR)
+			inet_pton(AF_INET6, SPEC_V6, &a6->sin6_addr);
+		t->len = sizeof(*a6);
+	}
+}
+
+/*
+ * Binds that failed with EADDRINUSE where success was expected. The bind hooks ran (they run
+ * before the port is checked), so the iteration still measured them; what held the port was
+ * the previous iteration's socket, kept alive for a moment by another process that held a
+ * reference to its file (anything that walks /proc/PID/fd of every process does: bindguard's
+ * own status and reconcile, lsof, ss -p). Counted and reported, tolerated up to 1%.
+ */
+static long bind_interfered;
+
+/*
+ * n iterations of socket()+bind()+close(). Every bind must end as expected (0, or the errno
+ * expect_err): a configuration that does not do what it claims is a failed bench, not a number.
+ * Returns ns per iteration.
+ */
+static double bind_loop(const struct target *t, long n, int expect_err, const char *what)
+{
+	__u64 t0, t1;
+	long i, bad = 0, busy = 0;
+	int fd, r, first_err = 0;
+
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		fd = socket(t->family, t->type | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			die("%s: socket: %s\n", what, strerror(errno));
+		r = bind(fd, (const struct sockaddr *)&t->ss, t->len);
+		if (r != 0 && errno == EADDRINUSE && !expect_err) {
+			busy++;
+		} else if (r != 0 ? errno != expect_err : expect_err != 0) {
+			if (!bad)
+				first_err = r ? errno : 0;
+			bad++;
+		}
+		close(fd);
+	}
+	t1 = now_ns();
+	bind_interfered += busy;
+	if (busy > n / 100)
+		die("%s: %ld of %ld binds found the port still in use: something else holds the "
+		    "bench's sockets\n",
+		    what, busy, n);
+	if (bad)
+		die("%s: %ld of %ld binds did not end as expected (%s; first: %s)\n", what, bad, n,
+		    expect_err ? strerror(expect_err) : "success",
+		    first_err ? strerror(first_err) : "success");
+	return (double)(t1 - t0) / n;
+}
+
+/* --- Configurations -------------------------------------------------------------------------- */
+
+enum config {
+	C_NONE,
+	C_TRIVIAL,
+	C_ALLOWED,
+	C_DENIED,
+	C_AUDIT,
+	C_BIG_PORT,
+	C_NONE_CIDR,
+	C_SMALL_CIDR,
+	C_BIG_CIDR,
+	C_BPFTRACE,
+	NR_CONFIGS
+};
+
+static const struct {
+	const char *name;
+	int leaf, kind, expect_err;
+} configs[NR_CONFIGS] = {
+	[C_NONE] = { "none", LEAF_NONE, A_WILD_PUBLIC, 0 },
+	[C_TRIVIAL] = { "trivial", LEAF_TRIVIAL, A_WILD_PUBLIC, 0 },
+	[C_ALLOWED] = { "allowed", LEAF_ENFORCE, A_WILD_PUBLIC, 0 },
+	[C_DENIED] = { "denied", LEAF_ENFORCE, A_WILD_DENIED, EPERM },
+	[C_AUDIT] = { "audit", LEAF_AUDIT, A_WILD_DENIED, 0 },
+	[C_BIG_PORT] = { "big-port", LEAF_BIG, A_WILD_PUBLIC, 0 },
+	[C_NONE_CIDR] = { "none-cidr", LEAF_NONE, A_SPEC_CIDR, 0 },
+	[C_SMALL_CIDR] = { "small-cidr", LEAF_ENFORCE, A_SPEC_CIDR, 0 },
+	[C_BIG_CIDR] = { "big-cidr", LEAF_BIG, A_SPEC_CIDR, 0 },
+	[C_BPFTRACE] = { "bpftrace", LEAF_NONE, A_WILD_PUBLIC, 0 },
+};
+
+/* Ratios reported: numerator / denominator, paired per round and variant. */
+static const int ratios[][2] = {
+	{ C_TRIVIAL, C_NONE },	       { C_ALLOWED, C_NONE },	    { C_ALLOWED, C_TRIVIAL },
+	{ C_DENIED, C_NONE },	       { C_DENIED, C_TRIVIAL },	    { C_AUDIT, C_NONE },
+	{ C_AUDIT, C_TRIVIAL },	       { C_BIG_PORT, C_ALLOWED },   { C_BIG_PORT, C_NONE },
+	{ C_SMALL_CIDR, C_NONE_CIDR }, { C_BIG_CIDR, C_NONE_CIDR }, { C_BIG_CIDR, C_SMALL_CIDR },
+	{ C_BPFTRACE, C_NONE },
+};
+
+/* ns per iteration of every chunk: [config][variant][round][chunk] */
+static double *lat;
+static int nch; /* chunks per round: iters / chunk, rounded up */
+#define LAT(c, v, r, j) lat[(((c)*NR_VARIANTS + (v)) * opt.rounds + (r)) * nch + (j)]
+
+/* One chunk of configuration c, variant v: move there, warm up, time n binds. Returns ns. */
+static double chunk(int c, int v, long n)
+{
+	struct target t;
+	char what[64];
+
+	snprintf(what, sizeof(what), "%s/%s", configs[c].name, variant_names[v]);
+	target_make(&t, v, configs[c].kind);
+	cg_enter(configs[c].leaf);
+	bind_loop(&t, opt.warmup, configs[c].expect_err, what);
+	return bind_loop(&t, n, configs[c].expect_err, what) * n;
+}
+
+static struct child *bpftrace_start(struct child *c)
+{
+	static const char prog[] = "tracepoint:syscalls:sys_enter_bind { printf(\"%d %s\\n\", "
+				   "pid, comm); }";
+	const char *argv[] = { opt.bpftrace, "-e", prog, NULL };
+
+	/* The trace lines with our comm tell how many of our binds bpftrace reported. */
+	child_spawn(c, argv, "Attaching", " bindbench", NULL, 1, "bpftrace.err");
+	child_wait_ready(c, "bpftrace");
+	return c;
+}
+
+static int have_bpftrace(void)
+{
+	const char *argv[] = { opt.bpftrace, "--version", NULL };
+	pid_t p;
+	int st, fd;
+
+	if (!opt.bpftrace[0])
+		return 0;
+	p = fork();
+	if (p < 0)
+		return 0;
+	if (p == 0) {
+		fd = open("/dev/null", O_WRONLY);
+		dup2(fd, 1);
+		dup2(fd, 2);
+		execvp(argv[0], (char *const *)argv);
+		_exit(127);
+	}
+	return waitpid(p, &st, 0) == p && WIFEXITED(st) && WEXITSTATUS(st) == 0;
+}
+
+/* --- BPF run-time stats ---------------------------------------------------------------------- */
+
+static const enum bpf_attach_type stat_types[] = {
+	BPF_CGROUP_INET4_BIND,
+	BPF_CGROUP_INET6_BIND,
+	BPF_CGROUP_INET4_POST_BIND,
+	BPF_CGROUP_INET6_POST_BIND,
+};
+
+struct prog_stat {
+	__u64 bind_ns, bind_cnt, post_ns, post_cnt;
+};
+
+/* Sum run_time_ns/run_cnt of the programs attached to a leaf, bind hooks and post_bind apart. */
+static void leaf_stats(int leaf, struct prog_stat *s)
+{
+	struct bpf_prog_info info;
+	__u32 ids[16], cnt, len, i;
+	size_t t;
+	int cg, fd;
+
+	memset(s, 0, sizeof(*s));
+	cg = open(sb.leaf[leaf], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg < 0)
+		die("open %s: %s\n", sb.leaf[leaf], strerror(errno));
+	for (t = 0; t < ARRAY_SIZE(stat_types); t++) {
+		cnt = ARRAY_SIZE(ids);
+		if (bpf_prog_query(cg, stat_types[t], 0, NULL, ids, &cnt) != 0)
+			die("bpf_prog_query %s: %s\n", sb.leaf[leaf], strerror(errno));
+		for (i = 0; i < cnt; i++) {
+			fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (fd < 0)
+				continue;
+			memset(&info, 0, sizeof(info));
+			len = sizeof(info);
+			if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0) {
+				if (t < 2) {
+					s->bind_ns += info.run_time_ns;
+					s->bind_cnt += info.run_cnt;
+				} else {
+					s->post_ns += info.run_time_ns;
+					s->post_cnt += info.run_cnt;
+				}
+			}
+			close(fd);
+		}
+	}
+	close(cg);
+}
+
+/* --- Results ----------------------------------------------------------------------------------- */
+
+static FILE *res;
+
+static void put(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void put(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vfprintf(res, fmt, ap);
+	va_end(ap);
+	fflush(res);
+}
+
+/*
+ * Distribution-free 95% confidence interval of the median of v[0..n) (sorted by quantile()):
+ * the order statistics n/2 -+ 1.96 sqrt(n)/2.
+ */
+static void median_ci(const double *v, int n, double *lo, double *hi)
+{
+	int k = (int)floor((n - 1.96 * sqrt(n)) / 2);
+
+	if (k < 0)
+		k = 0;
+	*lo = v[k];
+	*hi = v[n - 1 - k];
+}
+
+static void put_ratio(const char *a, const char *b, const char *var, double *v, int n)
+{
+	double med = quantile(v, n, 0.5), lo, hi;
+
+	median_ci(v, n, &lo, &hi);
+	put("ratio\t%s/%s\t%s\t%.4f\t%.4f\t%.4f\t%d\t%.4f\t%.4f\n", a, b, var, med,
+	    quantile(v, n, 0.25), quantile(v, n, 0.75), n, lo, hi);
+}
+
+/*
+ * ns per bind: the median (and quartiles) over every chunk of every round. Ratios: the median of
+ * the ratios of paired chunks (same round, same chunk index, same variant: measured within a few
+ * milliseconds of each other), per variant and pooled over the four ("all").
+ */
+static void report_latency(void)
+{
+	int per = opt.rounds * nch, c, var, r, j, n, m;
+	double med, lo, hi;
+	double *v = calloc((size_t)per * NR_VARIANTS, sizeof(double));
+	double *w = calloc(per, sizeof(double));
+	double *u = calloc((size_t)per * 2, sizeof(double));
+	size_t k;
+
+	if (!v || !w || !u)
+		die("out of memory\n");
+	for (c = 0; c < NR_CONFIGS; c++) {
+		if (c == C_BPFTRACE && isnan(LAT(c, 0, 0, 0)))
+			continue;
+		for (var = 0; var < NR_VARIANTS; var++) {
+			for (m = 0, r = 0; r < opt.rounds; r++)
+				for (j = 0; j < nch; j++)
+					w[m++] = LAT(c, var, r, j);
+			med = quantile(w, m, 0.5); /* sorts w, for median_ci() */
+			median_ci(w, m, &lo, &hi);
+			put("lat\t%s\t%s\t%.1f\t%.1f\t%.1f\t%d\t%.1f\t%.1f\n", configs[c].name,
+			    variant_names[var], med, quantile(w, m, 0.25), quantile(w, m, 0.75), m,
+			    lo, hi);
+		}
+	}
+	for (k = 0; k < ARRAY_SIZE(ratios); k++) {
+		int a = ratios[k][0], b = ratios[k][1];
+
+		if ((a == C_BPFTRACE || b == C_BPFTRACE) && isnan(LAT(C_BPFTRACE, 0, 0, 0)))
+			continue;
+		n = 0;
+		for (var = 0; var < NR_VARIANTS; var++) {
+			for (m = 0, r = 0; r < opt.rounds; r++)
+				for (j = 0; j < nch; j++) {
+					w[m] = LAT(a, var, r, j) / LAT(b, var, r, j);
+					v[n++] = w[m++];
+				}
+			put_ratio(configs[a].name, configs[b].name, variant_names[var], w, m);
+		}
+		/* Per family too: only IPv4 binds reach the big CIDR list's IPv4 part. */
+		memcpy(u, v, sizeof(double) * 2 * per);
+		put_ratio(configs[a].name, configs[b].name, "inet", u, 2 * per);
+		memcpy(u, v + 2 * per, sizeof(double) * 2 * per);
+		put_ratio(configs[a].name, configs[b].name, "inet6", u, 2 * per);
+		put_ratio(configs[a].name, configs[b].name, "all", v, n);
+	}
+	free(u);
+	free(v);
+	free(w);
+}
+
+/* --- Phases ------------------------------------------------------------------------------------ */
+
+static void attach_trivial(void)
+{
+	static const char *const progs[] = { "bench_bind4", "bench_bind6" };
+	struct bpf_program *p;
+	size_t i;
+	int cg;
+
+	sb.trivial = bpf_object__open_file(opt.trivial, NULL);
+	if (!sb.trivial)
+		die("cannot open %s: %s\n", opt.trivial, strerror(errno));
+	if (bpf_object__load(sb.trivial))
+		die("cannot load %s: %s\n", opt.trivial, strerror(errno));
+	cg = open(sb.leaf[LEAF_TRIVIAL], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg < 0)
+		die("open %s: %s\n", sb.leaf[LEAF_TRIVIAL], strerror(errno));
+	for (i = 0; i < ARRAY_SIZE(progs); i++) {
+		p = bpf_object__find_program_by_name(sb.trivial, progs[i]);
+		if (!p)
+			die("%s: no program %s\n", opt.trivial, progs[i]);
+		sb.trivial_links[i] = bpf_program__attach_cgroup(p, cg);
+		if (!sb.trivial_links[i])
+			die("cannot attach %s: %s\n", progs[i], strerror(errno));
+	}
+	close(cg);
+}
+
+/*
+ * One round measures opt.iters binds of every configuration and variant, in chunks of
+ * opt.chunk: all configurations take their chunk in turn (in an order that rotates), then the
+ * next chunk. The configurations being compared are thus never more than a few milliseconds
+ * apart, and a slow phase of the shared machine hits them all alike.
+ */
+static void phase_latency(int with_bpftrace)
+{
+	struct child bt;
+	long bt_lines = 0, done, n;
+	int r, i, v, c, j;
+
+	for (r = 0; r < opt.rounds; r++) {
+		msg("latency round %d/%d\n", r + 1, opt.rounds);
+		for (v = 0; v < NR_VARIANTS; v++)
+			for (done = 0, j = 0; done < opt.iters; done += n, j++) {
+				n = opt.iters - done < opt.chunk ? opt.iters - done : opt.chunk;
+				for (i = 0; i < C_BPFTRACE; i++) {
+					c = (i + r + j) % C_BPFTRACE;
+					LAT(c, v, r, j) = chunk(c, v, n) / n;
+				}
+			}
+		if (!with_bpftrace)
+			continue;
+		/* bpftrace traces every bind on the host: it runs only around its own cells. */
+		bpftrace_start(&bt);
+		for (v = 0; v < NR_VARIANTS; v++)
+			for (done = 0, j = 0; done < opt.iters; done += n, j++) {
+				n = opt.iters - done < opt.chunk ? opt.iters - done : opt.chunk;
+				LAT(C_BPFTRACE, v, r, j) = chunk(C_BPFTRACE, v, n) / n;
+			}
+		/* It ends on SIGINT, but not always promptly: it is only a peer, do not wait long. */
+		child_stop_within(&bt, SIGINT, 3);
+		bt_lines += bt.lines;
+	}
+	cg_enter(-1);
+	if (with_bpftrace)
+		put("bpftrace_lines\t%ld\t%ld\n", bt_lines,
+		    (long)opt.rounds * NR_VARIANTS * (opt.iters + (long)opt.warmup * nch));
+}
+
+static void phase_kernel(void)
+{
+	static const int cfgs[] = { C_TRIVIAL,	C_ALLOWED,    C_DENIED,	 C_AUDIT,
+				    C_BIG_PORT, C_SMALL_CIDR, C_BIG_CIDR };
+	int nr = opt.stat_rounds, per = NR_VARIANTS * opt.stat_rounds;
+	double *bind_run, *post_run, *total, *runs, *w;
+	struct prog_stat before, after;
+	struct target t;
+	char what[64], cur[32];
+	size_t k;
+	int r, v, err, j, idx;
+
+	bind_run = calloc(ARRAY_SIZE(cfgs) * per, sizeof(double));
+	post_run = calloc(ARRAY_SIZE(cfgs) * per, sizeof(double));
+	total = calloc(ARRAY_SIZE(cfgs) * per, sizeof(double));
+	runs = calloc(ARRAY_SIZE(cfgs) * per, sizeof(double));
+	w = calloc(per, sizeof(double));
+	if (!bind_run || !post_run || !total || !runs || !w)
+		die("out of memory\n");
+
+	if (read_file(stats_sysctl, cur, sizeof(cur)))
+		die("cannot read %s\n", stats_sysctl);
+	cur[strcspn(cur, "\n")] = '\0';
+	snprintf(sb.stats_old, sizeof(sb.stats_old), "%s", cur);
+	err = write_file(stats_sysctl, "1");
+	if (err) {
+		sb.stats_old[0] = '\0';
+		die("cannot enable %s: %s\n", stats_sysctl, strerror(-err));
+	}
+	for (r = 0; r < nr; r++) {
+		msg("kernel stats round %d/%d\n", r + 1, nr);
+		for (v = 0; v < NR_VARIANTS; v++)
+			for (k = 0; k < ARRAY_SIZE(cfgs); k++) {
+				int c = cfgs[k];
+				__u64 bn, bc, pn, pc;
+
+				snprintf(what, sizeof(what), "%s/%s", configs[c].name,
+					 variant_names[v]);
+				target_make(&t, v, configs[c].kind);
+				cg_enter(configs[c].leaf);
+				bind_loop(&t, opt.warmup, configs[c].expect_err, what);
+				leaf_stats(configs[c].leaf, &before);
+				bind_loop(&t, opt.iters, configs[c].expect_err, what);
+				leaf_stats(configs[c].leaf, &after);
+				bn = after.bind_ns - before.bind_ns;
+				bc = after.bind_cnt - before.bind_cnt;
+				pn = after.post_ns - before.post_ns;
+				pc = after.post_cnt - before.post_cnt;
+				idx = k * per + v * nr + r;
+				bind_run[idx] = bc ? (double)bn / bc : 0;
+				post_run[idx] = pc ? (double)pn / pc : 0;
+				total[idx] = (double)(bn + pn) / opt.iters;
+				runs[idx] = (double)(bc + pc) / opt.iters;
+			}
+	}
+	cg_enter(-1);
+	stats_restore();
+	put("meta\tstats_restored\t%s\n", cur);
+
+	/* Medians over the rounds (per variant) and over everything (all): a run interrupted by
+	 * an interrupt or a stolen vCPU would skew a plain mean. */
+	for (k = 0; k < ARRAY_SIZE(cfgs); k++) {
+		double *col[] = { bind_run, post_run, total, runs };
+		static const char *const pools[] = { "inet", "inet6", "all" };
+		double med[NR_VARIANTS + 3][4];
+		size_t m;
+		int p;
+
+		for (m = 0; m < ARRAY_SIZE(col); m++) {
+			for (v = 0; v < NR_VARIANTS; v++) {
+				for (r = 0; r < nr; r++)
+					w[r] = col[m][k * per + v * nr + r];
+				med[v][m] = quantile(w, nr, 0.5);
+			}
+			/* Pools: tcp4+udp4, tcp6+udp6 (the variants are in that order), all four. */
+			for (p = 0; p < 3; p++) {
+				int from = p == 1 ? 2 * nr : 0, len = p == 2 ? per : 2 * nr;
+
+				for (j = 0; j < len; j++)
+					w[j] = col[m][k * per + from + j];
+				med[NR_VARIANTS + p][m] = quantile(w, len, 0.5);
+			}
+		}
+		for (v = 0; v < NR_VARIANTS + 3; v++)
+			put("kern\t%s\t%s\t%.1f\t%.1f\t%.1f\t%.2f\n", configs[cfgs[k]].name,
+			    v < NR_VARIANTS ? variant_names[v] : pools[v - NR_VARIANTS], med[v][0],
+			    med[v][1], med[v][2], med[v][3]);
+	}
+	free(bind_run);
+	free(post_run);
+	free(total);
+	free(runs);
+	free(w);
+}
+
+/* Audited binds on the audit leaf: n of them, all four variants in turn, paced if rate > 0. */
+static double flood(long n, int rate)
+{
+	struct target t[NR_VARIANTS];
+	struct timespec next;
+	__u64 t0;
+	long i;
+	int v, fd;
+
+	for (v = 0; v < NR_VARIANTS; v++)
+		target_make(&t[v], v, A_WILD_DENIED);
+	cg_enter(LEAF_AUDIT);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	t0 = now_ns();
+	for (i = 0; i < n; i++) {
+		const struct target *x = &t[i % NR_VARIANTS];
+
+		/* Paced: one batch of rate/1000 binds per millisecond, absolute deadlines. */
+		if (rate > 0 && i % (rate / 1000) == 0) {
+			next.tv_nsec += 1000000;
+			if (next.tv_nsec >= 1000000000) {
+				next.tv_nsec -= 1000000000;
+				next.tv_sec++;
+			}
+			while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) ==
+			       EINTR)
+				;
+		}
+		fd = socket(x->family, x->type | SOCK_CLOEXEC, 0);
+		if (fd < 0)
+			die("flood: socket: %s\n", strerror(errno));
+		/* EADDRINUSE: see bind_interfered; the hook has run and the event is made. */
+		if (bind(fd, (const struct sockaddr *)&x->ss, x->len) != 0) {
+			if (errno != EADDRINUSE)
+				die("flood: audited bind failed: %s\n", strerror(errno));
+			bind_interfered++;
+		}
+		close(fd);
+	}
+	cg_enter(-1);
+	return (now_ns() - t0) / 1e9;
+}
+
+static void phase_pipeline(void)
+{
+	struct child a;
+	double secs;
+	__u64 ev, del, drop;
+	int st;
+
+	/* 1. The agent runs on the other core: nothing may be lost. */
+	msg("pipeline: %d audited binds, agent running\n", opt.flood);
+	agent_start(&a, LEAF_AUDIT, opt.small, 1, "pipe-run");
+	secs = flood(opt.flood, 0);
+	usleep(300000); /* more than one poll period: the batched events are written */
+	st = child_stop(&a, SIGTERM);
+	ev = json_u64(a.kept, "events");
+	del = json_u64(a.kept, "delivered");
+	drop = json_u64(a.kept, "dropped");
+	put("pipe\trunning\t%d\t%ld\t%lld\t%lld\t%lld\t%.3f\t%d\n", opt.flood, a.lines,
+	    (long long)ev, (long long)del, (long long)drop, secs, st);
+
+	/* 2. The agent is stopped while the kernel produces: the ring fills, the rest is dropped. */
+	msg("pipeline: %d audited binds, agent SIGSTOPped\n", opt.stopped_flood);
+	agent_start(&a, LEAF_AUDIT, opt.small, 1, "pipe-stop");
+	kill(a.target, SIGSTOP);
+	secs = flood(opt.stopped_flood, 0);
+	kill(a.target, SIGCONT);
+	st = child_stop(&a, SIGTERM);
+	ev = json_u64(a.kept, "events");
+	del = json_u64(a.kept, "delivered");
+	drop = json_u64(a.kept, "dropped");
+	put("pipe\tstopped\t%d\t%ld\t%lld\t%lld\t%lld\t%.3f\t%d\n", opt.stopped_flood, a.lines,
+	    (long long)ev, (long long)del, (long long)drop, secs, st);
+}
+
+static int proc_status_kib(pid_t pid, const char *key, long *out)
+{
+	char path[64], buf[4096], *p;
+
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	p = strstr(buf, key);
+	if (!p)
+		return -1;
+	*out = strtol(p + strlen(key) + 1, NULL, 10);
+	return 0;
+}
+
+/* utime + stime of a process, in clock ticks. */
+static long proc_cpu_ticks(pid_t pid)
+{
+	char path[64], buf[2048], *p;
+	unsigned long ut, st;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	p = strrchr(buf, ')'); /* comm may hold spaces */
+	if (!p ||
+	    sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (long)(ut + st);
+}
+
+/* ns on CPU, from schedstat: finer than clock ticks. */
+static long long proc_cpu_ns(pid_t pid)
+{
+	char path[64], buf[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+static void phase_footprint(void)
+{
+	long n = (long)opt.foot_seconds * opt.foot_rate, tick0, tick1, rss0, rss1, hwm;
+	long long ns0, ns1;
+	struct child a;
+	double secs;
+
+	msg("footprint: %d audited binds/s for %d s\n", opt.foot_rate, opt.foot_seconds);
+	agent_start(&a, LEAF_AUDIT, opt.small, 1, "footprint");
+	usleep(200000);
+	if (proc_status_kib(a.target, "VmRSS:", &rss0))
+		rss0 = -1;
+	tick0 = proc_cpu_ticks(a.target);
+	ns0 = proc_cpu_ns(a.target);
+	secs = flood(n, opt.foot_rate);
+	tick1 = proc_cpu_ticks(a.target);
+	ns1 = proc_cpu_ns(a.target);
+	if (proc_status_kib(a.target, "VmRSS:", &rss1))
+		rss1 = -1;
+	if (proc_status_kib(a.target, "VmHWM:", &hwm))
+		hwm = -1;
+	child_stop(&a, SIGTERM);
+	put("foot\t%ld\t%.3f\t%ld\t%ld\t%ld\t%.3f\t%.3f\t%ld\t%ld\n", n, secs, rss0, rss1, hwm,
+	    100.0 * (tick1 - tick0) / sysconf(_SC_CLK_TCK) / secs, 100.0 * (ns1 - ns0) / 1e9 / secs,
+	    a.lines, sysconf(_SC_CLK_TCK));
+}
+
+/* Time from fork+exec to the ready line, one run. */
+static double ready_once(const char *policy, int leaf, const char *name, char *line, size_t len)
+{
+	struct child a;
+	double ms;
+
+	agent_start(&a, leaf, policy, 0, name);
+	ms = (a.t_ready - a.t_fork) / 1e6;
+	if (line)
+		snprintf(line, len, "%s", a.ready_line);
+	child_stop(&a, SIGTERM);
+	return ms;
+}
+
+static void put_ready(const char *name, double *v, int n, const char *extra)
+{
+	double med = quantile(v, n, 0.5);
+
+	put("ready\t%s\t%.1f\t%.1f\t%.1f\t%d\t%s\n", name, med, v[0], v[n - 1], n, extra);
+}
+
+static void phase_ready(const char *small, const char *big)
+{
+	double b[32], s[32], g[32], w[32];
+	int i, n = opt.ready_runs > 32 ? 32 : opt.ready_runs, *fds, opened = 0;
+	char line[1024], extra[128];
+	struct sockaddr_in a4;
+	struct rlimit rl;
+
+	for (i = 0; i < n; i++) {
+		msg("ready time run %d/%d\n", i + 1, n);
+		b[i] = ready_once(NULL, LEAF_AUDIT, "ready-builtin", line, sizeof(line));
+		s[i] = ready_once(small, LEAF_AUDIT, "ready-small", NULL, 0);
+		g[i] = ready_once(big, LEAF_AUDIT, "ready-big", NULL, 0);
+	}
+	put("meta\tbuiltin_rules\t%lld\n", (long long)json_u64(line, "rules"));
+	put_ready("builtin", b, n, "");
+	put_ready("small", s, n, "");
+	put_ready("big", g, n, "");
+
+	/* Reconcile: the same start with N more listeners in this netns (held by this process). */
+	if (opt.reconcile_socks <= 0)
+		return;
+	/* Raise the soft limit; the hard one only if it is too low (that needs CAP_SYS_RESOURCE). */
+	if (getrlimit(RLIMIT_NOFILE, &rl) != 0)
+		die("getrlimit: %s\n", strerror(errno));
+	if (rl.rlim_cur < (rlim_t)opt.reconcile_socks + 1024) {
+		rl.rlim_cur = opt.reconcile_socks + 1024;
+		if (rl.rlim_max < rl.rlim_cur)
+			rl.rlim_max = rl.rlim_cur;
+		if (setrlimit(RLIMIT_NOFILE, &rl) != 0)
+			die("--reconcile %d needs %d open files (RLIMIT_NOFILE): %s\n",
+			    opt.reconcile_socks, opt.reconcile_socks + 1024, strerror(errno));
+	}
+	fds = calloc(opt.reconcile_socks, sizeof(int));
+	if (!fds)
+		die("out of memory\n");
+	msg("reconcile: opening %d listeners\n", opt.reconcile_socks);
+	cg_enter(LEAF_NONE);
+	memset(&a4, 0, sizeof(a4));
+	a4.sin_family = AF_INET;
+	a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	for (i = 0; i < opt.reconcile_socks; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0)
+			break;
+		/* 20,000 ports per loopback address: 127.0.0.1, then 127.0.0.2, ... */
+		a4.sin_port = htons(RECONCILE_BASE_PORT + i % 20000);
+		a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK + i / 20000);
+		if (bind(fds[i], (struct sockaddr *)&a4, sizeof(a4)) || listen(fds[i], 1)) {
+			close(fds[i]);
+			break;
+		}
+		opened++;
+	}
+	cg_enter(-1);
+	if (opened < opt.reconcile_socks)
+		die("could only open %d of %d listeners: %s\n", opened, opt.reconcile_socks,
+		    strerror(errno));
+	for (i = 0; i < n; i++) {
+		msg("reconcile run %d/%d\n", i + 1, n);
+		w[i] = ready_once(NULL, LEAF_AUDIT, "ready-reconcile", line, sizeof(line));
+	}
+	/* The ready line says how much was reconciled; an agent without reconcile lacks the keys. */
+	snprintf(extra, sizeof(extra), "existing=%lld netns_walked=%lld",
+		 (long long)json_u64(line, "existing"), (long long)json_u64(line, "netns_walked"));
+	put_ready("reconcile", w, n, extra);
+	put("meta\treconcile_sockets\t%d\n", opened);
+	for (i = 0; i < opened; i++)
+		close(fds[i]);
+	free(fds);
+}
+
+/* --- main ------------------------------------------------------------------------------------- */
+
+static void usage(int status)
+{
+	fprintf(status ? stderr : stdout,
+		"Usage: bindbench [--bindguard BIN] [--trivial OBJ] [--policy YAML] [--out FILE]\n"
+		"                 [--id ID] [--tmpdir DIR] [--rounds N] [--iters N] [--chunk N]\n"
+		"                 [--stat-rounds N] [--bpftrace BIN|''] [--flood N]\n"
+		"                 [--stopped-flood N] [--foot-seconds N] [--foot-rate N]\n"
+		"                 [--ready-runs N] [--reconcile N]\n"
+		"Measures what bindguard costs a bind() on this machine (root). See bench/run.sh.\n");
+	exit(status);
+}
+
+static int parse_int(const char *s, int min)
+{
+	char *end;
+	long v;
+
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if (errno || *end || end == s || v < min || v > INT_MAX)
+		usage(2);
+	return (int)v;
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option lopts[] = {
+		{ "bindguard", required_argument, NULL, 'b' },
+		{ "trivial", required_argument, NULL, 't' },
+		{ "policy", required_argument, NULL, 'p' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "id", required_argument, NULL, 'i' },
+		{ "tmpdir", required_argument, NULL, 'T' },
+		{ "rounds", required_argument, NULL, 'r' },
+		{ "iters", required_argument, NULL, 'n' },
+		{ "chunk", required_argument, NULL, 'k' },
+		{ "stat-rounds", required_argument, NULL, 's' },
+		{ "bpftrace", required_argument, NULL, 'B' },
+		{ "flood", required_argument, NULL, 'f' },
+		{ "stopped-flood", required_argument, NULL, 'F' },
+		{ "foot-seconds", required_argument, NULL, 'S' },
+		{ "foot-rate", required_argument, NULL, 'R' },
+		{ "ready-runs", required_argument, NULL, 'y' },
+		{ "reconcile", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	struct child enforce, audit, big;
+	const char *small_path, *big_path;
+	char idbuf[32];
+	int o, bt, n_rules, n_cidrs, st;
+	__u64 t_start = now_ns();
+	size_t i;
+
+	while ((o = getopt_long(argc, argv, "", lopts, NULL)) != -1) {
+		switch (o) {
+		case 'b':
+			opt.bindguard = optarg;
+			break;
+		case 't':
+			opt.trivial = optarg;
+			break;
+		case 'p':
+			opt.policy = optarg;
+			break;
+		case 'o':
+			opt.out = optarg;
+			break;
+		case 'i':
+			opt.id = optarg;
+			break;
+		case 'T':
+			opt.tmpdir = optarg;
+			break;
+		case 'r':
+			opt.rounds = parse_int(optarg, 1);
+			break;
+		case 'n':
+			opt.iters = parse_int(optarg, 1);
+			break;
+		case 'k':
+			opt.chunk = parse_int(optarg, 1);
+			break;
+		case 's':
+			opt.stat_rounds = parse_int(optarg, 1);
+			break;
+		case 'B':
+			opt.bpftrace = optarg;
+			break;
+		case 'f':
+			opt.flood = parse_int(optarg, 1);
+			break;
+		case 'F':
+			opt.stopped_flood = parse_int(optarg, 1);
+			break;
+		case 'S':
+			opt.foot_seconds = parse_int(optarg, 1);
+			break;
+		case 'R':
+			opt.foot_rate = parse_int(optarg, 1000);
+			break;
+		case 'y':
+			opt.ready_runs = parse_int(optarg, 1);
+			break;
+		case 'c':
+			opt.reconcile_socks = parse_int(optarg, 0);
+			break;
+		case 'h':
+			usage(0);
+			break;
+		default:
+			usage(2);
+		}
+	}
+	if (optind != argc)
+		usage(2);
+	if (!opt.id) {
+		snprintf(idbuf, sizeof(idbuf), "%d", (int)getpid());
+		opt.id = idbuf;
+	}
+	if (access(opt.bindguard, X_OK) != 0)
+		die("%s: %s (make all)\n", opt.bindguard, strerror(errno));
+	if (strcmp(opt.out, "-") == 0) {
+		res = stdout;
+	} else {
+		res = fopen(opt.out, "we");
+		if (!res)
+			die("cannot write %s: %s\n", opt.out, strerror(errno));
+	}
+	nch = (opt.iters + opt.chunk - 1) / opt.chunk;
+	lat = malloc(sizeof(double) * NR_CONFIGS * NR_VARIANTS * opt.rounds * nch);
+	if (!lat)
+		die("out of memory\n");
+	for (i = 0; i < (size_t)NR_CONFIGS * NR_VARIANTS * opt.rounds * nch; i++)
+		lat[i] = NAN;
+
+	sandbox_setup();
+	bt = have_bpftrace();
+	put("meta\tbench_cpu\t%d\nmeta\tagent_cpu\t%d\n", sb.bench_cpu, sb.agent_cpu);
+	put("meta\trounds\t%d\nmeta\titers\t%d\nmeta\tchunk\t%d\nmeta\twarmup\t%d\n"
+	    "meta\tstat_rounds\t%d\n",
+	    opt.rounds, opt.iters, opt.chunk, opt.warmup, opt.stat_rounds);
+	put("meta\tbpftrace\t%s\n", bt ? "yes" : "no");
+
+	small_path = write_small_policy();
+	opt.small = small_path;
+	big_path = write_big_policy(&n_rules, &n_cidrs);
+	put("meta\tbig_rules\t%d\nmeta\tbig_cidrs\t%d\n", n_rules, n_cidrs);
+
+	msg("starting the agents and the trivial program\n");
+	attach_trivial();
+	agent_start(&enforce, LEAF_ENFORCE, small_path, 0, "enforce");
+	agent_start(&audit, LEAF_AUDIT, small_path, 1, "audit");
+	agent_start(&big, LEAF_BIG, big_path, 0, "big");
+	put("meta\tsmall_rules\t%lld\n", (long long)json_u64(enforce.ready_line, "rules"));
+
+	phase_latency(bt);
+	phase_kernel();
+	report_latency();
+
+	/* The latency agents go: the next phases need fresh counters. */
+	st = child_stop(&enforce, SIGTERM);
+	put("agent\tenforce\t%d\t%s\n", st, enforce.kept);
+	st = child_stop(&audit, SIGTERM);
+	put("agent\taudit\t%d\t%s\n", st, audit.kept);
+	st = child_stop(&big, SIGTERM);
+	put("agent\tbig\t%d\t%s\n", st, big.kept);
+
+	phase_pipeline();
+	phase_footprint();
+	phase_ready(small_path, big_path);
+
+	put("meta\tinterfered\t%ld\n", bind_interfered);
+	put("meta\tseconds\t%.0f\n", (now_ns() - t_start) / 1e9);
+	if (res != stdout && fclose(res) != 0)
+		die("cannot write %s\n", opt.out);
+	res = NULL;
+	cleanup();
+	msg("done\n");
+	return 0;
+}
