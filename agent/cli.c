@@ -7,6 +7,7 @@
 
 #include "cgroup.h"
 #include "commands.h"
+#include "loader.h"
 #include "log.h"
 #include "policy.h"
 
@@ -53,6 +54,41 @@ int bg_cli_load_policy(const char *path, struct bg_policy **out, char *msg, size
 		bg_policy_error_str(&perr, msg, len);
 		fprintf(stderr, "bindguard: %s\n", msg);
 		return err;
+	}
+	return 0;
+}
+
+int bg_cli_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
+{
+	int err;
+
+	bg_log_setup_libbpf();
+	err = bg_loader_new(opts, out);
+	if (!err)
+		return 0;
+	bg_err("%s\n", bg_loader_strerror());
+	/* A --cgroup that does not exist or is not cgroup v2 is the user's to fix. */
+	if (err == -ENOENT || err == -ENOTDIR || err == -EMEDIUMTYPE)
+		return EXIT_USAGE;
+	return EXIT_RUNTIME;
+}
+
+int bg_cli_install(struct bg_loader *l, const struct bg_policy *p, struct bg_compile_opts *copts,
+		   struct bg_compiled *out)
+{
+	int err;
+
+	copts->first_set_id = bg_loader_next_set_id(l);
+	err = bg_policy_compile(p, copts, out);
+	if (err) {
+		bg_err("cannot compile the policy: %s\n", strerror(-err));
+		return EXIT_USAGE;
+	}
+	err = bg_loader_install_policy(l, out);
+	if (err) {
+		bg_err("%s\n", bg_loader_strerror());
+		bg_compiled_release(out);
+		return EXIT_RUNTIME;
 	}
 	return 0;
 }

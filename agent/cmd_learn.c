@@ -685,13 +685,10 @@ int bg_cmd_learn(int argc, char **argv)
 	}
 	read_ephemeral_range(&lc.eph_lo, &lc.eph_hi);
 
-	bg_log_setup_libbpf();
 	lopts.cgroup_path = cgroup_path;
-	err = bg_loader_new(&lopts, &loader);
+	err = bg_cli_loader_new(&lopts, &loader);
 	if (err) {
-		bg_err("%s\n", bg_loader_strerror());
-		if (err == -ENOENT || err == -ENOTDIR || err == -EMEDIUMTYPE)
-			ret = EXIT_USAGE;
+		ret = err;
 		goto out_free_obs;
 	}
 	meta.snapshot = bg_loader_have_iter(loader);
@@ -700,17 +697,9 @@ int bg_cmd_learn(int argc, char **argv)
 		       "kernel has none (6.5+)\n");
 		goto out_free_loader;
 	}
-	copts.first_set_id = bg_loader_next_set_id(loader);
-	err = bg_policy_compile(&observe, &copts, &compiled);
-	if (err) {
-		bg_err("cannot compile the observe policy: %s\n", strerror(-err));
+	/* The observe policy is built in code: failing to compile it is a bug, not a usage error. */
+	if (bg_cli_install(loader, &observe, &copts, &compiled))
 		goto out_free_loader;
-	}
-	err = bg_loader_install_policy(loader, &compiled);
-	if (err) {
-		bg_err("%s\n", bg_loader_strerror());
-		goto out_release;
-	}
 
 	if (meta.duration) {
 		err = bg_loader_check_conflict(loader, NULL);

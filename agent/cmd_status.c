@@ -419,16 +419,13 @@ int bg_cmd_status(int argc, char **argv)
 	if (bg_cli_preflight("status", &cgroup_path, root, sizeof(root)))
 		goto out_free_policy;
 
-	bg_log_setup_libbpf();
 	lopts.cgroup_path = cgroup_path;
 	/* Nothing is attached, so no event is ever written: the smallest ring will do. */
 	page = sysconf(_SC_PAGESIZE);
 	lopts.ringbuf_bytes = page > 0 ? (__u32)page : 0;
-	err = bg_loader_new(&lopts, &loader);
+	err = bg_cli_loader_new(&lopts, &loader);
 	if (err) {
-		bg_err("%s\n", bg_loader_strerror());
-		if (err == -ENOENT || err == -ENOTDIR || err == -EMEDIUMTYPE)
-			ret = EXIT_USAGE;
+		ret = err;
 		goto out_free_policy;
 	}
 	if (!bg_loader_have_iter(loader)) {
@@ -437,18 +434,11 @@ int bg_cmd_status(int argc, char **argv)
 		goto out_free_loader;
 	}
 
-	copts.first_set_id = bg_loader_next_set_id(loader);
-	err = bg_policy_compile(policy, &copts, &compiled);
-	if (err) {
-		bg_err("cannot compile the policy: %s\n", strerror(-err));
-		ret = EXIT_USAGE;
-		goto out_free_loader;
-	}
 	/* Into this loader's own maps only: the iterators judge by it; no hook is attached. */
-	err = bg_loader_install_policy(loader, &compiled);
+	err = bg_cli_install(loader, policy, &copts, &compiled);
 	if (err) {
-		bg_err("%s\n", bg_loader_strerror());
-		goto out_release;
+		ret = err;
+		goto out_free_loader;
 	}
 
 	bg_loader_set_iter_close(loader, 0);
@@ -494,7 +484,6 @@ out_free_shown:
 	free(shown);
 out_release_list:
 	bg_sock_list_release(&list);
-out_release:
 	bg_compiled_release(&compiled);
 out_free_loader:
 	bg_loader_free(loader);

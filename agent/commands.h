@@ -26,6 +26,18 @@ int bg_cli_load_policy(const char *path, struct bg_policy **out, char *msg, size
  */
 int bg_cli_preflight(const char *cmd, const char **cgroup_path, char *buf, size_t len);
 
+struct bg_loader;
+struct bg_loader_opts;
+
+/* bg_loader_new() with libbpf's log routed and the failure reported once. Returns 0,
+ * EXIT_USAGE (a bad --cgroup) or EXIT_RUNTIME. */
+int bg_cli_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out);
+
+/* Compile p (the set ids continue the loader's) and install it into l's maps. Reports a failure
+ * once; returns 0, EXIT_USAGE (does not compile) or EXIT_RUNTIME. out is released on failure. */
+int bg_cli_install(struct bg_loader *l, const struct bg_policy *p, struct bg_compile_opts *copts,
+		   struct bg_compiled *out);
+
 /* bindguard status [--format table|json] [--policy FILE] [--cgroup DIR] */
 int bg_cmd_status(int argc, char **argv);
 

@@ -407,13 +407,10 @@ static int cmd_run(int argc, char **argv)
 		}
 	}
 
-	bg_log_setup_libbpf();
 	lopts.cgroup_path = cgroup_path;
-	err = bg_loader_new(&lopts, &loader);
+	err = bg_cli_loader_new(&lopts, &loader);
 	if (err) {
-		bg_err("%s\n", bg_loader_strerror());
-		if (err == -ENOENT || err == -ENOTDIR || err == -EMEDIUMTYPE)
-			ret = EXIT_USAGE;
+		ret = err;
 		goto out_close_output;
 	}
 	err = bg_loader_check_conflict(loader, NULL);
@@ -422,17 +419,10 @@ static int cmd_run(int argc, char **argv)
 		goto out_free_loader;
 	}
 
-	copts.first_set_id = bg_loader_next_set_id(loader);
-	err = bg_policy_compile(policy, &copts, &compiled);
+	err = bg_cli_install(loader, policy, &copts, &compiled);
 	if (err) {
-		bg_err("cannot compile the policy: %s\n", strerror(-err));
-		ret = EXIT_USAGE;
+		ret = err;
 		goto out_free_loader;
-	}
-	err = bg_loader_install_policy(loader, &compiled);
-	if (err) {
-		bg_err("%s\n", bg_loader_strerror());
-		goto out_release;
 	}
 
 	rc.policy = policy;
