@@ -132,10 +132,9 @@ static int fail_yaml(struct pctx *c)
  * User text inside a message: cut short and escaped, so that a hostile value cannot forge a
  * second line in a log. UTF-8 passes through; the cut never splits a character.
  */
-static const char *quote(const yaml_event_t *ev, char *out, size_t outlen)
+static const char *quote_bytes(const unsigned char *s, size_t n, char *out, size_t outlen)
 {
-	const unsigned char *s = ev->data.scalar.value;
-	size_t n = ev->data.scalar.length, i, o = 0;
+	size_t i, o = 0;
 
 	for (i = 0; i < n && o + 8 < outlen; i++) {
 		unsigned char ch = s[i];
@@ -154,6 +153,11 @@ static const char *quote(const yaml_event_t *ev, char *out, size_t outlen)
 	}
 	out[o] = '\0';
 	return out;
+}
+
+static const char *quote(const yaml_event_t *ev, char *out, size_t outlen)
+{
+	return quote_bytes(ev->data.scalar.value, ev->data.scalar.length, out, outlen);
 }
 
 #define QUOTE_BUF (QUOTE_MAX * 4 + 8)
@@ -198,9 +202,14 @@ static int next(struct pctx *c)
 		return fail_at(c, c->ev.start_mark,
 			       "aliases (*%s) are not supported: write the value out",
 			       anchor_of(&c->ev));
-	if (tag_of(&c->ev))
+	if (tag_of(&c->ev)) {
+		/* libyaml decodes %XX in tags, so a tag can hold any byte (found by fuzzing). */
+		const yaml_char_t *tag = tag_of(&c->ev);
+		char q[QUOTE_BUF];
+
 		return fail_at(c, c->ev.start_mark, "YAML tags (%s) are not supported",
-			       (const char *)tag_of(&c->ev));
+			       quote_bytes(tag, strlen((const char *)tag), q, sizeof(q)));
+	}
 	return 0;
 }
 

@@ -1354,6 +1354,38 @@ static void test_names(void **state)
 	assert_string_equal(bg_cidr_str(&bad, buf, sizeof(buf)), "?");
 }
 
+/*
+ * Found by fuzzing: user text in a message must never carry a control byte, or a policy file
+ * could forge a second log line. libyaml decodes %XX in tags; a CIDR entry can hold "\n".
+ */
+static void test_errors_no_control_bytes(void **state)
+{
+	static const char *const inputs[] = {
+		"version: !sin1%0a-forged%02x: e\n",
+		"version: 1\nrules:\n  - port: 5432\n    expose: [\"::1\\nbindguard: forged\"]\n",
+		"version: 1\nrules:\n  - port: 5432\n    expose: [\"10.0.0.1\\u0001/8\"]\n",
+	};
+	struct bg_policy_error err;
+	struct bg_policy *p = NULL;
+	char line[1024];
+	size_t i;
+	const char *c;
+
+	(void)state;
+	for (i = 0; i < sizeof(inputs) / sizeof(inputs[0]); i++) {
+		memset(&err, 0, sizeof(err));
+		assert_int_equal(
+			bg_policy_parse_buffer("t.yaml", inputs[i], strlen(inputs[i]), &p, &err),
+			-EINVAL);
+		assert_null(p);
+		bg_policy_error_str(&err, line, sizeof(line));
+		for (c = line; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				fail_msg("input %zu: control byte 0x%02x in \"%s\"", i,
+					 (unsigned char)*c, line);
+	}
+}
+
 static void test_error_str(void **state)
 {
 	struct bg_policy_error err = { .file = "p.yaml", .line = 3, .col = 5, .msg = "bad" };
@@ -1433,6 +1465,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_errors_structure),
+		cmocka_unit_test(test_errors_no_control_bytes),
 		cmocka_unit_test(test_errors_yaml_syntax),
 		cmocka_unit_test(test_errors_ports),
 		cmocka_unit_test(test_errors_values),
