@@ -372,6 +372,31 @@ int bg_loader_poll(struct bg_loader *l, int timeout_ms)
 	return (n > 0 ? n : 0) + m;
 }
 
+int bg_loader_links_alive(struct bg_loader *l)
+{
+	struct bpf_link *links[] = {
+		l->skel->links.bg_bind4,      l->skel->links.bg_bind6,
+		l->skel->links.bg_post_bind4, l->skel->links.bg_post_bind6,
+		l->skel->links.bg_sockops,
+	};
+	struct bpf_link_info info;
+	__u32 len;
+	size_t i;
+
+	for (i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
+		if (!links[i])
+			continue;
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(bpf_link__fd(links[i]), &info, &len))
+			continue; /* cannot tell: do not raise a false alarm */
+		/* BPF_LINK_DETACH by anyone leaves the link alive but tied to no cgroup. */
+		if (info.type == BPF_LINK_TYPE_CGROUP && info.cgroup.cgroup_id == 0)
+			return 0;
+	}
+	return 1;
+}
+
 int bg_loader_cgroup_alive(struct bg_loader *l)
 {
 	struct stat st;

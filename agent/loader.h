@@ -50,6 +50,9 @@ int bg_loader_attach(struct bg_loader *l);
 int bg_loader_set_handler(struct bg_loader *l, bg_event_fn fn, void *ctx);
 int bg_loader_poll(struct bg_loader *l, int timeout_ms);
 
+/* 1 while every attached link is still attached, 0 once one was detached (BPF_LINK_DETACH). */
+int bg_loader_links_alive(struct bg_loader *l);
+
 /* 1 while the attached cgroup directory still exists, 0 once it was removed. */
 int bg_loader_cgroup_alive(struct bg_loader *l);
 

@@ -506,10 +506,18 @@ static int cmd_run(int argc, char **argv)
 		}
 		if (err > 0)
 			fflush(rc.out);
-		if (++ticks % (1000 / BG_POLL_MS) == 0 && !bg_loader_cgroup_alive(loader)) {
-			bg_err("cgroup %s was removed: nothing is left to enforce on\n",
-			       cgroup_path);
-			goto out_stopping;
+		if (++ticks % (1000 / BG_POLL_MS) == 0) {
+			if (!bg_loader_cgroup_alive(loader)) {
+				bg_err("cgroup %s was removed: nothing is left to enforce on\n",
+				       cgroup_path);
+				goto out_stopping;
+			}
+			if (!bg_loader_links_alive(loader)) {
+				bg_err("a hook was detached from cgroup %s by another process: the "
+				       "policy is no longer enforced\n",
+				       cgroup_path);
+				goto out_stopping;
+			}
 		}
 		if (rc.write_err) {
 			bg_err("cannot write events: %s\n", strerror(rc.write_err));
