@@ -5,7 +5,10 @@
 #   make            build build/bindguard (BPF object embedded through a bpftool skeleton)
 #   make deps       install missing Debian build/test packages (apt-get, as root)
 #   make run        deps + build, then run the agent on the built-in iRedMail policy (root)
-#   make test       deps + build, then every test: unit (no root) and integration (root)
+#   make test       deps + build, then every test: unit (no root), integration (root), the same
+#                   under ASan/UBSan, fuzzing, and the integration suites on Debian's 5.10, 6.1
+#                   and 6.12 kernels under qemu (vmtest)
+#   make vmtest     only the qemu kernels; updates docs/kernels.md and the README's table
 #   make check      clang-format check
 #   make clean
 #
@@ -45,7 +48,7 @@ LIB_OBJS	:= $(patsubst %.c,$(OUTPUT)/%.o,$(POLICY_SRCS) $(AGENT_SRCS)) \
 		   $(OUTPUT)/policy/builtin.o
 MAIN_OBJ	:= $(OUTPUT)/agent/main.o
 BPF_OBJ		:= $(OUTPUT)/bindguard.bpf.o
-SKEL		:= $(OUTPUT)/bindguard.skel.h
+SKEL		:= $(OUTPUT)/bindguard.skel.h $(OUTPUT)/probe.skel.h
 
 UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
@@ -59,10 +62,11 @@ ITEST_BPF	:= $(patsubst tests/integration/%.bpf.c,$(BUILD)/tests/%.bpf.o, \
 # Debian packages the build and the tests need (binary -> package is checked with dpkg).
 DEPS_PKGS	:= make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev \
 		   libcmocka-dev pkg-config iproute2 util-linux \
-		   libclang-rt-dev valgrind
+		   libclang-rt-dev valgrind \
+		   qemu-system-x86 busybox-static cpio xz-utils
 
 .DELETE_ON_ERROR:
-.PHONY: all deps run test unit integration check format clean vmlinux
+.PHONY: all deps run test unit integration check format clean vmlinux vmtest
 
 all: $(BUILD)/bindguard
 
@@ -84,15 +88,15 @@ $(OUTPUT)/policy/builtin.o: policy/builtin.S policy/iredmail.yaml | $(OUTPUT)/po
 	$(call msg,AS,$@)
 	$(Q)$(CC) -c $< -o $@
 
-$(BPF_OBJ): bpf/bindguard.bpf.c $(VMLINUX) | $(OUTPUT)
+$(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)
 	$(call msg,BPF,$@)
-	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(OUTPUT)/bindguard.bpf.d -c $< -o $(@:.o=.tmp.o)
+	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(OUTPUT)/$*.bpf.d -c $< -o $(@:.o=.tmp.o)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
 	$(Q)rm -f $(@:.o=.tmp.o)
 
-$(SKEL): $(BPF_OBJ)
+$(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
-	$(Q)$(BPFTOOL) gen skeleton $< name bindguard_bpf > $@
+	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
 $(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/policy $(OUTPUT)/tests/integration $(BUILD)/tests:
 	$(Q)mkdir -p $@
@@ -130,15 +134,28 @@ run: deps
 	$(Q)$(MAKE) --no-print-directory all
 	$(BUILD)/bindguard run $(RUN_ARGS)
 
-# The whole suite: unit + integration, the same again under ASan/UBSan, then a short fuzz
-# pass. All three run even if one fails, so one CI run shows every result.
+# The whole suite: unit + integration, the same again under ASan/UBSan, a short fuzz pass, and
+# the integration suites on Debian's kernels under qemu. Every part runs even if one fails, so
+# one CI run shows every result; each part's duration is printed.
 test: deps
 	$(Q)$(MAKE) --no-print-directory all unit-bins integration-bins
-	$(Q)rc=0; tests/run.sh $(BUILD) || rc=1; \
-	$(MAKE) --no-print-directory test-sanitize || rc=1; \
-	$(MAKE) --no-print-directory fuzz-ci || rc=1; \
+	$(Q)rc=0; t0=$$(date +%s); \
+	part() { s=$$(date +%s); "$$@" || rc=1; \
+		echo "make test: '$$*' took $$(($$(date +%s) - s)) s"; }; \
+	part tests/run.sh $(BUILD); \
+	part $(MAKE) --no-print-directory test-sanitize; \
+	part $(MAKE) --no-print-directory fuzz-ci; \
+	part tests/vmtest/vmtest.sh $(BUILD); \
+	echo "make test: total $$(($$(date +%s) - t0)) s"; \
 	if [ $$rc -eq 0 ]; then echo "make test: all suites passed"; \
 	else echo "make test: FAILED (see above)"; fi; exit $$rc
+
+# Debian's 5.10, 6.1 and 6.12 cloud kernels under qemu (KERNELS= to choose), then the support
+# table in docs/kernels.md and the README is regenerated from what each kernel's probe said.
+vmtest: deps
+	$(Q)$(MAKE) --no-print-directory all integration-bins
+	$(Q)tests/vmtest/vmtest.sh $(BUILD) $(KERNELS); rc=$$?; \
+	tests/vmtest/update-docs.sh $(BUILD)/vmtest/support.md || rc=1; exit $$rc
 
 .PHONY: unit-bins integration-bins
 unit-bins: $(UNIT_BINS)

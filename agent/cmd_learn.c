@@ -25,6 +25,7 @@
 
 #include "bg_decide.h"
 #include "commands.h"
+#include "kfeatures.h"
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
@@ -197,8 +198,7 @@ static int learn_snapshot(struct bg_loader *l, struct learn_ctx *lc)
 	size_t i;
 	int err;
 
-	bg_loader_set_iter_close(l, 0);
-	err = bg_sockets_collect(l, &list);
+	err = bg_sockets_collect(l, 0, &list);
 	if (err)
 		goto out;
 	if (bg_sockets_attribute(&list))
@@ -694,7 +694,8 @@ int bg_cmd_learn(int argc, char **argv)
 	meta.snapshot = bg_loader_have_iter(loader);
 	if (!meta.snapshot && !meta.duration) {
 		bg_err("learn --duration 0 needs BPF socket iterators to see what listens, and this "
-		       "kernel has none (6.5+)\n");
+		       "kernel has none (5.9+: %s)\n",
+		       bg_loader_features(loader)->why[BG_FEAT_SOCK_ITER]);
 		goto out_free_loader;
 	}
 	/* The observe policy is built in code: failing to compile it is a bug, not a usage error. */
@@ -733,7 +734,7 @@ int bg_cmd_learn(int argc, char **argv)
 			goto out_release;
 		}
 	} else {
-		bg_warn("this kernel has no socket iterators (6.5+): only binds during the next %u "
+		bg_warn("this kernel has no socket iterators (5.9+): only binds during the next %u "
 			"s are learned, not what listens already\n",
 			meta.duration);
 	}

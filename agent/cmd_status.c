@@ -20,6 +20,7 @@
 
 #include "commands.h"
 #include "event_fmt.h"
+#include "kfeatures.h"
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
@@ -39,7 +40,7 @@ static const char status_usage[] =
 	"namespace: its address and port, the process that holds it, the policy rule for its\n"
 	"port and that rule's verdict. Violations come first. Nothing is attached and nothing is\n"
 	"changed, so a running agent is neither needed nor disturbed. Needs root and a kernel\n"
-	"with BPF socket iterators (6.5+).\n"
+	"with BPF socket iterators (5.9+).\n"
 	"\n"
 	"Options:\n"
 	"  -f, --format FMT   table (default: aligned columns and a summary line) or json\n"
@@ -430,7 +431,8 @@ int bg_cmd_status(int argc, char **argv)
 	}
 	if (!bg_loader_have_iter(loader)) {
 		bg_err("status cannot list sockets on this kernel: it has no BPF socket iterators "
-		       "(iter/tcp, iter/udp and bpf_sock_destroy need 6.5+)\n");
+		       "(iter/tcp, iter/udp need 5.9+: %s)\n",
+		       bg_loader_features(loader)->why[BG_FEAT_SOCK_ITER]);
 		goto out_free_loader;
 	}
 
@@ -441,8 +443,7 @@ int bg_cmd_status(int argc, char **argv)
 		goto out_free_loader;
 	}
 
-	bg_loader_set_iter_close(loader, 0);
-	err = bg_sockets_collect(loader, &list);
+	err = bg_sockets_collect(loader, 0, &list);
 	if (err) {
 		bg_err("cannot list the sockets: %s\n", strerror(-err));
 		goto out_release_list;

@@ -38,6 +38,15 @@ int bg_cli_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 int bg_cli_install(struct bg_loader *l, const struct bg_policy *p, struct bg_compile_opts *copts,
 		   struct bg_compiled *out);
 
+/*
+ * Report a usage error of command cmd ("run", "probe", ...) on one line, always in the same
+ * shape: "bindguard CMD: MESSAGE (see 'bindguard CMD --help')". Returns EXIT_USAGE.
+ */
+int bg_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* bindguard probe [--format table|json] */
+int bg_cmd_probe(int argc, char **argv);
+
 /* bindguard status [--format table|json] [--policy FILE] [--cgroup DIR] */
 int bg_cmd_status(int argc, char **argv);
 

@@ -13,13 +13,14 @@
 
 #include "bindguard.skel.h"
 #include "cgroup.h"
+#include "kfeatures.h"
 #include "loader.h"
 #include "log.h"
 
 struct bg_loader {
 	struct bindguard_bpf *skel;
-	struct bpf_link *iter_link[BG_NR_PROTOS];
-	int have_iter; /* iter/tcp, iter/udp and bpf_sock_destroy loaded */
+	struct bpf_link *iter_link[2][BG_NR_PROTOS]; /* [close][proto] */
+	struct bg_features feat; /* what this kernel offers; decides what was loaded */
 	struct ring_buffer *rb;
 	bg_event_fn fn;
 	void *fn_ctx;
@@ -88,8 +89,33 @@ static int bg_loader_set_scope(struct bg_loader *l, const char *cgroup_path)
 	return 0;
 }
 
+/*
+ * Configure the object for this kernel before it is loaded: the read-only feature flags (the
+ * verifier then never walks a branch whose helper the kernel lacks) and which programs load at
+ * all. Only what truly needs a newer kernel is left out, each for the reason the probe gave.
+ */
+static void bg_loader_configure(struct bg_loader *l)
+{
+	const struct bg_features *f = &l->feat;
+	struct bindguard_bpf *sk = l->skel;
+	int iter = f->state[BG_FEAT_SOCK_ITER] == BG_FEAT_ON;
+	int close = iter && f->state[BG_FEAT_SOCK_DESTROY] == BG_FEAT_ON;
+
+	sk->rodata->bg_cfg_coarse_clock = f->state[BG_FEAT_COARSE_CLOCK] == BG_FEAT_ON;
+	sk->rodata->bg_cfg_task_btf = f->state[BG_FEAT_TASK_BTF] == BG_FEAT_ON;
+	sk->rodata->bg_cfg_sockops_task = f->state[BG_FEAT_SOCKOPS_TASK] == BG_FEAT_ON;
+	bpf_program__set_autoload(sk->progs.bg_sockops,
+				  f->state[BG_FEAT_SOCKOPS] != BG_FEAT_OFF &&
+					  f->state[BG_FEAT_SOCKOPS_TASK] != BG_FEAT_OFF);
+	bpf_program__set_autoload(sk->progs.bg_iter_tcp, iter);
+	bpf_program__set_autoload(sk->progs.bg_iter_udp, iter);
+	bpf_program__set_autoload(sk->progs.bg_close_tcp, close);
+	bpf_program__set_autoload(sk->progs.bg_close_udp, close);
+}
+
 int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 {
+	enum bg_feature_id missing;
 	struct bg_loader *l;
 	int err;
 
@@ -116,6 +142,18 @@ int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 	}
 	l->cgroup_fd = err;
 
+	if (opts->features)
+		l->feat = *opts->features;
+	else
+		bg_features_probe(&l->feat);
+	if (!bg_features_usable(&l->feat, &missing)) {
+		err = bg_fail(-EOPNOTSUPP,
+			      "this kernel (%s) cannot run bindguard: %s (%s; needs %s)",
+			      l->feat.kernel, bg_feature_table[missing].name, l->feat.why[missing],
+			      bg_feature_table[missing].needs);
+		goto out_free;
+	}
+
 	l->skel = bindguard_bpf__open();
 	if (!l->skel) {
 		err = bg_fail(-errno, "cannot open the BPF object");
@@ -128,32 +166,14 @@ int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 			goto out_free;
 		}
 	}
+	bg_loader_configure(l);
 	err = bindguard_bpf__load(l->skel);
 	if (err) {
-		/*
-		 * The iterators need bpf_sock_destroy (6.5+). Without them bindguard still enforces
-		 * at bind(); only reconcile and status are lost, and they say so.
-		 */
-		bg_dbg("loading with the socket iterators failed (%d), retrying without\n", err);
-		bindguard_bpf__destroy(l->skel);
-		l->skel = bindguard_bpf__open();
-		if (!l->skel) {
-			err = bg_fail(-errno, "cannot open the BPF object");
-			goto out_free;
-		}
-		bpf_program__set_autoload(l->skel->progs.bg_iter_tcp, false);
-		bpf_program__set_autoload(l->skel->progs.bg_iter_udp, false);
-		if (opts->ringbuf_bytes)
-			bpf_map__set_max_entries(l->skel->maps.bg_events, opts->ringbuf_bytes);
-		err = bindguard_bpf__load(l->skel);
-		if (err) {
-			bg_fail(err,
-				"cannot load the BPF programs (the kernel needs BTF, cgroup "
-				"sock_addr hooks and ring buffers; run with -v for libbpf's log)");
-			goto out_free;
-		}
-	} else {
-		l->have_iter = 1;
+		bg_fail(err,
+			"cannot load the BPF programs on %s although its probes passed "
+			"(run with -vv for the verifier's log)",
+			l->feat.kernel);
+		goto out_free;
 	}
 	err = bg_loader_set_scope(l, opts->cgroup_path);
 	if (err)
@@ -164,6 +184,11 @@ int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 out_free:
 	bg_loader_free(l);
 	return err;
+}
+
+const struct bg_features *bg_loader_features(const struct bg_loader *l)
+{
+	return &l->feat;
 }
 
 __u32 bg_loader_next_set_id(const struct bg_loader *l)
@@ -312,6 +337,8 @@ int bg_loader_attach(struct bg_loader *l)
 	int err;
 
 	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
+		if (!bpf_program__autoload(hooks[i].prog))
+			continue; /* left out on this kernel (see bg_loader_configure()) */
 		*hooks[i].link = bpf_program__attach_cgroup(hooks[i].prog, l->cgroup_fd);
 		if (!*hooks[i].link) {
 			err = -errno;
@@ -426,42 +453,60 @@ int bg_loader_stats(struct bg_loader *l, __u64 out[BG_NR_STATS])
 	return 0;
 }
 
-__u64 bg_loader_next_seq(struct bg_loader *l)
+int bg_loader_take_seq(struct bg_loader *l, __u64 n, __u64 *first)
 {
-	/* The same counter the programs use (mmap'ed .bss), so user-space events interleave. */
-	return __atomic_fetch_add(&l->skel->bss->bg_seq, 1, __ATOMIC_RELAXED);
+	/* tc programs take a packet of at least an Ethernet header; its content is unused. */
+	unsigned char pkt[64] = { 0 };
+	LIBBPF_OPTS(bpf_test_run_opts, topts, .data_in = pkt, .data_size_in = sizeof(pkt),
+		    .repeat = 1);
+	int err;
+
+	l->skel->bss->bg_take_n = n;
+	err = bpf_prog_test_run_opts(bpf_program__fd(l->skel->progs.bg_take_seq), &topts);
+	if (err)
+		return bg_fail(-errno, "cannot take event sequence numbers");
+	*first = l->skel->bss->bg_taken;
+	return 0;
 }
 
 int bg_loader_have_iter(const struct bg_loader *l)
 {
-	return l->have_iter;
+	return l->feat.state[BG_FEAT_SOCK_ITER] == BG_FEAT_ON;
 }
 
-void bg_loader_set_iter_close(struct bg_loader *l, int close)
+int bg_loader_have_close(const struct bg_loader *l)
 {
-	l->skel->bss->bg_iter_close = close ? 1 : 0;
+	return bg_loader_have_iter(l) && l->feat.state[BG_FEAT_SOCK_DESTROY] == BG_FEAT_ON;
 }
 
-int bg_loader_iter_open(struct bg_loader *l, int proto)
+int bg_loader_iter_open(struct bg_loader *l, int proto, int close)
 {
+	struct bpf_link **link;
 	struct bpf_program *prog;
 	int fd;
 
-	if (!l->have_iter)
-		return bg_fail(-EOPNOTSUPP, "this kernel cannot iterate sockets from BPF "
-					    "(iter/tcp, iter/udp and bpf_sock_destroy need 6.5+)");
+	if (!bg_loader_have_iter(l))
+		return bg_fail(-EOPNOTSUPP, "this kernel cannot iterate sockets from BPF (%s)",
+			       l->feat.why[BG_FEAT_SOCK_ITER]);
+	if (close && !bg_loader_have_close(l))
+		return bg_fail(-EOPNOTSUPP, "this kernel cannot close sockets from BPF (%s)",
+			       l->feat.why[BG_FEAT_SOCK_DESTROY]);
 	if (proto < 0 || proto >= BG_NR_PROTOS)
 		return -EINVAL;
-	if (!l->iter_link[proto]) {
-		prog = proto == BG_PROTO_TCP ? l->skel->progs.bg_iter_tcp :
-					       l->skel->progs.bg_iter_udp;
-		l->iter_link[proto] = bpf_program__attach_iter(prog, NULL);
-		if (!l->iter_link[proto])
+	close = !!close;
+	link = &l->iter_link[close][proto];
+	if (!*link) {
+		if (proto == BG_PROTO_TCP)
+			prog = close ? l->skel->progs.bg_close_tcp : l->skel->progs.bg_iter_tcp;
+		else
+			prog = close ? l->skel->progs.bg_close_udp : l->skel->progs.bg_iter_udp;
+		*link = bpf_program__attach_iter(prog, NULL);
+		if (!*link)
 			return bg_fail(-errno, "cannot create the %s socket iterator",
 				       bg_proto_str(proto));
 	}
 	/* The iterator walks the network namespace of the thread that opens it. */
-	fd = bpf_iter_create(bpf_link__fd(l->iter_link[proto]));
+	fd = bpf_iter_create(bpf_link__fd(*link));
 	if (fd < 0)
 		return bg_fail(-errno, "cannot open the %s socket iterator", bg_proto_str(proto));
 	return fd;
@@ -473,8 +518,10 @@ void bg_loader_free(struct bg_loader *l)
 
 	if (!l)
 		return;
-	for (i = 0; i < BG_NR_PROTOS; i++)
-		bpf_link__destroy(l->iter_link[i]);
+	for (i = 0; i < BG_NR_PROTOS; i++) {
+		bpf_link__destroy(l->iter_link[0][i]);
+		bpf_link__destroy(l->iter_link[1][i]);
+	}
 	ring_buffer__free(l->rb);
 	/* Destroying the skeleton destroys the links: that is the detach. */
 	bindguard_bpf__destroy(l->skel);

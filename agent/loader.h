@@ -17,8 +17,11 @@
 
 struct bg_loader;
 
+struct bg_features;
+
 struct bg_loader_opts {
 	const char *cgroup_path; /* cgroup v2 directory to attach to */
+	const struct bg_features *features; /* NULL: probe the kernel (bg_features_probe()) */
 	__u32 ringbuf_bytes; /* 0: BG_RINGBUF_BYTES */
 };
 
@@ -26,8 +29,9 @@ struct bg_loader_opts {
 typedef int (*bg_event_fn)(void *ctx, const struct bg_event *ev);
 
 /*
- * Open and load the BPF object. Returns 0 and *out, or -errno with a one-line reason already
- * stored in the loader-independent bg_loader_strerror() text. Nothing is attached yet.
+ * Open, configure for this kernel and load the BPF object. Returns 0 and *out, or -errno with a
+ * one-line reason already stored in the loader-independent bg_loader_strerror() text (a kernel
+ * that lacks a required feature gives -EOPNOTSUPP and names it). Nothing is attached yet.
  */
 int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out);
 
@@ -62,21 +66,28 @@ int bg_loader_stats(struct bg_loader *l, __u64 out[BG_NR_STATS]);
 /* Human-readable reason for the last failure of a bg_loader_* call (static storage). */
 const char *bg_loader_strerror(void);
 
-/* Take the next event sequence number (shared with the BPF programs). */
-__u64 bg_loader_next_seq(struct bg_loader *l);
+/*
+ * Take n consecutive event sequence numbers from the counter the programs use (for events the
+ * agent makes itself). Returns 0 and the first in *first, or -errno.
+ */
+int bg_loader_take_seq(struct bg_loader *l, __u64 n, __u64 *first);
 
-/* 1 if the socket iterators (reconcile, status) are available on this kernel. */
+/* What the kernel offers, as probed for this loader; it decided what was loaded. */
+const struct bg_features *bg_loader_features(const struct bg_loader *l);
+
+/* 1 if the socket iterators (reconcile, status, learn) are loaded on this kernel. */
 int bg_loader_have_iter(const struct bg_loader *l);
 
-/* Make the next iterator passes close in-scope sockets that the policy denies. */
-void bg_loader_set_iter_close(struct bg_loader *l, int close);
+/* 1 if the closing iterators (bpf_sock_destroy, --close-existing) are loaded. */
+int bg_loader_have_close(const struct bg_loader *l);
 
 /*
  * Open a socket iterator (BG_PROTO_TCP: listeners, BG_PROTO_UDP: bound sockets) over the network
- * namespace of the calling thread. Returns an fd that yields struct bg_sock_rec records on
- * read(), or -errno.
+ * namespace of the calling thread. With close, in-scope sockets the policy denies are closed as
+ * they are walked (bg_loader_have_close()). Returns an fd that yields struct bg_sock_rec records
+ * on read(), or -errno.
  */
-int bg_loader_iter_open(struct bg_loader *l, int proto);
+int bg_loader_iter_open(struct bg_loader *l, int proto, int close);
 
 /* Detach everything and free. Accepts NULL. */
 void bg_loader_free(struct bg_loader *l);

@@ -7,6 +7,8 @@
 #ifndef BG_LOG_H
 #define BG_LOG_H
 
+#include <stddef.h>
+
 #define BG_LOG_ERROR 0
 #define BG_LOG_WARN 1
 #define BG_LOG_INFO 2
@@ -17,6 +19,13 @@ int bg_log_level(void);
 void bg_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Route libbpf's print callback into bg_log(). */
 void bg_log_setup_libbpf(void);
+/*
+ * While buf is set, libbpf's messages (the verifier log of a failed load among them) are
+ * collected into buf, NUL-terminated and truncated to len, instead of being printed; -vv still
+ * prints them. bg_log_capture(NULL, 0) stops collecting. Used by the feature probes, which
+ * report the kernel's own reason for a refusal.
+ */
+void bg_log_capture(char *buf, size_t len);
 
 #define bg_err(...) bg_log(BG_LOG_ERROR, __VA_ARGS__)
 #define bg_warn(...) bg_log(BG_LOG_WARN, __VA_ARGS__)

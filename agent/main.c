@@ -19,6 +19,7 @@
 #include "cgroup.h"
 #include "commands.h"
 #include "event_fmt.h"
+#include "kfeatures.h"
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
@@ -39,6 +40,7 @@ static const char usage_text[] =
 	"  bindguard check FILE\n"
 	"  bindguard status [--format table|json] [--policy FILE] [--cgroup DIR]\n"
 	"  bindguard learn  [--duration SECONDS] [--output FILE] [--cgroup DIR]\n"
+	"  bindguard probe  [--format table|json]\n"
 	"  bindguard --help | --version\n"
 	"\n"
 	"Enforce a bind policy in the kernel: a bind() that breaks a rule fails with EPERM (deny),\n"
@@ -55,6 +57,8 @@ static const char usage_text[] =
 	"          violates. Attaches nothing. Needs root. See 'bindguard status --help'.\n"
 	"  learn   Draft a policy YAML from what listens now and what binds during a window.\n"
 	"          Needs root. See 'bindguard learn --help'.\n"
+	"  probe   Show what this kernel offers bindguard, feature by feature, and why a\n"
+	"          feature is off. Needs root. See 'bindguard probe --help'.\n"
 	"\n"
 	"Options for run:\n"
 	"  -p, --policy FILE    policy YAML (default: the built-in iRedMail policy)\n"
@@ -211,6 +215,14 @@ static void write_lifecycle(struct run_ctx *rc, const char *state, const char *e
 	fflush(rc->out);
 }
 
+/* Does reconcile report this socket? A violation in scope (only one closed now, if asked). */
+static int reported(const struct bg_sock_info *si, int only_closed)
+{
+	if (!si->rec.in_scope || si->rec.verdict == BG_VERDICT_ALLOW)
+		return 0;
+	return !only_closed || si->rec.closed;
+}
+
 /*
  * Reconcile: judge every listener and bound UDP socket that exists now, in every netns, and
  * report those in scope that break the policy as "existing" events; with close, the iterator
@@ -224,25 +236,28 @@ static int reconcile(struct run_ctx *rc, struct bg_loader *loader, int close, in
 	struct timespec mono;
 	struct bg_event ev;
 	int err, violations = 0;
+	__u64 seq = 0;
 	size_t i;
 
-	bg_loader_set_iter_close(loader, close);
-	err = bg_sockets_collect(loader, &list);
-	bg_loader_set_iter_close(loader, 0);
+	err = bg_sockets_collect(loader, close, &list);
 	if (err)
 		goto out;
 	bg_sockets_attribute(&list);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
+	for (i = 0; i < list.n; i++)
+		violations += reported(&list.v[i], only_closed);
+	if (violations) {
+		err = bg_loader_take_seq(loader, violations, &seq);
+		if (err)
+			goto out;
+	}
 	for (i = 0; i < list.n; i++) {
 		const struct bg_sock_info *si = &list.v[i];
 
-		if (!si->rec.in_scope || si->rec.verdict == BG_VERDICT_ALLOW)
+		if (!reported(si, only_closed))
 			continue;
-		if (only_closed && !si->rec.closed)
-			continue;
-		violations++;
 		bg_sockets_to_event(si, &ev);
-		ev.seq = bg_loader_next_seq(loader);
+		ev.seq = seq++;
 		ev.ts_ns = (__u64)mono.tv_sec * 1000000000ULL + mono.tv_nsec;
 		write_event(rc, &ev);
 		rc->existing++;
@@ -413,6 +428,16 @@ static int cmd_run(int argc, char **argv)
 		ret = err;
 		goto out_close_output;
 	}
+	if (rc.close_existing && !bg_loader_have_close(loader)) {
+		const struct bg_features *f = bg_loader_features(loader);
+		enum bg_feature_id id =
+			bg_loader_have_iter(loader) ? BG_FEAT_SOCK_DESTROY : BG_FEAT_SOCK_ITER;
+
+		bg_err("--close-existing needs %s (Linux %s); this kernel (%s): %s\n",
+		       bg_feature_table[id].name, bg_feature_table[id].needs, f->kernel,
+		       f->why[id]);
+		goto out_free_loader;
+	}
 	err = bg_loader_check_conflict(loader, NULL);
 	if (err) {
 		bg_err("%s\n", bg_loader_strerror());
@@ -458,12 +483,10 @@ static int cmd_run(int argc, char **argv)
 			bg_err("cannot reconcile the existing sockets: %s\n", strerror(-err));
 			goto out_release;
 		}
-	} else if (rc.close_existing) {
-		bg_err("--close-existing: %s\n", "this kernel has no socket iterators (6.5+)");
-		goto out_release;
 	} else {
 		bg_warn("sockets that existed before the agent are not checked: this kernel has "
-			"no socket iterators (6.5+)\n");
+			"no BPF socket iterators (%s)\n",
+			bg_loader_features(loader)->why[BG_FEAT_SOCK_ITER]);
 	}
 
 	mode = copts.mode_override >= 0 ? (__u8)copts.mode_override : rc.policy->mode;
@@ -480,6 +503,11 @@ static int cmd_run(int argc, char **argv)
 	bg_json_string(&ready, cgroup_path, strlen(cgroup_path));
 	bg_strbuf_printf(&ready, ",\"existing\":%llu,\"closed\":%llu,\"netns_walked\":%zu",
 			 (unsigned long long)rc.existing, (unsigned long long)rc.closed, n_netns);
+	bg_strbuf_printf(&ready, ",\"kernel\":");
+	bg_json_string(&ready, bg_loader_features(loader)->kernel,
+		       strlen(bg_loader_features(loader)->kernel));
+	bg_strbuf_puts(&ready, ",\"features\":");
+	bg_features_json_map(&ready, bg_loader_features(loader));
 	if (ready.err) {
 		bg_err("out of memory\n");
 		goto out_release;
@@ -566,7 +594,7 @@ out_free_policy:
 int main(int argc, char **argv)
 {
 	if (argc < 2)
-		return usage_error("missing command (run, check, status or learn)%s", "");
+		return usage_error("missing command (run, check, status, learn or probe)%s", "");
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
 	    strcmp(argv[1], "help") == 0) {
 		fputs(usage_text, stdout);
@@ -584,5 +612,8 @@ int main(int argc, char **argv)
 		return bg_cmd_status(argc - 1, argv + 1);
 	if (strcmp(argv[1], "learn") == 0)
 		return bg_cmd_learn(argc - 1, argv + 1);
-	return usage_error("unknown command '%s' (expected run, check, status or learn)", argv[1]);
+	if (strcmp(argv[1], "probe") == 0)
+		return bg_cmd_probe(argc - 1, argv + 1);
+	return usage_error("unknown command '%s' (expected run, check, status, learn or probe)",
+			   argv[1]);
 }

@@ -95,12 +95,12 @@ static int read_iter(int fd, struct bg_sock_list *out)
 }
 
 /* Walk the sockets of the netns the calling thread is in now. */
-static int walk_here(struct bg_loader *l, struct bg_sock_list *out)
+static int walk_here(struct bg_loader *l, int do_close, struct bg_sock_list *out)
 {
 	int proto, fd, err;
 
 	for (proto = 0; proto < BG_NR_PROTOS; proto++) {
-		fd = bg_loader_iter_open(l, proto);
+		fd = bg_loader_iter_open(l, proto, do_close);
 		if (fd < 0)
 			return fd;
 		err = read_iter(fd, out);
@@ -111,8 +111,8 @@ static int walk_here(struct bg_loader *l, struct bg_sock_list *out)
 	return 0;
 }
 
-static int walk_ns_file(struct bg_loader *l, const char *path, int self_fd, struct ns_set *seen,
-			struct bg_sock_list *out)
+static int walk_ns_file(struct bg_loader *l, int do_close, const char *path, int self_fd,
+			struct ns_set *seen, struct bg_sock_list *out)
 {
 	struct stat st;
 	int fd, err;
@@ -137,7 +137,7 @@ static int walk_ns_file(struct bg_loader *l, const char *path, int self_fd, stru
 	}
 	close(fd);
 	out->n_netns++;
-	err = walk_here(l, out);
+	err = walk_here(l, do_close, out);
 	/* Always go home, whatever the walk did. */
 	if (setns(self_fd, CLONE_NEWNET) < 0) {
 		bg_err("cannot return to the agent's network namespace: %s\n", strerror(errno));
@@ -150,8 +150,8 @@ static int walk_ns_file(struct bg_loader *l, const char *path, int self_fd, stru
  * Walk the namespace file of every entry of dir: "<dir>/<entry><suffix>". With pids_only, only
  * numeric entries (/proc). A directory that does not exist holds nothing to walk.
  */
-static int walk_ns_dir(struct bg_loader *l, const char *dir, const char *suffix, int pids_only,
-		       int self_fd, struct ns_set *seen, struct bg_sock_list *out)
+static int walk_ns_dir(struct bg_loader *l, int do_close, const char *dir, const char *suffix,
+		       int pids_only, int self_fd, struct ns_set *seen, struct bg_sock_list *out)
 {
 	struct dirent *de;
 	char path[600];
@@ -167,7 +167,7 @@ static int walk_ns_dir(struct bg_loader *l, const char *dir, const char *suffix,
 		if (pids_only && (de->d_name[0] < '0' || de->d_name[0] > '9'))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix);
-		err = walk_ns_file(l, path, self_fd, seen, out);
+		err = walk_ns_file(l, do_close, path, self_fd, seen, out);
 		if (err)
 			break;
 	}
@@ -175,7 +175,7 @@ static int walk_ns_dir(struct bg_loader *l, const char *dir, const char *suffix,
 	return err;
 }
 
-int bg_sockets_collect(struct bg_loader *l, struct bg_sock_list *out)
+int bg_sockets_collect(struct bg_loader *l, int do_close, struct bg_sock_list *out)
 {
 	struct ns_set seen = { 0 };
 	int self_fd, err;
@@ -185,13 +185,13 @@ int bg_sockets_collect(struct bg_loader *l, struct bg_sock_list *out)
 		return -errno;
 
 	/* The agent's own netns first, then every process's, then named ones without processes. */
-	err = walk_ns_file(l, "/proc/self/ns/net", self_fd, &seen, out);
+	err = walk_ns_file(l, do_close, "/proc/self/ns/net", self_fd, &seen, out);
 	if (!err)
-		err = walk_ns_dir(l, "/proc", "/ns/net", 1, self_fd, &seen, out);
+		err = walk_ns_dir(l, do_close, "/proc", "/ns/net", 1, self_fd, &seen, out);
 	if (!err)
-		err = walk_ns_dir(l, "/run/netns", "", 0, self_fd, &seen, out);
+		err = walk_ns_dir(l, do_close, "/run/netns", "", 0, self_fd, &seen, out);
 	if (!err)
-		err = walk_ns_dir(l, "/var/run/netns", "", 0, self_fd, &seen, out);
+		err = walk_ns_dir(l, do_close, "/var/run/netns", "", 0, self_fd, &seen, out);
 	free(seen.v);
 	close(self_fd);
 	return err;

@@ -29,11 +29,11 @@ struct bg_sock_list {
 
 /*
  * Walk every network namespace of the host, each once: those of /proc/PID/ns/net and those
- * bind-mounted under /run/netns. Appends one entry per listener or bound UDP socket. With
- * bg_loader_set_iter_close() on, in-scope sockets that the policy denies are closed on the way.
+ * bind-mounted under /run/netns. Appends one entry per listener or bound UDP socket. With do_close
+ * (bg_loader_have_close()), in-scope sockets that the policy denies are closed on the way.
  * Returns 0 or -errno; the calling thread is back in its own netns on every path.
  */
-int bg_sockets_collect(struct bg_loader *l, struct bg_sock_list *out);
+int bg_sockets_collect(struct bg_loader *l, int do_close, struct bg_sock_list *out);
 
 /* Fill pid/comm/cgroup from /proc/PID/fd. Best effort: processes come and go. */
 int bg_sockets_attribute(struct bg_sock_list *list);

@@ -19,6 +19,7 @@
 
 #include "bindguard.h"
 #include "bg_decide.h"
+#include "core_fixes.bpf.h"
 
 char LICENSE[] SEC("license") = "Dual BSD/GPL";
 
@@ -79,8 +80,88 @@ struct {
 	__type(value, __u32);
 } bg_alerted SEC(".maps");
 
-/* Global event sequence number; a failed reservation leaves a gap that the agent counts. */
-__u64 bg_seq = 0;
+/*
+ * Optional kernel features, set by the agent from its probes before load (agent/kfeatures.c).
+ * They live in .rodata, so the verifier knows their values and never walks a branch whose
+ * helper this kernel does not have. 0 is the conservative choice that every kernel from 5.10
+ * verifies.
+ */
+const volatile __u32 bg_cfg_coarse_clock = 0; /* bpf_ktime_get_coarse_ns(): 5.11 */
+const volatile __u32 bg_cfg_task_btf = 0; /* bpf_get_current_task_btf(): 5.11 */
+const volatile __u32 bg_cfg_sockops_task = 0; /* pid/uid/comm/cgroup helpers in sockops: 6.16 */
+
+/*
+ * The global event sequence number. A spin lock rather than an atomic fetch-and-add: a fetch-add
+ * whose result is used needs 5.12, and 5.10 rejects a program that merely contains one (its
+ * verifier checks every instruction's encoding, reachable or not). Taken before the ring-buffer
+ * reservation, so a failed reservation leaves a gap that the agent counts.
+ */
+struct bg_seq_val {
+	struct bpf_spin_lock lock;
+	__u32 pad;
+	__u64 next;
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bg_seq_val);
+} bg_seqs SEC(".maps");
+
+static __always_inline __u64 bg_seq_take(__u64 n)
+{
+	struct bg_seq_val *v;
+	__u32 key = 0;
+	__u64 id;
+
+	v = bpf_map_lookup_elem(&bg_seqs, &key);
+	if (!v)
+		return 0; /* cannot happen: an array slot always exists */
+	bpf_spin_lock(&v->lock);
+	id = v->next;
+	v->next = id + n;
+	bpf_spin_unlock(&v->lock);
+	return id;
+}
+
+/*
+ * Events the agent makes itself (reconcile's "existing") share the sequence. User space cannot
+ * take a BPF spin lock, so the agent runs this program with BPF_PROG_TEST_RUN: it takes
+ * bg_take_n numbers and leaves the first in bg_taken. The agent is the only caller, from one
+ * thread.
+ */
+__u64 bg_take_n = 0;
+__u64 bg_taken = 0;
+
+SEC("tc")
+int bg_take_seq(struct __sk_buff *skb)
+{
+	bg_taken = bg_seq_take(bg_take_n);
+	return 0;
+}
+
+/*
+ * The owner of a listening socket: the process that made it listen, taken at listen() (process
+ * context). BPF_F_CLONE copies it to every socket accepted from the listener, so an accept event,
+ * which completes in softirq where the current task is unrelated, still names the process that
+ * owns the service. Written at listen time only, never on the bind fast path.
+ */
+struct bg_owner {
+	__u64 cgroup_id;
+	__u32 pid;
+	__u32 uid;
+	__u32 gid;
+	__u32 pad;
+	char comm[BG_COMM_LEN];
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_SK_STORAGE);
+	__uint(map_flags, BPF_F_NO_PREALLOC | BPF_F_CLONE);
+	__type(key, int);
+	__type(value, struct bg_owner);
+} bg_owners SEC(".maps");
 
 static __always_inline void bg_stat_inc(__u32 idx)
 {
@@ -168,12 +249,25 @@ static __always_inline __u32 bg_sock_netns(struct bpf_sock *sk)
 		if (u6)
 			return BPF_CORE_READ(u6, udp.inet.sk.__sk_common.skc_net.net, ns.inum);
 	}
-	task = bpf_get_current_task_btf();
+	/* The BTF pointer walks with plain loads where the kernel has it (5.11); else probe reads. */
+	if (bg_cfg_task_btf)
+		task = bpf_get_current_task_btf();
+	else
+		task = (struct task_struct *)bpf_get_current_task();
 	return BPF_CORE_READ(task, nsproxy, net_ns, ns.inum);
 }
 
-/* Coarse clock in the cgroup hooks: ~5 ns instead of ~100 ns for bpf_ktime_get_ns() here. */
-#define BG_NOW_CGROUP() bpf_ktime_get_coarse_ns()
+/*
+ * Event time: the coarse clock (~5 ns, jiffy resolution) where the kernel has it (5.11), else
+ * bpf_ktime_get_ns() (~100 ns on kvm-clock). Both are CLOCK_MONOTONIC.
+ */
+static __always_inline __u64 bg_now(void)
+{
+	if (bg_cfg_coarse_clock)
+		return bpf_ktime_get_coarse_ns();
+	return bpf_ktime_get_ns();
+}
+#define BG_NOW_CGROUP() bg_now()
 
 struct bg_seen {
 	__u32 addr[4]; /* network order, IPv4 as v4-mapped */
@@ -185,8 +279,39 @@ struct bg_seen {
 	__u8 class;
 	__u8 hook;
 	__u8 type; /* BG_EVENT_* */
-	__u8 no_task; /* softirq context: the current task is unrelated */
+	__u8 who; /* BG_WHO_*: where the task fields come from */
+	const struct bg_owner *owner; /* with BG_WHO_OWNER */
 };
+
+#define BG_WHO_HELPERS 0 /* the current task, through the task helpers (cgroup sock hooks) */
+#define BG_WHO_CURRENT 1 /* the current task, already read into ->owner by the hook (sockops) */
+#define BG_WHO_OWNER 2 /* the socket's owner, from bg_owners (accept: softirq) */
+#define BG_WHO_NONE 3 /* nothing known: the fields stay zero */
+
+/* The current task's identity through CO-RE reads, for hooks without the task helpers. */
+static __always_inline void bg_task_read(struct bg_owner *o)
+{
+	struct task_struct *t = (struct task_struct *)bpf_get_current_task();
+
+	o->pid = BPF_CORE_READ(t, tgid);
+	o->uid = BPF_CORE_READ(t, cred, uid.val);
+	o->gid = BPF_CORE_READ(t, cred, gid.val);
+	o->cgroup_id = BPF_CORE_READ(t, cgroups, dfl_cgrp, kn, id);
+	bpf_core_read(o->comm, sizeof(o->comm), &t->comm);
+}
+
+static __always_inline void bg_task_helpers(struct bg_owner *o)
+{
+	__u64 v;
+
+	o->cgroup_id = bpf_get_current_cgroup_id();
+	v = bpf_get_current_pid_tgid();
+	o->pid = v >> 32;
+	v = bpf_get_current_uid_gid();
+	o->uid = (__u32)v;
+	o->gid = v >> 32;
+	bpf_get_current_comm(o->comm, sizeof(o->comm));
+}
 
 static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const struct bg_seen *s,
 				    __u32 netns, __u64 ts)
@@ -195,7 +320,7 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	__u64 id, ug, flags;
 
 	/* Taken before the reservation, so a drop shows as a gap in the sequence. */
-	id = __sync_fetch_and_add(&bg_seq, 1);
+	id = bg_seq_take(1);
 	e = bpf_ringbuf_reserve(&bg_events, sizeof(*e), 0);
 	if (!e) {
 		bg_stat_inc(BG_STAT_DROPPED);
@@ -203,14 +328,8 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	}
 	e->seq = id;
 	e->ts_ns = ts;
-	if (s->no_task) {
-		e->cgroup_id = 0;
-		e->pid = 0;
-		e->uid = 0;
-		e->gid = 0;
-		__builtin_memset(e->comm, 0, sizeof(e->comm));
-		e->flags = BG_EV_F_NO_TASK;
-	} else {
+	e->flags = 0;
+	if (s->who == BG_WHO_HELPERS) {
 		e->cgroup_id = bpf_get_current_cgroup_id();
 		id = bpf_get_current_pid_tgid();
 		e->pid = id >> 32;
@@ -218,7 +337,21 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 		e->uid = (__u32)ug;
 		e->gid = ug >> 32;
 		bpf_get_current_comm(e->comm, sizeof(e->comm));
-		e->flags = 0;
+	} else if ((s->who == BG_WHO_CURRENT || s->who == BG_WHO_OWNER) && s->owner) {
+		e->cgroup_id = s->owner->cgroup_id;
+		e->pid = s->owner->pid;
+		e->uid = s->owner->uid;
+		e->gid = s->owner->gid;
+		__builtin_memcpy(e->comm, s->owner->comm, sizeof(e->comm));
+		if (s->who == BG_WHO_OWNER)
+			e->flags = BG_EV_F_OWNER;
+	} else {
+		e->cgroup_id = 0;
+		e->pid = 0;
+		e->uid = 0;
+		e->gid = 0;
+		__builtin_memset(e->comm, 0, sizeof(e->comm));
+		e->flags = BG_EV_F_NO_TASK;
 	}
 	e->netns = netns;
 	__builtin_memcpy(e->addr, s->addr, 16);
@@ -307,7 +440,7 @@ int bg_bind4(struct bpf_sock_addr *ctx)
 	s.proto = proto;
 	s.hook = BG_HOOK_BIND;
 	s.type = BG_EVENT_BIND;
-	s.no_task = 0;
+	s.who = BG_WHO_HELPERS;
 	s.port2 = 0;
 	__builtin_memset(s.addr2, 0, sizeof(s.addr2));
 	if (verdict == BG_VERDICT_CONFINE) {
@@ -351,7 +484,7 @@ int bg_bind6(struct bpf_sock_addr *ctx)
 	s.proto = proto;
 	s.hook = BG_HOOK_BIND;
 	s.type = BG_EVENT_BIND;
-	s.no_task = 0;
+	s.who = BG_WHO_HELPERS;
 	s.port2 = 0;
 	__builtin_memset(s.addr2, 0, sizeof(s.addr2));
 	if (verdict == BG_VERDICT_CONFINE) {
@@ -398,7 +531,7 @@ static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 	s->proto = proto;
 	s->hook = BG_HOOK_POST_BIND;
 	s->type = BG_EVENT_BIND;
-	s->no_task = 0;
+	s->who = BG_WHO_HELPERS;
 	s->port2 = 0;
 	__builtin_memset(s->addr2, 0, sizeof(s->addr2));
 	bg_emit(r, verdict, s, bg_sock_netns(NULL), BG_NOW_CGROUP());
@@ -445,19 +578,12 @@ int bg_post_bind6(struct bpf_sock *ctx)
 #define IPPROTO_TCP 6
 
 /*
- * The cgroup the agent enforces on, for the hooks that are not cgroup hooks (the tracepoint and
- * the iterators see every socket of the host). Set by the agent before attaching; 0 = no scope
- * set, which matches nothing (empty means inert).
+ * The cgroup the agent enforces on, for the hooks that are not cgroup hooks (the iterators see
+ * every socket of the host). Set by the agent before attaching; 0 = no scope set, which matches
+ * nothing (empty means inert).
  */
 __u64 bg_scope_cgid = 0;
 __u32 bg_scope_level = 0;
-/* Set by the agent around a reconcile pass with --close-existing. */
-__u32 bg_iter_close = 0;
-
-struct cgroup___pre62 {
-	int level;
-	__u64 ancestor_ids[];
-} __attribute__((preserve_access_index));
 
 /*
  * Is the socket's cgroup (the one it was created in, as the cgroup bind hooks use) the scope
@@ -465,29 +591,23 @@ struct cgroup___pre62 {
  */
 static __always_inline int bg_sk_in_scope(const struct sock *sk, __u64 *cgid_out)
 {
-	struct cgroup *cg = BPF_CORE_READ(sk, sk_cgrp_data.cgroup);
+	struct cgroup *cg = bg_sk_cgroup(sk);
 	__u32 level = bg_scope_level;
-	__u64 id;
 
 	*cgid_out = 0;
-	if (!cg || !bg_scope_cgid)
+	if (!bg_scope_cgid)
 		return 0;
+	if (!cg) {
+		/* The default hierarchy's root (a pre-5.15 kernel says so with a flag). */
+		*cgid_out = 1;
+		return level == 0;
+	}
 	*cgid_out = BPF_CORE_READ(cg, kn, id);
 	if (BPF_CORE_READ(cg, level) < (int)level)
 		return 0;
 	if (level > 255)
 		return 0;
-	if (bpf_core_field_exists(cg->ancestors)) {
-		struct cgroup *anc = NULL;
-
-		bpf_core_read(&anc, sizeof(anc), &cg->ancestors[level]);
-		id = anc ? BPF_CORE_READ(anc, kn, id) : 0;
-	} else {
-		struct cgroup___pre62 *old = (void *)cg;
-
-		bpf_core_read(&id, sizeof(id), &old->ancestor_ids[level]);
-	}
-	return id == bg_scope_cgid;
+	return bg_cgroup_ancestor_id(cg, level) == bg_scope_cgid;
 }
 
 /* Local (and peer) address of a socket, IPv4 as v4-mapped. Returns the family or 0. */
@@ -542,6 +662,8 @@ SEC("sockops")
 int bg_sockops(struct bpf_sock_ops *skops)
 {
 	const struct bg_rule *r;
+	struct bg_owner owner;
+	struct bpf_sock *sk;
 	struct bg_seen s;
 	__u8 verdict;
 	int hit = 0;
@@ -579,17 +701,38 @@ int bg_sockops(struct bpf_sock_ops *skops)
 	r = bg_lookup_rule(BG_PROTO_TCP, s.port);
 	if (!bg_rule_is_set(r))
 		return 1;
+	sk = skops->sk;
 	s.class = bg_class_words(s.addr);
 	if (bg_needs_cidr(r, s.class))
 		hit = bg_cidr_hit(r->cidr_set, s.addr);
 	if (s.type == BG_EVENT_LISTEN) {
 		verdict = bg_decide_listener(r, s.class, hit);
-		s.no_task = 0; /* listen() runs in the caller's context */
+		/*
+		 * listen() runs in the caller's context: that is the owner. The task helpers are
+		 * allowed in sockops from 6.16; before, the same fields are read through
+		 * bpf_get_current_task(). The owner is kept on the socket for the accept events.
+		 */
+		if (bg_cfg_sockops_task)
+			bg_task_helpers(&owner);
+		else
+			bg_task_read(&owner);
+		owner.pad = 0;
+		if (sk) {
+			struct bg_owner *o;
+
+			o = bpf_sk_storage_get(&bg_owners, sk, 0, BPF_SK_STORAGE_GET_F_CREATE);
+			if (o)
+				*o = owner;
+		}
+		s.who = BG_WHO_CURRENT;
+		s.owner = &owner;
 		s.port2 = 0;
 		__builtin_memset(s.addr2, 0, sizeof(s.addr2));
 	} else {
 		verdict = bg_decide_accept(r, s.class, hit, bg_class_words(s.addr2));
-		s.no_task = 1; /* the handshake completes in softirq */
+		/* The handshake completes in softirq: the owner is the listener's (cloned). */
+		s.owner = sk ? bpf_sk_storage_get(&bg_owners, sk, 0, 0) : NULL;
+		s.who = s.owner ? BG_WHO_OWNER : BG_WHO_NONE;
 		/*
 		 * remote_port is the network-order port, which little-endian kernels shift into
 		 * the upper 16 bits (sock_ops_convert_ctx_access); take the non-zero half so
@@ -603,17 +746,23 @@ int bg_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	s.proto = BG_PROTO_TCP;
 	s.hook = BG_HOOK_SOCK_OPS;
-	bg_emit(r, verdict, &s, bg_sock_netns(skops->sk), BG_NOW_CGROUP());
+	bg_emit(r, verdict, &s, bg_sock_netns(sk), BG_NOW_CGROUP());
 	return 1;
 }
 
 /* --- Sockets that already exist: iter/tcp, iter/udp ---------------------------------------- */
 
-extern int bpf_sock_destroy(struct sock_common *sk) __ksym;
+/*
+ * bpf_sock_destroy (6.5) closes a socket from an iterator. Weak: on a kernel without it libbpf
+ * leaves the call unresolved instead of failing the whole object, and the agent never loads the
+ * two programs that call it (bg_close_tcp, bg_close_udp) there. Judging existing sockets needs
+ * only the iterators themselves (5.9).
+ */
+extern int bpf_sock_destroy(struct sock_common *sk) __ksym __weak;
 
-/* Judge one existing socket and write its record; close it when asked to and it violates. */
+/* Judge one existing socket and write its record; with close, close it if it is denied. */
 static __always_inline void bg_iter_sock(struct seq_file *seq, struct sock *sk, __u8 proto,
-					 __u32 uid)
+					 __u32 uid, int close)
 {
 	struct bg_sock_rec rec;
 	const struct bg_rule *r;
@@ -630,7 +779,8 @@ static __always_inline void bg_iter_sock(struct seq_file *seq, struct sock *sk, 
 	rec.proto = proto;
 	rec.state = BPF_CORE_READ(sk, __sk_common.skc_state);
 	rec.peer_port = bpf_ntohs(BPF_CORE_READ(sk, __sk_common.skc_dport));
-	rec.cookie = bpf_get_socket_cookie(sk);
+	/* A plain read: bpf_get_socket_cookie() is allowed in iterators only from 5.12. */
+	rec.cookie = BPF_CORE_READ(sk, __sk_common.skc_cookie.counter);
 	rec.in_scope = bg_sk_in_scope(sk, &rec.cgroup_id);
 	rec.ino = BPF_CORE_READ(sk, sk_socket, file, f_inode, i_ino);
 	rec.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
@@ -654,29 +804,51 @@ static __always_inline void bg_iter_sock(struct seq_file *seq, struct sock *sk, 
 		rec.verdict = BG_VERDICT_ALLOW;
 	}
 	/* Only enforce mode yields a deny, and only sockets in scope are ever closed. */
-	if (bg_iter_close && rec.in_scope && rec.verdict == BG_VERDICT_DENY)
+	if (close && rec.in_scope && rec.verdict == BG_VERDICT_DENY)
 		rec.closed = bpf_sock_destroy((struct sock_common *)sk) == 0;
 	bpf_seq_write(seq, &rec, sizeof(rec));
 }
 
-SEC("iter/tcp")
-int bg_iter_tcp(struct bpf_iter__tcp *ctx)
+static __always_inline int bg_iter_tcp_common(struct bpf_iter__tcp *ctx, int close)
 {
 	struct sock_common *skc = ctx->sk_common;
 
 	if (!skc || skc->skc_state != TCP_LISTEN)
 		return 0;
-	bg_iter_sock(ctx->meta->seq, (struct sock *)skc, BG_PROTO_TCP, ctx->uid);
+	bg_iter_sock(ctx->meta->seq, (struct sock *)skc, BG_PROTO_TCP, ctx->uid, close);
 	return 0;
 }
 
-SEC("iter/udp")
-int bg_iter_udp(struct bpf_iter__udp *ctx)
+static __always_inline int bg_iter_udp_common(struct bpf_iter__udp *ctx, int close)
 {
 	struct udp_sock *udp = ctx->udp_sk;
 
 	if (!udp)
 		return 0;
-	bg_iter_sock(ctx->meta->seq, (struct sock *)udp, BG_PROTO_UDP, ctx->uid);
+	bg_iter_sock(ctx->meta->seq, (struct sock *)udp, BG_PROTO_UDP, ctx->uid, close);
 	return 0;
+}
+
+SEC("iter/tcp")
+int bg_iter_tcp(struct bpf_iter__tcp *ctx)
+{
+	return bg_iter_tcp_common(ctx, 0);
+}
+
+SEC("iter/udp")
+int bg_iter_udp(struct bpf_iter__udp *ctx)
+{
+	return bg_iter_udp_common(ctx, 0);
+}
+
+SEC("iter/tcp")
+int bg_close_tcp(struct bpf_iter__tcp *ctx)
+{
+	return bg_iter_tcp_common(ctx, 1);
+}
+
+SEC("iter/udp")
+int bg_close_udp(struct bpf_iter__udp *ctx)
+{
+	return bg_iter_udp_common(ctx, 1);
 }

@@ -20,7 +20,11 @@
 #include <linux/types.h>
 #endif
 
-#define BG_ABI_VERSION 1
+/*
+ * Bumped whenever a struct, map or the meaning of a field below changes. 2: the sequence number
+ * moved from a global to the bg_seqs map (a spin lock), events gained BG_EV_F_OWNER.
+ */
+#define BG_ABI_VERSION 2
 
 /* Protocols a rule can name. Index into the rule table (see BG_RULE_KEY). */
 #define BG_PROTO_TCP 0
@@ -77,6 +81,11 @@
 /* struct bg_event.flags */
 #define BG_EV_F_NO_TASK (1u << 0) /* pid/comm/uid/gid/cgroup_id do not describe a caller */
 #define BG_EV_F_CLOSED (1u << 1) /* the socket was closed (bpf_sock_destroy) */
+/*
+ * The task fields describe the socket's owner (the process that made it listen), not the task
+ * running the hook: accept events, which complete in softirq.
+ */
+#define BG_EV_F_OWNER (1u << 2)
 
 /* Address families as they appear in events; the kernel's AF_INET and AF_INET6 values. */
 #define BG_AF_INET 2
@@ -164,7 +173,8 @@ _Static_assert(sizeof(struct bg_cidr_key) == 24, "struct bg_cidr_key is ABI");
  * @rule_id:   host order. As in struct bg_rule; 0 for the unlisted default.
  * @type:      BG_EVENT_*.
  *             For BG_EVENT_ACCEPT the hook runs in softirq context, so the task fields are
- *             zero and BG_EV_F_NO_TASK is set.
+ *             the listener's owner's (BG_EV_F_OWNER), or zero with BG_EV_F_NO_TASK for a
+ *             listener whose owner was never recorded (it listened before the agent).
  * @family:    BG_AF_INET or BG_AF_INET6: the socket's family.
  * @proto:     BG_PROTO_*.
  * @verdict:   BG_VERDICT_*, after mode.
@@ -213,7 +223,7 @@ _Static_assert(sizeof(struct bg_event) == 112, "struct bg_event is ABI");
  * bpf_seq_write() and read by the agent from the iterator fd. Listeners (TCP LISTEN) and bound
  * UDP sockets only.
  *
- * @cookie:    host order. Socket cookie.
+ * @cookie:    host order. Socket cookie, or 0 for a socket the kernel never gave one.
  * @cgroup_id: host order. cgroup v2 id of the socket (where it was created).
  * @ino:       host order. Inode number of the socket's file (socket:[ino] in /proc/PID/fd), 0
  *             for a socket with no file.

@@ -183,24 +183,15 @@ static int fg_attach_exclusive(const char *name, __u32 *id)
 	struct bpf_prog_info info;
 	struct bpf_program *prog;
 	__u32 len = sizeof(info);
-	char path[PATH_MAX];
+	char why[160];
 
 	if (!fg.obj) {
-		if (!sb_bpf_object(&sb, "foreign.bpf.o", path, sizeof(path))) {
-			fprintf(stderr,
-				"faults: foreign.bpf.o not found (make integration-bins)\n");
+		fg.obj = sb_foreign_open(&sb, why, sizeof(why));
+		if (!fg.obj)
 			return -1;
-		}
-		fg.obj = bpf_object__open_file(path, NULL);
-		if (!fg.obj || bpf_object__load(fg.obj)) {
-			fprintf(stderr, "faults: cannot load %s: %s\n", path, strerror(errno));
-			bpf_object__close(fg.obj);
-			fg.obj = NULL;
-			return -1;
-		}
 	}
 	prog = bpf_object__find_program_by_name(fg.obj, name);
-	if (!prog)
+	if (!prog || bpf_program__fd(prog) < 0)
 		return -1;
 	fg.cg = open(sb.cg_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fg.cg < 0)

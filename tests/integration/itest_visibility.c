@@ -186,7 +186,46 @@ struct worker {
 	int ctl, rep;
 };
 
-enum { SERVER_A, SERVER_V6, CLIENT_B };
+/*
+ * SERVER_LATE starts after the agent: in A, listen() on an unbound socket (autobind, the port
+ * range pinned to 40000 in A), so its listen and the accepts on it name it as the owner.
+ */
+enum { SERVER_A, SERVER_V6, CLIENT_B, SERVER_LATE };
+
+/*
+ * listen() without bind() in the current netns, with the ephemeral range pinned to port for the
+ * autobind and put back afterwards (other sockets of the netns need ephemeral ports).
+ */
+static int listen_autobind(int port)
+{
+	static const char *range = "/proc/sys/net/ipv4/ip_local_port_range";
+	char old[64] = "";
+	FILE *f;
+	int fd;
+
+	f = fopen(range, "r");
+	if (!f || !fgets(old, sizeof(old), f)) {
+		if (f)
+			fclose(f);
+		return -1;
+	}
+	fclose(f);
+	f = fopen(range, "w");
+	if (!f || fprintf(f, "%d %d\n", port, port) < 0 || fclose(f) != 0)
+		return -1;
+	fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd >= 0 && listen(fd, 16) != 0) {
+		close(fd);
+		fd = -1;
+	}
+	f = fopen(range, "w");
+	if (!f || fputs(old, f) < 0 || fclose(f) != 0) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
 
 static void worker_body(struct sb *sb, int kind, int ctl, int rep)
 {
@@ -201,6 +240,13 @@ static void worker_body(struct sb *sb, int kind, int ctl, int rep)
 		fd3306 = listen_on(AF_INET, "0.0.0.0", 3306);
 		fd5432 = listen_on(AF_INET, "127.0.0.1", 5432);
 		if (fd3306 < 0 || fd5432 < 0)
+			c = '0';
+	} else if (kind == SERVER_LATE) {
+		prctl(PR_SET_NAME, "bg-late-srv");
+		if (join_cgroup(sb) || enter_named_netns(ns_a))
+			_exit(2);
+		fd3306 = listen_autobind(40000); /* accepted like the 3306 listener */
+		if (fd3306 < 0)
 			c = '0';
 	} else if (kind == SERVER_V6) {
 		if (join_cgroup(sb) || unshare(CLONE_NEWNET) || sb_lo_up())
@@ -236,6 +282,8 @@ static void worker_body(struct sb *sb, int kind, int ctl, int rep)
 		} else if (c == 'c') {
 			/* Client: connect from 192.0.2.2 to the server in A; reply the errno. */
 			c = (char)connect_v4("192.0.2.1", 3306);
+		} else if (c == 'p') {
+			c = (char)connect_v4("192.0.2.1", 40000);
 		} else if (c == 'l') {
 			c = (char)connect_v4("127.0.0.1", 5432);
 		}
@@ -310,15 +358,12 @@ static int worker_local_connect(struct sb *sb)
 /* listen() on a socket that was never bound: autobind picks the (pinned) ephemeral port. */
 static int worker_autobind(void *arg)
 {
-	FILE *f;
 	int fd;
 
 	(void)arg;
-	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "w");
-	if (!f || fprintf(f, "40000 40000\n") < 0 || fclose(f) != 0)
-		return 2;
-	fd = socket(AF_INET, SOCK_STREAM, 0);
-	if (fd < 0 || listen(fd, 4) != 0)
+	prctl(PR_SET_NAME, "bg-autobind");
+	fd = listen_autobind(40000);
+	if (fd < 0)
 		return 3;
 	close(fd);
 	return 0;
@@ -331,10 +376,11 @@ static int count(const char *out, const char *const *needles)
 
 int main(void)
 {
-	struct worker srv = { 0 }, srv6 = { 0 }, cli = { 0 };
+	struct worker srv = { 0 }, srv6 = { 0 }, cli = { 0 }, late = { 0 };
 	const char *policy, *args1[4], *args2[5];
 	char *out = NULL;
 	struct sb sb;
+	const char *feat;
 	int rc, st;
 
 	setvbuf(stdout, NULL, _IOLBF, 0);
@@ -372,6 +418,12 @@ int main(void)
 		 st);
 	st = sb_child(&sb, 1, 1, worker_autobind, NULL);
 	SB_CHECK(st == 0, "listen() without bind succeeds (exit %d)", st);
+	if (worker_start(&sb, SERVER_LATE, &late) != 0) {
+		SB_CHECK(0, "a listener started under the agent");
+	} else {
+		st = worker_ask(&cli, 'p');
+		SB_CHECK(st == 0, "192.0.2.2 connects to the late listener (errno %d)", st);
+	}
 	SB_CHECK(sb_agent_stop(&sb) == 0, "agent stops cleanly");
 	out = sb_slurp(sb.out_path);
 	{
@@ -402,7 +454,20 @@ int main(void)
 				     "\"rule\":\"autobind-probe\"",
 				     "\"addr\":\"0.0.0.0\"",
 				     "\"port\":40000",
+				     "\"comm\":\"bg-autobind\"",
 				     NULL };
+		/* Every kernel names the owner: task helpers (6.16) or the task read directly. */
+		char latepid[32];
+		const char *li2[] = { "\"event\":\"listen\"",	  "\"port\":40000", latepid,
+				      "\"comm\":\"bg-late-srv\"", "\"uid\":0",	    NULL };
+		/* Softirq: the owner comes from the listener's socket storage, cloned on accept. */
+		const char *ac2[] = { "\"event\":\"accept\"",
+				      "\"verdict\":\"alert\"",
+				      "\"port\":40000",
+				      "\"peer_addr\":\"192.0.2.2\"",
+				      latepid,
+				      "\"comm\":\"bg-late-srv\"",
+				      NULL };
 		const char *rd[] = { "\"state\":\"ready\"", "\"existing\":2", NULL };
 
 		snprintf(pidn, sizeof(pidn), "\"pid\":%d,", (int)srv.pid);
@@ -415,12 +480,39 @@ int main(void)
 		SB_CHECK(count(out, rd) == 1, "ready counts 2 existing violations");
 		SB_CHECK(count(out, ac) == 1, "accept from 192.0.2.2 on a loopback-only port "
 					      "alerts with the peer address");
-		SB_CHECK(count(out, li) == 1, "listen() autobind to 40000 yields a listen event");
+		SB_CHECK(count(out, li) == 1, "listen() autobind to 40000 yields a listen event "
+					      "naming its process");
+		snprintf(latepid, sizeof(latepid), "\"pid\":%d,", (int)late.pid);
+		SB_CHECK(count(out, li2) == 1, "the late listener's listen event names its pid, "
+					       "comm and uid");
+		SB_CHECK(count(out, ac2) == 1,
+			 "an accept on the late listener names the listener's "
+			 "owner (pid %d, comm bg-late-srv)",
+			 (int)late.pid);
 	}
+	worker_stop(&late);
 	free(out);
 	out = NULL;
 
 	printf("--- --close-existing, and a re-listen on the closed fd\n");
+	feat = sb_kernel_feature(&sb, "sock_destroy");
+	if (feat && strcmp(feat, "on") != 0) {
+		/* The kernel cannot close sockets: the agent must say so and attach nothing. */
+		const char *argv[] = { sb.bin, "run", "--cgroup", sb.cg_dir, "--close-existing",
+				       NULL };
+		char msg[2048];
+
+		printf("  this kernel has no bpf_sock_destroy (probe: sock_destroy %s): closing is "
+		       "skipped, the refusal is checked\n",
+		       feat);
+		st = sb_exec(argv, msg, sizeof(msg));
+		SB_CHECK(st == 1, "--close-existing without sock_destroy exits 1 (got %d)", st);
+		SB_CHECK(strstr(msg, "--close-existing needs sock_destroy") != NULL,
+			 "the refusal names the missing feature: %s", msg);
+		SB_CHECK(strchr(msg, '\n') == msg + strlen(msg) - 1, "one line: %s", msg);
+		SB_CHECK(sb_attached_all(sb.cg_dir) == 0, "nothing attached after the refusal");
+		goto out;
+	}
 	if (sb_agent_start(&sb, args2) != 0) {
 		SB_CHECK(0, "agent start --close-existing");
 		goto out;
@@ -463,6 +555,7 @@ int main(void)
 	}
 out:
 	free(out);
+	worker_stop(&late);
 	worker_stop(&cli);
 	worker_stop(&srv6);
 	worker_stop(&srv);

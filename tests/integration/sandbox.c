@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include <bpf/bpf.h>
+#include <bpf/libbpf.h>
 
 #include "cgroup.h"
 #include "sandbox.h"
@@ -601,4 +602,75 @@ long long sb_json_num(const char *line, const char *key)
 	while (*p >= '0' && *p <= '9')
 		v = v * 10 + (*p++ - '0');
 	return v;
+}
+
+const char *sb_kernel_feature(const struct sb *sb, const char *name)
+{
+	static char out[16384];
+	static int have = -1;
+	char key[96];
+	const char *p, *st;
+	static char state[16];
+	size_t n;
+
+	if (have < 0) {
+		const char *argv[] = { sb->bin, "probe", "--format", "json", NULL };
+
+		have = sb_exec(argv, out, sizeof(out)) >= 0 && strstr(out, "\"features\":");
+	}
+	if (!have)
+		return NULL;
+	snprintf(key, sizeof(key), "{\"name\":\"%s\",", name);
+	p = strstr(out, key);
+	if (!p)
+		return NULL;
+	st = strstr(p, "\"state\":\"");
+	if (!st)
+		return NULL;
+	st += strlen("\"state\":\"");
+	n = strcspn(st, "\"");
+	if (n >= sizeof(state))
+		return NULL;
+	memcpy(state, st, n);
+	state[n] = '\0';
+	return state;
+}
+
+struct bpf_object *sb_foreign_open(const struct sb *sb, char *why, size_t len)
+{
+	static const char *const need_retval[] = { "fg_override4", "fg_override_pb4", NULL };
+	const char *const *p;
+	struct bpf_program *prog;
+	struct bpf_object *obj;
+	char path[PATH_MAX];
+	int retry;
+
+	why[0] = '\0';
+	if (!sb_bpf_object(sb, "foreign.bpf.o", path, sizeof(path))) {
+		fprintf(stderr, "sandbox: foreign.bpf.o not found (make integration-bins)\n");
+		return NULL;
+	}
+	for (retry = 0; retry < 2; retry++) {
+		obj = bpf_object__open_file(path, NULL);
+		if (!obj) {
+			fprintf(stderr, "sandbox: cannot open %s: %s\n", path, strerror(errno));
+			return NULL;
+		}
+		/* The second time, without what needs bpf_set_retval (5.18). */
+		for (p = need_retval; retry && *p; p++) {
+			prog = bpf_object__find_program_by_name(obj, *p);
+			if (prog)
+				bpf_program__set_autoload(prog, false);
+		}
+		if (bpf_object__load(obj) == 0) {
+			if (retry)
+				snprintf(why, len,
+					 "this kernel has no bpf_set_retval() (5.18), so no "
+					 "foreign program can override a deny here");
+			return obj;
+		}
+		bpf_object__close(obj);
+	}
+	fprintf(stderr, "sandbox: cannot load %s: %s\n", path, strerror(errno));
+	return NULL;
 }

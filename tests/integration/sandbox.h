@@ -125,4 +125,20 @@ const char *sb_bpf_object(const struct sb *sb, const char *name, char *buf, size
 /* The unsigned number after "key": in one JSON line (key without quotes); -1 if absent. */
 long long sb_json_num(const char *line, const char *key);
 
+/*
+ * State of one kernel feature ("on", "off" or "fallback") as `bindguard probe --format json`
+ * reports it, for cases that need a feature the kernel may lack (the vmtest checks the probe
+ * against each kernel's facts). NULL if the probe could not be run. Cached after the first call.
+ */
+const char *sb_kernel_feature(const struct sb *sb, const char *name);
+
+struct bpf_object;
+
+/*
+ * Open and load the tests' foreign.bpf.o with every program this kernel can verify. Programs
+ * that need bpf_set_retval() (5.18) are left unloaded on an older kernel (their fd is < 0) and
+ * why says so. NULL (reason printed) if not even the rest loads.
+ */
+struct bpf_object *sb_foreign_open(const struct sb *sb, char *why, size_t len);
+
 #endif /* BG_SANDBOX_H */

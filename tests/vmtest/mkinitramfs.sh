@@ -24,6 +24,7 @@ src=$(cd "$here/../.." && pwd)
 
 stage=$(mktemp -d "${TMPDIR:-/tmp}/bg-initramfs.XXXXXX")
 trap 'rm -rf "$stage"' EXIT INT TERM
+chmod 755 "$stage" # the image's /: mktemp made it 0700, and the tests run workers as nobody
 
 mkdir -p "$stage"/bin "$stage"/sbin "$stage"/bb "$stage"/lib "$stage"/lib64 "$stage"/usr/bin \
 	"$stage"/usr/sbin "$stage"/proc "$stage"/sys "$stage"/dev "$stage"/tmp "$stage"/run \
@@ -70,6 +71,8 @@ for o in "$build"/tests/*.bpf.o; do
 	[ -f "$o" ] && cp "$o" "$stage/bg/build/tests/"
 done
 cp "$src/tests/run.sh" "$stage/bg/tests/run.sh"
+mkdir -p "$stage/bg/policy"
+cp "$src"/policy/*.yaml "$stage/bg/policy/" # itest_enforce checks policy/iredmail.yaml
 cp "$here/guest.sh" "$stage/bg/guest.sh"
 cp "$here/init" "$stage/init"
 if [ -n "${VMTEST_CMD_FILE:-}" ]; then
@@ -87,6 +90,7 @@ find_mod() {
 		-name "$1.ko.gz" | head -n 1
 }
 add_mod() {
+	local name f deps d # dash: recursion would clobber them otherwise
 	name=$(echo "$1" | tr '-' '_')
 	grep -qx "$name" "$stage/mods/order" && return 0
 	f=$(find_mod "$name")
