@@ -44,6 +44,9 @@ int bg_cli_install(struct bg_loader *l, const struct bg_policy *p, struct bg_com
  */
 int bg_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
+/* bindguard run ... (cmd_run.c; the agent is agent.c) */
+int bg_cmd_run(int argc, char **argv);
+
 /* bindguard probe [--format table|json] */
 int bg_cmd_probe(int argc, char **argv);
 

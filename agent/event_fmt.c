@@ -288,86 +288,200 @@ static const char *rule_hint(const struct bg_policy_rule *rule)
 	return rule && rule->hint && rule->hint[0] ? rule->hint : NULL;
 }
 
-static void json_key_str(struct bg_strbuf *sb, const char *key, const char *val)
+/* ---- One field list per record, three renderings -------------------------------------------- */
+
+static struct bg_field *rec_next(struct bg_record *r, const char *key)
 {
-	bg_strbuf_printf(sb, ",\"%s\":", key);
-	if (val)
-		bg_json_string(sb, val, strlen(val));
-	else
-		bg_strbuf_puts(sb, "null");
+	struct bg_field *f;
+
+	if (r->n >= BG_RECORD_MAX_FIELDS) {
+		r->overflow = 1;
+		return NULL;
+	}
+	f = &r->f[r->n++];
+	memset(f, 0, sizeof(*f));
+	f->key = key;
+	return f;
 }
 
-static void json_key_u64(struct bg_strbuf *sb, const char *key, unsigned long long val)
+void bg_record_strn(struct bg_record *r, const char *key, const char *s, size_t n)
 {
-	bg_strbuf_printf(sb, ",\"%s\":%llu", key, val);
+	struct bg_field *f = rec_next(r, key);
+
+	if (!f)
+		return;
+	f->type = s ? BG_FV_STR : BG_FV_NULL;
+	f->s = s;
+	f->len = s ? n : 0;
 }
 
-/* The pre-formatted parts of an event line: everything that can fail other than memory. */
-struct event_parts {
-	char ts[TS_BUF];
-	char addr[INET6_ADDRSTRLEN];
-	char addr2[INET6_ADDRSTRLEN];
-	int is_confine;
-	int is_accept;
-};
+void bg_record_str(struct bg_record *r, const char *key, const char *s)
+{
+	bg_record_strn(r, key, s, s ? strlen(s) : 0);
+}
 
-static int event_parts_init(struct event_parts *p, const struct bg_event *ev,
-			    const struct timespec *wall)
+void bg_record_uint(struct bg_record *r, const char *key, unsigned long long v)
+{
+	struct bg_field *f = rec_next(r, key);
+
+	if (f) {
+		f->type = BG_FV_UINT;
+		f->u = v;
+	}
+}
+
+void bg_record_bool(struct bg_record *r, const char *key, int v)
+{
+	struct bg_field *f = rec_next(r, key);
+
+	if (f) {
+		f->type = BG_FV_BOOL;
+		f->u = !!v;
+	}
+}
+
+void bg_record_json(struct bg_record *r, const char *key, const char *json)
+{
+	struct bg_field *f = rec_next(r, key);
+
+	if (!f)
+		return;
+	f->type = json ? BG_FV_JSON : BG_FV_NULL;
+	f->s = json;
+	f->len = json ? strlen(json) : 0;
+}
+
+const struct bg_field *bg_record_get(const struct bg_record *r, const char *key)
+{
+	size_t i;
+
+	for (i = 0; i < r->n; i++)
+		if (!strcmp(r->f[i].key, key))
+			return &r->f[i];
+	return NULL;
+}
+
+/* Syslog priorities (<syslog.h>), by what happened: a refused bind is worth a warning. */
+#define PRI_WARNING 4
+#define PRI_NOTICE 5
+#define PRI_INFO 6
+
+int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct bg_event_meta *m)
+{
+	const struct bg_policy_rule *rule = m ? m->rule : NULL;
+	const char *hint = rule_hint(rule);
+	int err, confine, accept;
+
+	if (!r || !ev || !m || !m->wall)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	r->kind = BG_REC_EVENT;
+	err = fmt_rfc3339(r->ts, sizeof(r->ts), m->wall);
+	if (err)
+		return err;
+	err = fmt_addr(r->addr, sizeof(r->addr), ev->family, ev->addr);
+	if (err)
+		return err;
+	confine = ev->verdict == BG_VERDICT_CONFINE;
+	accept = ev->type == BG_EVENT_ACCEPT;
+	if ((confine || accept) && fmt_addr(r->addr2, sizeof(r->addr2), ev->family, ev->addr2))
+		return -EINVAL;
+	switch (ev->verdict) {
+	case BG_VERDICT_DENY:
+		r->priority = PRI_WARNING;
+		break;
+	case BG_VERDICT_ALLOW:
+		r->priority = PRI_INFO;
+		break;
+	default:
+		r->priority = PRI_NOTICE;
+		break;
+	}
+
+	bg_record_str(r, "ts", r->ts);
+	bg_record_uint(r, "seq", ev->seq);
+	bg_record_str(r, "event", event_str(ev->type));
+	bg_record_str(r, "verdict", known(bg_verdict_str(ev->verdict)));
+	bg_record_str(r, "mode", known(bg_mode_str(ev->mode)));
+	bg_record_str(r, "rule", rule_name(rule));
+	bg_record_str(r, "expose", known(bg_expose_str(ev->expose)));
+	bg_record_str(r, "action", known(bg_action_str(ev->action)));
+	bg_record_str(r, "hook", hook_str(ev->hook));
+	/* No task fields where nothing is known (an accept on a listener older than the agent). */
+	if (!(ev->flags & BG_EV_F_NO_TASK)) {
+		bg_record_uint(r, "pid", ev->pid);
+		bg_record_strn(r, "comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
+		bg_record_uint(r, "uid", ev->uid);
+		bg_record_uint(r, "gid", ev->gid);
+		bg_record_uint(r, "cgroup_id", ev->cgroup_id);
+	}
+	bg_record_uint(r, "netns", ev->netns);
+	bg_record_str(r, "family", family_str(ev->family));
+	bg_record_str(r, "proto", known(bg_proto_str(ev->proto)));
+	bg_record_str(r, "addr", r->addr);
+	bg_record_uint(r, "port", ev->port);
+	if (hint)
+		bg_record_str(r, "hint", hint);
+	if (confine)
+		bg_record_str(r, "confined_addr", r->addr2);
+	if (accept) {
+		bg_record_str(r, "peer_addr", r->addr2);
+		bg_record_uint(r, "peer_port", ev->port2);
+	}
+	if (ev->flags & BG_EV_F_CLOSED)
+		bg_record_bool(r, "closed", 1);
+	return r->overflow ? -E2BIG : 0;
+}
+
+int bg_record_agent(struct bg_record *r, const char *state, const struct timespec *wall,
+		    int priority)
 {
 	int err;
 
-	err = fmt_rfc3339(p->ts, sizeof(p->ts), wall);
+	if (!r || !state)
+		return -EINVAL;
+	memset(r, 0, sizeof(*r));
+	r->kind = BG_REC_AGENT;
+	r->priority = (__u8)priority;
+	err = fmt_rfc3339(r->ts, sizeof(r->ts), wall);
 	if (err)
 		return err;
-	err = fmt_addr(p->addr, sizeof(p->addr), ev->family, ev->addr);
-	if (err)
-		return err;
-	p->is_confine = ev->verdict == BG_VERDICT_CONFINE;
-	p->is_accept = ev->type == BG_EVENT_ACCEPT;
-	if (p->is_confine || p->is_accept)
-		return fmt_addr(p->addr2, sizeof(p->addr2), ev->family, ev->addr2);
+	bg_record_str(r, "ts", r->ts);
+	bg_record_str(r, "event", "agent");
+	bg_record_str(r, "state", state);
 	return 0;
 }
 
-static void event_json(struct bg_strbuf *sb, const struct bg_event *ev,
-		       const struct bg_policy_rule *rule, const struct event_parts *p)
+/* A trusted pre-encoded JSON value must be one line of printable ASCII. */
+static int json_value_ok(const char *s, size_t n)
 {
-	const char *hint = rule_hint(rule);
+	size_t i;
 
-	bg_strbuf_printf(sb, "{\"ts\":\"%s\"", p->ts);
-	json_key_u64(sb, "seq", ev->seq);
-	json_key_str(sb, "event", event_str(ev->type));
-	json_key_str(sb, "verdict", known(bg_verdict_str(ev->verdict)));
-	json_key_str(sb, "mode", known(bg_mode_str(ev->mode)));
-	json_key_str(sb, "rule", rule_name(rule));
-	json_key_str(sb, "expose", known(bg_expose_str(ev->expose)));
-	json_key_str(sb, "action", known(bg_action_str(ev->action)));
-	json_key_str(sb, "hook", hook_str(ev->hook));
-	/* An accept completes in softirq: there is no caller to describe. */
-	if (!(ev->flags & BG_EV_F_NO_TASK)) {
-		json_key_u64(sb, "pid", ev->pid);
-		bg_strbuf_puts(sb, ",\"comm\":");
-		bg_json_string(sb, ev->comm, strnlen(ev->comm, BG_COMM_LEN));
-		json_key_u64(sb, "uid", ev->uid);
-		json_key_u64(sb, "gid", ev->gid);
-		json_key_u64(sb, "cgroup_id", ev->cgroup_id);
+	for (i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
+			return 0;
+	return n > 0;
+}
+
+static void render_json_value(struct bg_strbuf *sb, const struct bg_field *f)
+{
+	switch (f->type) {
+	case BG_FV_STR:
+		bg_json_string(sb, f->s, f->len);
+		break;
+	case BG_FV_UINT:
+		bg_strbuf_printf(sb, "%llu", (unsigned long long)f->u);
+		break;
+	case BG_FV_BOOL:
+		bg_strbuf_puts(sb, f->u ? "true" : "false");
+		break;
+	case BG_FV_JSON:
+		bg_strbuf_append(sb, f->s, f->len);
+		break;
+	default:
+		bg_strbuf_puts(sb, "null");
+		break;
 	}
-	json_key_u64(sb, "netns", ev->netns);
-	json_key_str(sb, "family", family_str(ev->family));
-	json_key_str(sb, "proto", known(bg_proto_str(ev->proto)));
-	json_key_str(sb, "addr", p->addr);
-	json_key_u64(sb, "port", ev->port);
-	if (hint)
-		json_key_str(sb, "hint", hint);
-	if (p->is_confine)
-		json_key_str(sb, "confined_addr", p->addr2);
-	if (p->is_accept) {
-		json_key_str(sb, "peer_addr", p->addr2);
-		json_key_u64(sb, "peer_port", ev->port2);
-	}
-	if (ev->flags & BG_EV_F_CLOSED)
-		bg_strbuf_puts(sb, ",\"closed\":true");
-	bg_strbuf_puts(sb, "}\n");
 }
 
 /* ASCII only, by hand: the <ctype.h> classes depend on the locale. */
@@ -382,93 +496,180 @@ static int ascii_word_char(char c)
  * rule=mysql), otherwise quoted and escaped, so it can never carry a space, '=' or newline that
  * would make the line parse differently.
  */
-static void text_word(struct bg_strbuf *sb, const char *s)
+static void text_word(struct bg_strbuf *sb, const char *s, size_t n)
 {
-	const char *c;
+	size_t i;
 
-	for (c = s; *c; c++) {
-		if (!ascii_word_char(*c))
+	for (i = 0; i < n; i++) {
+		if (!ascii_word_char(s[i]))
 			break;
 	}
-	if (*s && !*c)
-		bg_strbuf_puts(sb, s);
+	if (n && i == n)
+		bg_strbuf_append(sb, s, n);
 	else
-		bg_json_string(sb, s, strlen(s));
+		bg_json_string(sb, s, n);
 }
 
-static void text_addr(struct bg_strbuf *sb, __u8 family, const char *addr)
+static void render_text_value(struct bg_strbuf *sb, const struct bg_field *f)
 {
-	if (family == BG_AF_INET)
-		bg_strbuf_puts(sb, addr);
-	else
-		bg_strbuf_printf(sb, "[%s]", addr);
+	switch (f->type) {
+	case BG_FV_STR:
+		text_word(sb, f->s, f->len);
+		break;
+	case BG_FV_JSON:
+		/* Our own compact JSON: one word unless it holds a space, then quoted as a string. */
+		if (memchr(f->s, ' ', f->len))
+			bg_json_string(sb, f->s, f->len);
+		else
+			bg_strbuf_append(sb, f->s, f->len);
+		break;
+	case BG_FV_NULL:
+		bg_strbuf_puts(sb, "-");
+		break;
+	default:
+		render_json_value(sb, f);
+		break;
+	}
 }
 
-static void event_text(struct bg_strbuf *sb, const struct bg_event *ev,
-		       const struct bg_policy_rule *rule, const struct event_parts *p)
+static int key_ok(const char *k)
 {
-	const char *verdict = known(bg_verdict_str(ev->verdict));
-	const char *name = rule_name(rule);
-	const char *hint = rule_hint(rule);
-	const char *c;
+	if (!k || !*k)
+		return 0;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
+			return 0;
+	return 1;
+}
 
-	bg_strbuf_printf(sb, "%s ", p->ts);
-	for (c = verdict; *c; c++) {
-		char up = *c >= 'a' && *c <= 'z' ? (char)(*c - 'a' + 'A') : *c;
+static int record_ok(const struct bg_record *r)
+{
+	size_t i;
 
-		bg_strbuf_append(sb, &up, 1);
+	if (r->overflow || r->n < 2)
+		return 0;
+	for (i = 0; i < r->n; i++) {
+		if (!key_ok(r->f[i].key))
+			return 0;
+		if (r->f[i].type == BG_FV_JSON && !json_value_ok(r->f[i].s, r->f[i].len))
+			return 0;
 	}
-	bg_strbuf_printf(sb, " %s %s ", event_str(ev->type), known(bg_proto_str(ev->proto)));
-	text_addr(sb, ev->family, p->addr);
-	bg_strbuf_printf(sb, ":%u rule=", ev->port);
-	text_word(sb, name ? name : "-");
-	bg_strbuf_printf(
-		sb, " expose=%s action=%s mode=%s pid=%u comm=", known(bg_expose_str(ev->expose)),
-		known(bg_action_str(ev->action)), known(bg_mode_str(ev->mode)), ev->pid);
-	bg_json_string(sb, ev->comm, strnlen(ev->comm, BG_COMM_LEN));
-	bg_strbuf_printf(sb, " uid=%u cgroup=%llu netns=%u", ev->uid,
-			 (unsigned long long)ev->cgroup_id, ev->netns);
-	if (p->is_confine) {
-		bg_strbuf_puts(sb, " confined=");
-		text_addr(sb, ev->family, p->addr2);
+	return 1;
+}
+
+/*
+ * Text: "TS VERDICT EVENT key=value ..." for events, "TS agent STATE key=value ..." for agent
+ * records: the same fields as JSON, in the same order, the first three lifted to the front. An
+ * event's hint follows on its own line, indented, as hint=... .
+ */
+static void render_text(struct bg_strbuf *sb, const struct bg_record *r, int with_ts)
+{
+	const struct bg_field *hint = NULL;
+	const char *lead[3] = { "verdict", "event", NULL };
+	const struct bg_field *f;
+	size_t i, k;
+
+	if (r->kind == BG_REC_AGENT) {
+		lead[0] = "event";
+		lead[1] = "state";
 	}
-	if (p->is_accept) {
-		bg_strbuf_puts(sb, " peer=");
-		text_addr(sb, ev->family, p->addr2);
-		bg_strbuf_printf(sb, ":%u", ev->port2);
+	if (with_ts)
+		bg_strbuf_printf(sb, "%s ", r->ts);
+	for (k = 0; lead[k]; k++) {
+		f = bg_record_get(r, lead[k]);
+		if (k)
+			bg_strbuf_puts(sb, " ");
+		if (!f || f->type != BG_FV_STR) {
+			bg_strbuf_puts(sb, "-");
+			continue;
+		}
+		if (!strcmp(lead[k], "verdict")) {
+			for (i = 0; i < f->len; i++) {
+				char up = f->s[i] >= 'a' && f->s[i] <= 'z' ? (char)(f->s[i] - 32) :
+									     f->s[i];
+
+				bg_strbuf_append(sb, &up, 1);
+			}
+		} else {
+			text_word(sb, f->s, f->len);
+		}
 	}
-	if (ev->flags & BG_EV_F_CLOSED)
-		bg_strbuf_puts(sb, " closed");
-	if (hint) {
-		bg_strbuf_puts(sb, " hint=");
-		bg_json_string(sb, hint, strlen(hint));
+	for (i = 0; i < r->n; i++) {
+		f = &r->f[i];
+		if (!strcmp(f->key, "ts") || !strcmp(f->key, lead[0]) || !strcmp(f->key, lead[1]))
+			continue;
+		if (r->kind == BG_REC_EVENT && !strcmp(f->key, "hint")) {
+			hint = f;
+			continue;
+		}
+		bg_strbuf_printf(sb, " %s=", f->key);
+		render_text_value(sb, f);
 	}
 	bg_strbuf_puts(sb, "\n");
+	if (hint && with_ts) {
+		bg_strbuf_puts(sb, "  hint=");
+		render_text_value(sb, hint);
+		bg_strbuf_puts(sb, "\n");
+	}
+}
+
+int bg_record_render(struct bg_strbuf *sb, int format, const struct bg_record *r)
+{
+	size_t start, i;
+
+	if (!sb || !r || (format != BG_FORMAT_JSON && format != BG_FORMAT_TEXT))
+		return -EINVAL;
+	if (!record_ok(r))
+		return -EINVAL;
+	if (sb->err)
+		return sb->err;
+	start = sb->len;
+	if (format == BG_FORMAT_JSON) {
+		bg_strbuf_puts(sb, "{");
+		for (i = 0; i < r->n; i++) {
+			bg_strbuf_printf(sb, "%s\"%s\":", i ? "," : "", r->f[i].key);
+			render_json_value(sb, &r->f[i]);
+		}
+		bg_strbuf_puts(sb, "}\n");
+	} else {
+		render_text(sb, r, 1);
+	}
+	if (sb->err)
+		bg_strbuf_truncate(sb, start);
+	return sb->err;
+}
+
+int bg_record_summary(struct bg_strbuf *sb, const struct bg_record *r)
+{
+	size_t start;
+
+	if (!sb || !r || !record_ok(r))
+		return -EINVAL;
+	start = sb->len;
+	render_text(sb, r, 0);
+	/* One line: drop the newline. */
+	if (!sb->err && sb->len > start && sb->buf[sb->len - 1] == '\n')
+		bg_strbuf_truncate(sb, sb->len - 1);
+	if (sb->err)
+		bg_strbuf_truncate(sb, start);
+	return sb->err;
 }
 
 int bg_event_format(struct bg_strbuf *sb, int format, const struct bg_event *ev,
 		    const struct bg_policy_rule *rule, const struct timespec *wall)
 {
-	struct event_parts parts;
-	size_t start;
+	struct bg_event_meta m = { .rule = rule, .wall = wall };
+	struct bg_record r;
 	int err;
 
 	if (!sb || !ev || !wall || (format != BG_FORMAT_JSON && format != BG_FORMAT_TEXT))
 		return -EINVAL;
 	if (sb->err)
 		return sb->err;
-	err = event_parts_init(&parts, ev, wall);
+	err = bg_record_event(&r, ev, &m);
 	if (err)
 		return err;
-
-	start = sb->len;
-	if (format == BG_FORMAT_JSON)
-		event_json(sb, ev, rule, &parts);
-	else
-		event_text(sb, ev, rule, &parts);
-	if (sb->err)
-		bg_strbuf_truncate(sb, start);
-	return sb->err;
+	return bg_record_render(sb, format, &r);
 }
 
 /*
@@ -512,7 +713,7 @@ int bg_lifecycle_format(struct bg_strbuf *sb, int format, const char *state,
 		bg_strbuf_puts(sb, "}\n");
 	} else {
 		bg_strbuf_printf(sb, "%s agent ", ts);
-		text_word(sb, state);
+		text_word(sb, state, strlen(state));
 		if (extra_json && extra_json[0])
 			bg_strbuf_printf(sb, " %s", extra_json);
 		bg_strbuf_puts(sb, "\n");

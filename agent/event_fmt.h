@@ -27,6 +27,68 @@ int bg_json_string(struct bg_strbuf *sb, const char *s, size_t n);
 int bg_rfc3339(struct bg_strbuf *sb, const struct timespec *wall);
 
 /*
+ * A record is one list of fields, rendered three ways from that one list so the formats cannot
+ * drift apart: JSON (one object per line), text (key=value) and journal fields (BINDGUARD_KEY=).
+ * Keys are [a-z0-9_]+. String values may hold any bytes: every rendering escapes them. A JSON
+ * value (BG_FV_JSON) is trusted pre-encoded JSON made by the agent itself (one line, ASCII).
+ * Values point into the record or into storage that outlives the rendering.
+ */
+#define BG_FV_NULL 0
+#define BG_FV_STR 1
+#define BG_FV_UINT 2
+#define BG_FV_BOOL 3
+#define BG_FV_JSON 4
+
+struct bg_field {
+	const char *key;
+	int type; /* BG_FV_* */
+	const char *s; /* BG_FV_STR, BG_FV_JSON */
+	size_t len;
+	unsigned long long u; /* BG_FV_UINT, BG_FV_BOOL */
+};
+
+#define BG_REC_EVENT 1 /* a ring-buffer or reconcile event */
+#define BG_REC_AGENT 2 /* a lifecycle or status record of the agent */
+#define BG_RECORD_MAX_FIELDS 48
+
+struct bg_record {
+	int kind; /* BG_REC_* */
+	int priority; /* syslog priority (LOG_WARNING for a deny, ...), for journal and syslog */
+	int overflow; /* more fields than BG_RECORD_MAX_FIELDS were added: not renderable */
+	size_t n;
+	struct bg_field f[BG_RECORD_MAX_FIELDS];
+	char ts[64]; /* storage for the values the record formats itself */
+	char addr[48];
+	char addr2[48];
+};
+
+/* Who an event is about, beyond what the kernel wrote (all optional). */
+struct bg_event_meta {
+	const struct bg_policy_rule *rule; /* NULL: the unlisted default or an unknown id */
+	const struct timespec *wall; /* wall-clock time of the event (required) */
+};
+
+/* Build the field list of an event. Returns 0 or -EINVAL (bad time or address). */
+int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct bg_event_meta *m);
+/* Start an agent record {"ts":..,"event":"agent","state":STATE}; add fields after it. */
+int bg_record_agent(struct bg_record *r, const char *state, const struct timespec *wall,
+		    int priority);
+void bg_record_str(struct bg_record *r, const char *key, const char *s); /* NULL: null */
+void bg_record_strn(struct bg_record *r, const char *key, const char *s, size_t n);
+void bg_record_uint(struct bg_record *r, const char *key, unsigned long long v);
+void bg_record_bool(struct bg_record *r, const char *key, int v);
+void bg_record_json(struct bg_record *r, const char *key, const char *json);
+const struct bg_field *bg_record_get(const struct bg_record *r, const char *key);
+
+/*
+ * Append the record as one JSON line, or as text: "TS VERDICT EVENT key=value ..." (events; the
+ * hint on a second line, indented) or "TS agent STATE key=value ...". On failure sb is as it was.
+ */
+int bg_record_render(struct bg_strbuf *sb, int format, const struct bg_record *r);
+/* The text rendering's first line without the time stamp: a journal MESSAGE. */
+int bg_record_summary(struct bg_strbuf *sb, const struct bg_record *r);
+
+/*
  * Append one event line.
  * @ev:   the record as the kernel wrote it (never trusted: comm may be unterminated garbage,
  *        enum fields may be out of range and are then printed as "unknown").

@@ -382,6 +382,20 @@ int bg_loader_set_handler(struct bg_loader *l, bg_event_fn fn, void *ctx)
 	return 0;
 }
 
+int bg_loader_ring_fd(struct bg_loader *l)
+{
+	return ring_buffer__epoll_fd(l->rb);
+}
+
+int bg_loader_consume(struct bg_loader *l)
+{
+	int n = ring_buffer__consume(l->rb);
+
+	if (n < 0)
+		return bg_fail(n, "ring buffer consume failed");
+	return n;
+}
+
 int bg_loader_poll(struct bg_loader *l, int timeout_ms)
 {
 	int n, m;

@@ -53,6 +53,9 @@ int bg_loader_attach(struct bg_loader *l);
 /* Set the event callback; wait up to timeout_ms for events and consume everything queued. */
 int bg_loader_set_handler(struct bg_loader *l, bg_event_fn fn, void *ctx);
 int bg_loader_poll(struct bg_loader *l, int timeout_ms);
+/* For an event loop: an fd that is readable when records wait (after a wakeup), and consume. */
+int bg_loader_ring_fd(struct bg_loader *l);
+int bg_loader_consume(struct bg_loader *l);
 
 /* 1 while every attached link is still attached, 0 once one was detached (BPF_LINK_DETACH). */
 int bg_loader_links_alive(struct bg_loader *l);

@@ -1,0 +1,482 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * agent.c - `bindguard run`: start, the event loop, stop.
+ *
+ * One thread, one epoll set: the ring buffer's epoll fd (records submitted with a wakeup), a
+ * signalfd (SIGINT/SIGTERM stop, SIGHUP reloads, SIGUSR1 reopens the output files) and a 100 ms
+ * timerfd. Each tick consumes what was submitted without a wakeup, flushes the sinks and, once a
+ * second, checks that the hooks are still attached and reports drops while they happen.
+ *
+ * Nothing that happens to the output stops the agent: a sink that fails counts what it loses and
+ * says so (sink.c), and the kernel goes on enforcing either way.
+ */
+#include <errno.h>
+#include <stdint.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/signalfd.h>
+#include <sys/timerfd.h>
+#include <syslog.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <bpf/libbpf.h>
+#include <systemd/sd-daemon.h>
+
+#include "agent.h"
+#include "commands.h"
+#include "kfeatures.h"
+#include "loader.h"
+#include "log.h"
+#include "sink.h"
+
+#ifndef BG_VERSION
+#define BG_VERSION "0.0.0"
+#endif
+
+#define BG_TICK_MS 100 /* also bounds how long an event submitted without a wakeup waits */
+
+static void refresh_clock(struct bg_agent *a)
+{
+	struct timespec rt, mono;
+
+	clock_gettime(CLOCK_REALTIME, &rt);
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	a->mono_to_wall_ns = ((__s64)rt.tv_sec - mono.tv_sec) * 1000000000LL +
+			     ((__s64)rt.tv_nsec - mono.tv_nsec);
+}
+
+void bg_agent_flush(struct bg_agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_sinks; i++)
+		bg_sink_flush(a->sinks[i]);
+}
+
+void bg_agent_record(struct bg_agent *a, const struct bg_record *r, int loud)
+{
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	size_t i;
+
+	for (i = 0; i < a->n_sinks; i++)
+		bg_sink_emit(a->sinks[i], r);
+	/* With the events in a file or the journal, an operator still sees start and reloads. */
+	if (loud && a->mirror_stderr && bg_record_summary(&sb, r) == 0)
+		bg_log(BG_LOG_INFO, "%s\n", sb.buf);
+	bg_strbuf_release(&sb);
+}
+
+void bg_agent_event(struct bg_agent *a, const struct bg_event *ev)
+{
+	const struct bg_policy *p = NULL;
+	struct bg_event_meta m = { 0 };
+	struct timespec wall;
+	struct bg_record r;
+	size_t i;
+	__s64 ns;
+
+	if (ev->gen == a->gen)
+		p = a->policy;
+	else if (ev->gen == a->prev_gen && a->prev_policy)
+		p = a->prev_policy;
+	if (p && ev->rule_id >= 1 && ev->rule_id <= p->n_rules)
+		m.rule = &p->rules[ev->rule_id - 1];
+	ns = (__s64)ev->ts_ns + a->mono_to_wall_ns;
+	if (ns < 0)
+		ns = 0; /* a clock set before 1970: print the epoch rather than lose the event */
+	wall.tv_sec = ns / 1000000000LL;
+	wall.tv_nsec = ns % 1000000000LL;
+	m.wall = &wall;
+	if (bg_record_event(&r, ev, &m) != 0) {
+		for (i = 0; i < a->n_sinks; i++)
+			bg_sink_lost(a->sinks[i], 1, EINVAL);
+		return;
+	}
+	for (i = 0; i < a->n_sinks; i++)
+		bg_sink_emit(a->sinks[i], &r);
+}
+
+/* Ring-buffer callback. */
+static int on_event(void *ctx, const struct bg_event *ev)
+{
+	struct bg_agent *a = ctx;
+
+	bg_agent_event(a, ev);
+	a->delivered++;
+	/* A closed listener can listen() again on the same fd: close it again. */
+	if (a->o->close_existing && ev->type == BG_EVENT_LISTEN && ev->verdict == BG_VERDICT_DENY)
+		a->need_close = 1;
+	return 0;
+}
+
+static int open_sinks(struct bg_agent *a)
+{
+	const struct bg_run_opts *o = a->o;
+	const char *def[] = { "stdout" };
+	const char *const *outs = o->n_outputs ? o->outputs : def;
+	size_t n = o->n_outputs ? o->n_outputs : 1, i;
+	struct bg_sink *s;
+	char why[512];
+	int err = 0;
+
+	a->mirror_stderr = 1;
+	for (i = 0; i < n; i++) {
+		why[0] = '\0';
+		if (!strcmp(outs[i], "stdout") || !strcmp(outs[i], "-")) {
+			s = bg_sink_stdout_new(o->format);
+			a->mirror_stderr = 0;
+		} else if (!strcmp(outs[i], "journal")) {
+			s = bg_sink_journal_new(&err, why, sizeof(why));
+		} else if (!strcmp(outs[i], "syslog")) {
+			s = bg_sink_syslog_new(o->syslog_facility, o->format, &err, why,
+					       sizeof(why));
+		} else {
+			s = bg_sink_file_new(outs[i], o->format, &err, why, sizeof(why));
+		}
+		if (!s) {
+			bg_err("cannot use output %s: %s\n", outs[i],
+			       why[0] ? why : "out of memory");
+			return EXIT_USAGE;
+		}
+		a->sinks[a->n_sinks++] = s;
+	}
+	return 0;
+}
+
+static void write_ready(struct bg_agent *a, size_t n_netns)
+{
+	const struct bg_features *f = bg_loader_features(a->loader);
+	struct bg_strbuf feats = BG_STRBUF_INIT;
+	struct timespec now;
+	struct bg_record r;
+	__u8 mode;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	mode = a->o->copts.mode_override >= 0 ? (__u8)a->o->copts.mode_override : a->policy->mode;
+	bg_features_json_map(&feats, f);
+	if (bg_record_agent(&r, "ready", &now, LOG_INFO) == 0) {
+		bg_record_str(&r, "version", BG_VERSION);
+		bg_record_uint(&r, "pid", (unsigned long long)getpid());
+		bg_record_str(&r, "mode", bg_mode_str(mode));
+		bg_record_str(&r, "policy", a->policy->name);
+		bg_record_str(&r, "source", a->policy->source);
+		bg_record_uint(&r, "rules", a->policy->n_rules);
+		bg_record_str(&r, "cgroup", a->cgroup);
+		bg_record_uint(&r, "existing", a->existing);
+		bg_record_uint(&r, "closed", a->closed);
+		bg_record_uint(&r, "netns_walked", n_netns);
+		bg_record_str(&r, "kernel", f->kernel);
+		bg_record_json(&r, "features", feats.err ? NULL : feats.buf);
+		bg_agent_record(a, &r, 1);
+	}
+	bg_strbuf_release(&feats);
+	bg_agent_flush(a);
+	if (a->notify)
+		sd_notifyf(0, "READY=1\nSTATUS=enforcing %s on %s (%s mode)", a->policy->source,
+			   a->cgroup, bg_mode_str(mode));
+}
+
+/* The counters, in the stopping record and in the periodic drop reports. */
+static void add_counters(struct bg_agent *a, struct bg_record *r, const __u64 *stats)
+{
+	unsigned long long lost = 0;
+	size_t i;
+
+	bg_record_uint(r, "events", stats[BG_STAT_EVENTS]);
+	bg_record_uint(r, "delivered", a->delivered);
+	bg_record_uint(r, "dropped", stats[BG_STAT_DROPPED]);
+	bg_record_uint(r, "denied", stats[BG_STAT_DENIED]);
+	bg_record_uint(r, "confined", stats[BG_STAT_CONFINED]);
+	bg_record_uint(r, "existing", a->existing);
+	bg_record_uint(r, "closed", a->closed);
+	for (i = 0; i < a->n_sinks; i++)
+		lost += a->sinks[i]->lost;
+	bg_record_uint(r, "lost", lost);
+}
+
+/* Once a second: while the kernel drops events, say so now, not only at exit. */
+static void report_drops(struct bg_agent *a)
+{
+	__u64 stats[BG_NR_STATS];
+	struct timespec now;
+	struct bg_record r;
+
+	if (bg_loader_stats(a->loader, stats) || stats[BG_STAT_DROPPED] == a->dropped_seen)
+		return;
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (bg_record_agent(&r, "dropping", &now, LOG_WARNING) == 0) {
+		bg_record_uint(&r, "dropped_now", stats[BG_STAT_DROPPED] - a->dropped_seen);
+		add_counters(a, &r, stats);
+		bg_agent_record(a, &r, 0);
+	}
+	bg_warn("%llu events dropped in the last second (ring buffer full); %llu in all\n",
+		(unsigned long long)(stats[BG_STAT_DROPPED] - a->dropped_seen),
+		(unsigned long long)stats[BG_STAT_DROPPED]);
+	a->dropped_seen = stats[BG_STAT_DROPPED];
+}
+
+static void write_stopping(struct bg_agent *a, const char *why)
+{
+	__u64 stats[BG_NR_STATS];
+	struct timespec now;
+	struct bg_record r;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (bg_record_agent(&r, "stopping", &now, why ? LOG_ERR : LOG_INFO))
+		return;
+	if (bg_loader_stats(a->loader, stats) == 0) {
+		add_counters(a, &r, stats);
+		if (stats[BG_STAT_DROPPED])
+			bg_warn("%llu events were dropped (ring buffer full)\n",
+				(unsigned long long)stats[BG_STAT_DROPPED]);
+	}
+	if (why)
+		bg_record_str(&r, "error", why);
+	bg_agent_record(a, &r, 1);
+	bg_agent_flush(a);
+}
+
+/* Signals arrive through a signalfd: block them, ignore SIGPIPE (a closed pipe is an errno). */
+static int setup_signals(void)
+{
+	sigset_t set;
+
+	signal(SIGPIPE, SIG_IGN);
+	sigemptyset(&set);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+		return -errno;
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static int epoll_add(int epfd, int fd, __u32 tag)
+{
+	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
+
+	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
+}
+
+enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER };
+
+/* Returns 0 on a clean stop, or EXIT_RUNTIME after the reason was reported. */
+static int event_loop(struct bg_agent *a, int sigfd)
+{
+	struct itimerspec its = { .it_interval = { 0, BG_TICK_MS * 1000000L },
+				  .it_value = { 0, BG_TICK_MS * 1000000L } };
+	struct epoll_event evs[8];
+	struct signalfd_siginfo si;
+	unsigned int ticks = 0;
+	int epfd, tfd, n, i, err, ret = EXIT_RUNTIME, stop = 0;
+	__u64 expirations;
+	char why[PATH_MAX + 128] = "";
+
+	epfd = epoll_create1(EPOLL_CLOEXEC);
+	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0 ||
+	    epoll_add(epfd, bg_loader_ring_fd(a->loader), TAG_RING) ||
+	    epoll_add(epfd, sigfd, TAG_SIGNAL) || epoll_add(epfd, tfd, TAG_TIMER)) {
+		bg_err("cannot set up the event loop: %s\n", strerror(errno));
+		goto out;
+	}
+	while (!stop) {
+		n = epoll_wait(epfd, evs, 8, -1);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			bg_err("event loop: %s\n", strerror(errno));
+			goto out;
+		}
+		for (i = 0; i < n; i++) {
+			switch (evs[i].data.u32) {
+			case TAG_RING:
+				err = bg_loader_consume(a->loader);
+				if (err < 0) {
+					bg_err("%s\n", bg_loader_strerror());
+					snprintf(why, sizeof(why), "%s", bg_loader_strerror());
+					goto out;
+				}
+				break;
+			case TAG_SIGNAL:
+				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
+					if (si.ssi_signo == SIGHUP) {
+						bg_agent_reload(a);
+					} else if (si.ssi_signo == SIGUSR1) {
+						size_t k;
+
+						bg_info("SIGUSR1: reopening the output files\n");
+						for (k = 0; k < a->n_sinks; k++)
+							bg_sink_reopen(a->sinks[k]);
+					} else {
+						stop = 1;
+					}
+				}
+				break;
+			case TAG_TIMER:
+				if (read(tfd, &expirations, sizeof(expirations)) < 0 &&
+				    errno != EAGAIN)
+					bg_dbg("timerfd: %s\n", strerror(errno));
+				/* Records submitted without a wakeup wait for this. */
+				if (bg_loader_consume(a->loader) < 0) {
+					bg_err("%s\n", bg_loader_strerror());
+					snprintf(why, sizeof(why), "%s", bg_loader_strerror());
+					goto out;
+				}
+				refresh_clock(a);
+				if (a->need_close) {
+					a->need_close = 0;
+					err = bg_reconcile(a, 1, 1, NULL);
+					if (err < 0)
+						bg_warn("cannot close a denied listener: %s\n",
+							strerror(-err));
+				}
+				bg_agent_flush(a);
+				if (++ticks % (1000 / BG_TICK_MS))
+					break;
+				report_drops(a);
+				if (a->watchdog_usec)
+					sd_notify(0, "WATCHDOG=1");
+				if (!bg_loader_cgroup_alive(a->loader)) {
+					snprintf(why, sizeof(why), "cgroup %s was removed",
+						 a->cgroup);
+					bg_err("cgroup %s was removed: nothing is left to enforce on\n",
+					       a->cgroup);
+					goto out;
+				}
+				if (!bg_loader_links_alive(a->loader)) {
+					snprintf(
+						why, sizeof(why),
+						"a hook was detached from cgroup %s by another process",
+						a->cgroup);
+					bg_err("a hook was detached from cgroup %s by another process: "
+					       "the policy is no longer enforced\n",
+					       a->cgroup);
+					goto out;
+				}
+				break;
+			}
+		}
+	}
+	/* Drain what the kernel queued before the signal. */
+	bg_loader_consume(a->loader);
+	ret = 0;
+out:
+	if (a->notify)
+		sd_notify(0, "STOPPING=1");
+	write_stopping(a, why[0] ? why : NULL);
+	if (tfd >= 0)
+		close(tfd);
+	if (epfd >= 0)
+		close(epfd);
+	return ret;
+}
+
+int bg_agent_run(const struct bg_run_opts *o)
+{
+	struct bg_agent a = { .o = o };
+	struct bg_loader_opts lopts = { 0 };
+	const char *cgroup_path = o->cgroup_path;
+	char root[PATH_MAX], msg[1024];
+	int err, ret = EXIT_RUNTIME, sigfd = -1;
+	size_t n_netns = 0, i;
+
+	/* The policy first: a bad file is a usage error whatever the machine can do. */
+	if (bg_cli_load_policy(o->policy_path, &a.policy, msg, sizeof(msg)))
+		return EXIT_USAGE;
+	if (bg_cli_preflight("run", &cgroup_path, root, sizeof(root)))
+		goto out_free_policy;
+	snprintf(a.cgroup, sizeof(a.cgroup), "%s", cgroup_path);
+	ret = open_sinks(&a);
+	if (ret)
+		goto out_sinks;
+	ret = EXIT_RUNTIME;
+	a.notify = getenv("NOTIFY_SOCKET") != NULL;
+	{
+		uint64_t usec = 0;
+
+		if (sd_watchdog_enabled(0, &usec) > 0)
+			a.watchdog_usec = usec;
+	}
+
+	lopts.cgroup_path = a.cgroup;
+	err = bg_cli_loader_new(&lopts, &a.loader);
+	if (err) {
+		ret = err;
+		goto out_sinks;
+	}
+	if (o->close_existing && !bg_loader_have_close(a.loader)) {
+		const struct bg_features *f = bg_loader_features(a.loader);
+		enum bg_feature_id id =
+			bg_loader_have_iter(a.loader) ? BG_FEAT_SOCK_DESTROY : BG_FEAT_SOCK_ITER;
+
+		bg_err("--close-existing needs %s (Linux %s); this kernel (%s): %s\n",
+		       bg_feature_table[id].name, bg_feature_table[id].needs, f->kernel,
+		       f->why[id]);
+		goto out_free_loader;
+	}
+	if (bg_loader_check_conflict(a.loader, NULL)) {
+		bg_err("%s\n", bg_loader_strerror());
+		goto out_free_loader;
+	}
+	{
+		struct bg_compile_opts copts = o->copts;
+
+		err = bg_cli_install(a.loader, a.policy, &copts, &a.compiled);
+		if (err) {
+			ret = err;
+			goto out_free_loader;
+		}
+		a.gen = copts.gen;
+	}
+	refresh_clock(&a);
+	if (bg_loader_set_handler(a.loader, on_event, &a)) {
+		bg_err("%s\n", bg_loader_strerror());
+		goto out_release;
+	}
+	sigfd = setup_signals();
+	if (sigfd < 0) {
+		bg_err("cannot set up signal handling: %s\n", strerror(-sigfd));
+		goto out_release;
+	}
+	if (bg_loader_attach(a.loader)) {
+		bg_err("%s\n", bg_loader_strerror());
+		goto out_release;
+	}
+
+	/*
+	 * Reconcile after attaching, so that no socket can slip between the walk and the hooks,
+	 * and before ready, so that "ready" means the existing state has been reported too.
+	 */
+	if (bg_loader_have_iter(a.loader)) {
+		err = bg_reconcile(&a, o->close_existing, 0, &n_netns);
+		if (err < 0) {
+			bg_err("cannot reconcile the existing sockets: %s\n", strerror(-err));
+			goto out_release;
+		}
+	} else {
+		bg_warn("sockets that existed before the agent are not checked: this kernel has "
+			"no BPF socket iterators (%s)\n",
+			bg_loader_features(a.loader)->why[BG_FEAT_SOCK_ITER]);
+	}
+	write_ready(&a, n_netns);
+	ret = event_loop(&a, sigfd);
+out_release:
+	bg_compiled_release(&a.compiled);
+out_free_loader:
+	bg_loader_free(a.loader); /* detaches every hook */
+out_sinks:
+	for (i = 0; i < a.n_sinks; i++)
+		bg_sink_free(a.sinks[i]);
+	if (sigfd >= 0)
+		close(sigfd);
+out_free_policy:
+	bg_policy_free(a.policy);
+	bg_policy_free(a.prev_policy);
+	return ret;
+}

@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
+/*
+ * agent.h - the running agent (`bindguard run`): its options and its one state struct, shared by
+ * the modules that make it up: agent.c (start, the event loop, stop), reconcile.c (sockets that
+ * already exist) and reload.c (SIGHUP).
+ */
+#ifndef BG_AGENT_H
+#define BG_AGENT_H
+
+#include <limits.h>
+#include <linux/types.h>
+#include <stddef.h>
+
+#include "event_fmt.h"
+#include "policy.h"
+
+#define BG_MAX_SINKS 4
+
+struct bg_run_opts {
+	const char *policy_path; /* NULL: the built-in policy */
+	const char *cgroup_path; /* NULL: the cgroup v2 root */
+	struct bg_compile_opts copts; /* mode override, log-allowed */
+	int format; /* BG_FORMAT_* for stdout, files and syslog */
+	const char *outputs[BG_MAX_SINKS]; /* "stdout", "journal", "syslog" or a path */
+	size_t n_outputs; /* 0: stdout */
+	int syslog_facility; /* LOG_DAEMON or LOG_AUTH */
+	int close_existing;
+	int verbose;
+};
+
+struct bg_loader;
+struct bg_sink;
+
+struct bg_agent {
+	const struct bg_run_opts *o;
+	char cgroup[PATH_MAX]; /* the cgroup enforced on */
+	struct bg_loader *loader;
+	struct bg_compiled compiled;
+	/*
+	 * The live policy and the one before it: events carry the generation of the rule table
+	 * that judged them, so events queued across a reload keep their rule's name and hint.
+	 */
+	struct bg_policy *policy, *prev_policy;
+	__u16 gen, prev_gen;
+	struct bg_sink *sinks[BG_MAX_SINKS];
+	size_t n_sinks;
+	int mirror_stderr; /* no sink is stdout: lifecycle records also go to stderr */
+	__s64 mono_to_wall_ns; /* CLOCK_REALTIME - CLOCK_MONOTONIC, refreshed every tick */
+	unsigned long long delivered; /* ring-buffer events written */
+	unsigned long long existing; /* reconcile events (made by the agent) */
+	unsigned long long closed; /* sockets closed by --close-existing */
+	unsigned long long dropped_seen; /* kernel drops already reported */
+	int need_close; /* a denied listen was seen: close it again (--close-existing) */
+	int notify; /* started by systemd with NOTIFY_SOCKET */
+	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */
+};
+
+/* `bindguard run`: start, loop until SIGINT/SIGTERM, stop. Returns the exit code. */
+int bg_agent_run(const struct bg_run_opts *o);
+
+/* Write a kernel or reconcile event to every sink, with its rule from the right generation. */
+void bg_agent_event(struct bg_agent *a, const struct bg_event *ev);
+
+/* Write an agent record to every sink (and to stderr when no sink is stdout and loud is set). */
+void bg_agent_record(struct bg_agent *a, const struct bg_record *r, int loud);
+
+/* Flush every sink. */
+void bg_agent_flush(struct bg_agent *a);
+
+/*
+ * Judge every listener and bound UDP socket in every netns and report those in scope that break
+ * the policy as "existing" events; with do_close, close the denied ones; only_closed reports just
+ * those closed now. Returns the number reported or -errno. (reconcile.c)
+ */
+int bg_reconcile(struct bg_agent *a, int do_close, int only_closed, size_t *n_netns);
+
+/* SIGHUP: read the policy again and swap it in; a bad one keeps the old. (reload.c) */
+void bg_agent_reload(struct bg_agent *a);
+
+#endif /* BG_AGENT_H */

@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * reload.c - SIGHUP: parse the policy source again and swap it in atomically. A bad file changes
+ * nothing: the old policy stays live (a failed reload never widens access) and the failure is
+ * reported with its file:line:col.
+ */
+#include <stdio.h>
+#include <string.h>
+#include <syslog.h>
+#include <time.h>
+
+#include <systemd/sd-daemon.h>
+
+#include "agent.h"
+#include "commands.h"
+#include "loader.h"
+#include "log.h"
+
+void bg_agent_reload(struct bg_agent *a)
+{
+	struct bg_compile_opts copts = a->o->copts;
+	struct bg_compiled compiled = { 0 };
+	struct bg_policy *np = NULL;
+	struct timespec now;
+	struct bg_record r;
+	char msg[1024];
+	int err;
+	__u8 mode;
+
+	if (a->notify)
+		sd_notify(0, "RELOADING=1");
+	err = bg_cli_load_policy(a->o->policy_path, &np, msg, sizeof(msg));
+	if (!err) {
+		copts.gen = a->gen + 1;
+		copts.first_set_id = bg_loader_next_set_id(a->loader);
+		err = bg_policy_compile(np, &copts, &compiled);
+		if (err)
+			snprintf(msg, sizeof(msg), "cannot compile the policy: %s", strerror(-err));
+	}
+	if (!err) {
+		err = bg_loader_install_policy(a->loader, &compiled);
+		if (err)
+			snprintf(msg, sizeof(msg), "%s", bg_loader_strerror());
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (err) {
+		bg_err("reload failed, the previous policy stays in force: %s\n", msg);
+		if (bg_record_agent(&r, "reload-failed", &now, LOG_ERR) == 0) {
+			bg_record_str(&r, "source",
+				      a->o->policy_path ? a->o->policy_path :
+							  BG_BUILTIN_POLICY_NAME);
+			bg_record_str(&r, "error", msg);
+			bg_record_uint(&r, "generation", a->gen);
+			bg_agent_record(a, &r, 0);
+		}
+		goto out;
+	}
+	bg_policy_free(a->prev_policy);
+	a->prev_policy = a->policy;
+	a->prev_gen = a->gen;
+	a->policy = np;
+	a->gen = copts.gen;
+	np = NULL;
+	mode = copts.mode_override >= 0 ? (__u8)copts.mode_override : a->policy->mode;
+	if (bg_record_agent(&r, "reloaded", &now, LOG_INFO) == 0) {
+		bg_record_uint(&r, "generation", a->gen);
+		bg_record_uint(&r, "rules", a->policy->n_rules);
+		bg_record_str(&r, "policy", a->policy->name);
+		bg_record_str(&r, "source", a->policy->source);
+		bg_record_str(&r, "mode", bg_mode_str(mode));
+		bg_agent_record(a, &r, 1);
+	}
+out:
+	bg_agent_flush(a);
+	bg_compiled_release(&compiled);
+	bg_policy_free(np);
+	if (a->notify)
+		sd_notifyf(0, "READY=1\nSTATUS=enforcing %s on %s (%s mode)", a->policy->source,
+			   a->cgroup,
+			   bg_mode_str(a->o->copts.mode_override >= 0 ?
+					       (__u8)a->o->copts.mode_override :
+					       a->policy->mode));
+}
