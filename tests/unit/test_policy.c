@@ -1246,9 +1246,22 @@ static void test_builtin_profile(void **state)
 		/* One rule per row, in the table's order. */
 		assert_int_equal(r->port_lo, row->port);
 		assert_int_equal(r->port_hi, row->port);
-		assert_int_equal(r->protos, TCP);
 		assert_ptr_equal(find_rule(p, row->port, BG_PROTO_TCP), r);
-		assert_null(find_rule(p, row->port, BG_PROTO_UDP));
+		/*
+		 * Public services are TCP, as the seed lists them. Every internal or disabled one
+		 * covers UDP too, and its note says why (after the seed's own note).
+		 */
+		if (row->expose == PUB) {
+			assert_int_equal(r->protos, TCP);
+			assert_null(find_rule(p, row->port, BG_PROTO_UDP));
+			assert_string_equal(r->note, row->note);
+		} else {
+			assert_int_equal(r->protos, TCP | UDP);
+			assert_ptr_equal(find_rule(p, row->port, BG_PROTO_UDP), r);
+			assert_memory_equal(r->note, row->note, strlen(row->note));
+			assert_non_null(strstr(r->note + strlen(row->note), " UDP "));
+			assert_true(strlen(r->note) >= strlen(row->note) + 40);
+		}
 		assert_int_equal(r->expose, row->expose);
 		assert_int_equal(r->action, BG_ACTION_DENY);
 		assert_non_null(r->service);
@@ -1257,7 +1270,6 @@ static void test_builtin_profile(void **state)
 		else
 			assert_true(strlen(r->service) >= 4);
 		assert_string_equal(r->software, row->software);
-		assert_string_equal(r->note, row->note);
 		/* Every internal or disabled port tells the operator how to fix it. */
 		if (row->expose != PUB) {
 			assert_non_null(r->hint);
@@ -1268,6 +1280,39 @@ static void test_builtin_profile(void **state)
 		    NULL);
 	assert_true(strstr(find_rule(p, 11211, BG_PROTO_TCP)->hint, "-l 127.0.0.1") != NULL);
 	assert_true(strstr(find_rule(p, 4190, BG_PROTO_TCP)->hint, "expose: public") != NULL);
+	/* The two UDP reflectors say so. */
+	assert_non_null(strstr(find_rule(p, 11211, BG_PROTO_UDP)->note, "reflection"));
+	assert_non_null(strstr(find_rule(p, 389, BG_PROTO_UDP)->note, "CLDAP"));
+	bg_policy_free(p);
+}
+
+/* The ports issue 9 names, one by one: UDP on each is internal or closed, as TCP is. */
+static void test_builtin_udp(void **state)
+{
+	static const struct {
+		__u16 port;
+		__u8 expose;
+	} rows[] = {
+		{ 11211, LO }, { 389, LO },   { 4190, OFF }, { 636, OFF },  { 3306, LO },
+		{ 5432, LO },  { 10024, LO }, { 10028, LO }, { 24, LO },    { 7777, LO },
+		{ 7790, LO },  { 9998, LO },  { 20000, LO }, { 19999, LO },
+	};
+	static const __u16 public_tcp_only[] = { 25, 587, 110, 995, 143, 993, 80, 443 };
+	struct bg_policy *p = parse_builtin();
+	const struct bg_policy_rule *r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		r = find_rule(p, rows[i].port, BG_PROTO_UDP);
+		if (!r)
+			fail_msg("%u/udp: no rule", rows[i].port);
+		assert_int_equal(r->expose, rows[i].expose);
+		assert_int_equal(r->action, BG_ACTION_DENY);
+		assert_ptr_equal(find_rule(p, rows[i].port, BG_PROTO_TCP), r);
+	}
+	for (i = 0; i < ARRAY_SIZE(public_tcp_only); i++)
+		assert_null(find_rule(p, public_tcp_only[i], BG_PROTO_UDP));
 	bg_policy_free(p);
 }
 
@@ -1276,7 +1321,7 @@ static void test_builtin_compiled(void **state)
 	struct bg_compile_opts opts = { .mode_override = -1, .first_set_id = 1 };
 	struct bg_policy *p = parse_builtin();
 	struct bg_compiled c;
-	size_t i;
+	size_t i, n_udp = 0;
 	__u32 port;
 
 	(void)state;
@@ -1286,10 +1331,22 @@ static void test_builtin_compiled(void **state)
 
 		assert_slot(s, seed[i].expose, BG_ACTION_DENY, BG_MODE_ENFORCE, 0, (__u16)(i + 1),
 			    0);
+		s = &c.slots[BG_RULE_KEY(BG_PROTO_UDP, seed[i].port)];
+		if (seed[i].expose == PUB)
+			assert_int_equal(s->expose, BG_EXPOSE_UNSET);
+		else
+			assert_slot(s, seed[i].expose, BG_ACTION_DENY, BG_MODE_ENFORCE, 0,
+				    (__u16)(i + 1), 0);
+		if (seed[i].expose != PUB)
+			n_udp++;
 	}
-	assert_int_equal(count_set_slots(&c), ARRAY_SIZE(seed));
+	/* 30 TCP slots, and a UDP slot for each of the 22 internal or disabled ports. */
+	assert_int_equal(n_udp, 22);
+	assert_int_equal(count_set_slots(&c), ARRAY_SIZE(seed) + n_udp);
 	for (port = 0; port < BG_NR_PORTS; port++)
-		assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_UDP, port)].expose, BG_EXPOSE_UNSET);
+		if (!find_rule(p, port, BG_PROTO_UDP))
+			assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_UDP, port)].expose,
+					 BG_EXPOSE_UNSET);
 	assert_slot(&c.slots[BG_KEY_UNLISTED], BG_EXPOSE_PUBLIC, BG_ACTION_DENY, BG_MODE_ENFORCE, 0,
 		    0, 0);
 	assert_int_equal(c.n_cidrs, 0);
@@ -1433,10 +1490,10 @@ static void test_print(void **state)
 	assert_non_null(strstr(text, "unlisted  public"));
 	assert_non_null(strstr(text, "rules     30\n"));
 	assert_non_null(strstr(text,
-			       "\n  3306/tcp        loopback  deny     mysql (MySQL/MariaDB)\n"
+			       "\n  3306/tcp+udp    loopback  deny     mysql (MySQL/MariaDB)\n"
 			       "      hint: Set bind-address = 127.0.0.1"));
 	assert_non_null(
-		strstr(text, "\n  4190/tcp        none      deny     managesieve (Dovecot)\n"));
+		strstr(text, "\n  4190/tcp+udp    none      deny     managesieve (Dovecot)\n"));
 	assert_non_null(strstr(text, "\n  25/tcp          public    -        smtp (Postfix)\n"));
 	for (line = text; line; line = strchr(line + 1, '\n'))
 		rules += line[0] == '\n' && line[1] == ' ' && line[2] == ' ' && line[3] >= '0' &&
@@ -1489,6 +1546,7 @@ int main(void)
 		cmocka_unit_test(test_compile_cidr),
 		cmocka_unit_test(test_compile_rejects),
 		cmocka_unit_test(test_builtin_profile),
+		cmocka_unit_test(test_builtin_udp),
 		cmocka_unit_test(test_builtin_compiled),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_error_str),
