@@ -40,9 +40,16 @@ int bg_cli_preflight(const char *cmd, const char **cgroup_path, char *buf, size_
 	return 0;
 }
 
+/*
+ * A policy error or warning with a position starts its line with "file:line:col:", as a
+ * compiler's does, so that editors and `grep -n`-style tools can jump to it. An error without
+ * a position (the file cannot be read) is bindguard's own and keeps its prefix.
+ */
 int bg_cli_load_policy(const char *path, struct bg_policy **out, char *msg, size_t len)
 {
 	struct bg_policy_error perr;
+	char line[1024];
+	size_t i;
 	int err;
 
 	memset(&perr, 0, sizeof(perr));
@@ -53,9 +60,11 @@ int bg_cli_load_policy(const char *path, struct bg_policy **out, char *msg, size
 					     bg_builtin_policy_len, out, &perr);
 	if (err) {
 		bg_policy_error_str(&perr, msg, len);
-		fprintf(stderr, "bindguard: %s\n", msg);
+		fprintf(stderr, "%s%s\n", perr.line ? "" : "bindguard: ", msg);
 		return err;
 	}
+	for (i = 0; i < (*out)->n_warnings; i++)
+		fprintf(stderr, "%s\n", bg_policy_warning_str(*out, i, line, sizeof(line)));
 	return 0;
 }
 

@@ -47,7 +47,11 @@ static int rule_valid(const struct bg_policy_rule *r)
 {
 	const __u8 all = BG_PROTO_BIT(BG_PROTO_TCP) | BG_PROTO_BIT(BG_PROTO_UDP);
 
-	if (r->port_lo > r->port_hi || r->port_hi >= BG_NR_PORTS)
+	/*
+	 * Port 0 is no port: a bind to it asks the kernel to pick one. A slot for it would judge
+	 * every such bind before its port is known, so no rule may claim it.
+	 */
+	if (!r->port_lo || r->port_lo > r->port_hi || r->port_hi >= BG_NR_PORTS)
 		return 0;
 	if (!r->protos || (r->protos & ~all))
 		return 0;

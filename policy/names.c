@@ -133,3 +133,15 @@ const char *bg_policy_error_str(const struct bg_policy_error *err, char *buf, si
 		snprintf(buf, len, "%s: %s", err->file, err->msg);
 	return buf;
 }
+
+const char *bg_policy_warning_str(const struct bg_policy *p, size_t i, char *buf, size_t len)
+{
+	if (!buf || !len)
+		return buf;
+	if (!p || i >= p->n_warnings || !p->warnings)
+		snprintf(buf, len, "?");
+	else
+		snprintf(buf, len, "%s:%u:%u: warning: %s", p->source ? p->source : "?",
+			 p->warnings[i].line, p->warnings[i].col, p->warnings[i].msg);
+	return buf;
+}

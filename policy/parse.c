@@ -22,15 +22,32 @@
 #include <unistd.h>
 #include <yaml.h>
 
+#include "explain.h"
 #include "policy.h"
 
 #define PORT_MAX 65535u
 #define QUOTE_MAX 64 /* bytes of user text quoted in a message */
 
+/* Why no rule can name port 0, for the two messages that refuse it. */
+#define PORT0_WHY                                                                                 \
+	"binding port 0 asks the kernel to pick an ephemeral port, so no socket ever ends up on " \
+	"port 0"
+
 struct pctx {
 	yaml_parser_t parser;
 	yaml_event_t ev; /* the current event, valid while have_ev */
 	int have_ev;
+	yaml_event_t la; /* the event after it, when peek() fetched it early */
+	int have_la;
+	/*
+	 * The collections open at the last event pulled (depth of them, the first BG_YBLOCK_MAX
+	 * kept), and those the END events just pulled closed: what a syntax error is explained
+	 * against.
+	 */
+	struct bg_yblock open[BG_YBLOCK_MAX];
+	size_t depth;
+	struct bg_yblock closed[BG_YBLOCK_MAX];
+	size_t n_closed;
 	const char *buf; /* the input, to place reader errors that carry only an offset */
 	size_t len;
 	struct bg_policy_error *err;
@@ -103,11 +120,24 @@ static yaml_mark_t mark_of_offset(const char *buf, size_t len, size_t off)
 	return m;
 }
 
+/* A syntax error in the terms of the mistake behind it, when explain.c recognises it. */
+static int explain_yaml(struct pctx *c, yaml_mark_t *at, char *msg, size_t len)
+{
+	struct bg_yblock all[2 * BG_YBLOCK_MAX];
+	size_t n_open = c->depth < BG_YBLOCK_MAX ? c->depth : BG_YBLOCK_MAX;
+
+	memcpy(all, c->open, n_open * sizeof(all[0]));
+	memcpy(all + n_open, c->closed, c->n_closed * sizeof(all[0]));
+	return bg_yaml_explain(c->buf, c->len, c->parser.problem_mark, all, n_open, c->n_closed, at,
+			       msg, len);
+}
+
 /* Turn libyaml's own error (bad syntax, bad UTF-8) into ours. */
 static int fail_yaml(struct pctx *c)
 {
 	const yaml_parser_t *p = &c->parser;
 	const char *problem = p->problem ? p->problem : "unknown error";
+	char why[sizeof(c->err->msg)];
 	yaml_mark_t m;
 
 	switch (p->error) {
@@ -119,6 +149,8 @@ static int fail_yaml(struct pctx *c)
 			return fail_at(c, m, "invalid input: %s (#%X)", problem, p->problem_value);
 		return fail_at(c, m, "invalid input: %s", problem);
 	default:
+		if (explain_yaml(c, &m, why, sizeof(why)))
+			return fail_at(c, m, "%s", why);
 		if (p->context)
 			return fail_at(c, p->problem_mark,
 				       "YAML syntax error: %s (%s at line %zu, column %zu)",
@@ -128,39 +160,12 @@ static int fail_yaml(struct pctx *c)
 	}
 }
 
-/*
- * User text inside a message: cut short and escaped, so that a hostile value cannot forge a
- * second line in a log. UTF-8 passes through; the cut never splits a character.
- */
-static const char *quote_bytes(const unsigned char *s, size_t n, char *out, size_t outlen)
-{
-	size_t i, o = 0;
-
-	for (i = 0; i < n && o + 8 < outlen; i++) {
-		unsigned char ch = s[i];
-
-		if (i >= QUOTE_MAX && (ch & 0xc0) != 0x80) {
-			memcpy(out + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (ch == '"' || ch == '\\')
-			o += snprintf(out + o, outlen - o, "\\%c", ch);
-		else if (ch < 0x20 || ch == 0x7f)
-			o += snprintf(out + o, outlen - o, "\\x%02x", ch);
-		else
-			out[o++] = (char)ch;
-	}
-	out[o] = '\0';
-	return out;
-}
-
 static const char *quote(const yaml_event_t *ev, char *out, size_t outlen)
 {
-	return quote_bytes(ev->data.scalar.value, ev->data.scalar.length, out, outlen);
+	return bg_yaml_quote(ev->data.scalar.value, ev->data.scalar.length, QUOTE_MAX, out, outlen);
 }
 
-#define QUOTE_BUF (QUOTE_MAX * 4 + 8)
+#define QUOTE_BUF BG_QUOTE_BUF(QUOTE_MAX)
 
 /* -------------------------------------------------------------------------------------------- */
 /* Events */
@@ -184,6 +189,76 @@ static const yaml_char_t *tag_of(const yaml_event_t *ev)
 	}
 }
 
+/* Keep track of the collections around the parser, to explain a syntax error. */
+static void track(struct pctx *c, const yaml_event_t *ev)
+{
+	struct bg_yblock *b;
+
+	switch (ev->type) {
+	case YAML_MAPPING_START_EVENT:
+	case YAML_SEQUENCE_START_EVENT:
+		c->n_closed = 0;
+		if (c->depth < BG_YBLOCK_MAX) {
+			b = &c->open[c->depth];
+			memset(b, 0, sizeof(*b));
+			b->at = ev->start_mark;
+			b->seq = ev->type == YAML_SEQUENCE_START_EVENT;
+			b->flow =
+				b->seq ? ev->data.sequence_start.style == YAML_FLOW_SEQUENCE_STYLE :
+					 ev->data.mapping_start.style == YAML_FLOW_MAPPING_STYLE;
+		}
+		c->depth++;
+		break;
+	case YAML_MAPPING_END_EVENT:
+	case YAML_SEQUENCE_END_EVENT:
+		if (!c->depth)
+			break;
+		c->depth--;
+		if (c->depth < BG_YBLOCK_MAX && c->n_closed < BG_YBLOCK_MAX)
+			c->closed[c->n_closed++] = c->open[c->depth];
+		break;
+	default:
+		c->n_closed = 0;
+		break;
+	}
+}
+
+/* Name the collection the current (START) event opened, for messages about it. */
+static void set_role(struct pctx *c, const char *role, const char *const *keys, size_t n_keys)
+{
+	if (c->have_la || !c->depth || c->depth > BG_YBLOCK_MAX)
+		return;
+	c->open[c->depth - 1].role = role;
+	c->open[c->depth - 1].keys = keys;
+	c->open[c->depth - 1].n_keys = n_keys;
+}
+
+static int pull(struct pctx *c, yaml_event_t *ev)
+{
+	if (!yaml_parser_parse(&c->parser, ev))
+		return fail_yaml(c);
+	track(c, ev);
+	return 0;
+}
+
+/*
+ * Fetch the event after the current one without consuming it. A check that runs when a
+ * collection ends calls this first: if the line that ended it is a syntax error (a key indented
+ * one space too few ends a rule early), that error is the real mistake, and "rule has no expose"
+ * would only mislead.
+ */
+static int peek(struct pctx *c)
+{
+	int ret;
+
+	if (c->have_la)
+		return 0;
+	ret = pull(c, &c->la);
+	if (!ret)
+		c->have_la = 1;
+	return ret;
+}
+
 /*
  * Advance to the next event. Aliases are refused: a node used twice would have two meanings for
  * one position, and rules are meant to be read top to bottom. Explicit tags (!!str, !!int) are
@@ -191,13 +266,32 @@ static const yaml_char_t *tag_of(const yaml_event_t *ev)
  */
 static int next(struct pctx *c)
 {
+	int ret;
+
 	if (c->have_ev) {
 		yaml_event_delete(&c->ev);
 		c->have_ev = 0;
 	}
-	if (!yaml_parser_parse(&c->parser, &c->ev))
-		return fail_yaml(c);
+	if (c->have_la) {
+		c->ev = c->la;
+		c->have_la = 0;
+	} else {
+		ret = pull(c, &c->ev);
+		if (ret)
+			return ret;
+	}
 	c->have_ev = 1;
+	/*
+	 * A plain value that goes on over more lines, right before a syntax error, is a key
+	 * indented too far: YAML reads "port: 3306" and "     expose" below it as the value
+	 * "3306 expose", then fails on the ":". The syntax error is the mistake to report.
+	 */
+	if (c->ev.type == YAML_SCALAR_EVENT && c->ev.data.scalar.style == YAML_PLAIN_SCALAR_STYLE &&
+	    c->ev.end_mark.line > c->ev.start_mark.line) {
+		ret = peek(c);
+		if (ret)
+			return ret;
+	}
 	if (c->ev.type == YAML_ALIAS_EVENT)
 		return fail_at(c, c->ev.start_mark,
 			       "aliases (*%s) are not supported: write the value out",
@@ -207,8 +301,9 @@ static int next(struct pctx *c)
 		const yaml_char_t *tag = tag_of(&c->ev);
 		char q[QUOTE_BUF];
 
-		return fail_at(c, c->ev.start_mark, "YAML tags (%s) are not supported",
-			       quote_bytes(tag, strlen((const char *)tag), q, sizeof(q)));
+		return fail_at(
+			c, c->ev.start_mark, "YAML tags (%s) are not supported",
+			bg_yaml_quote(tag, strlen((const char *)tag), QUOTE_MAX, q, sizeof(q)));
 	}
 	return 0;
 }
@@ -260,6 +355,10 @@ struct keyset {
 	const char *const *names;
 	size_t n;
 	const char *where; /* "at top level", "in rule" */
+	/* The keys of the mappings nested in this one: such a key here was indented too little. */
+	const char *const *inner;
+	size_t n_inner;
+	const char *inner_what; /* "a rule key" */
 };
 
 /*
@@ -288,6 +387,13 @@ static int read_key(struct pctx *c, const struct keyset *ks, __u32 *seen, yaml_m
 	for (i = 0; i < ks->n && o < sizeof(expected); i++)
 		o += snprintf(expected + o, sizeof(expected) - o, "%s%s", i ? ", " : "",
 			      ks->names[i]);
+	for (i = 0; i < ks->n_inner; i++)
+		if (scalar_is(&c->ev, ks->inner[i]))
+			return fail_at(c, c->ev.start_mark,
+				       "unknown key \"%s\" %s (expected one of: %s); \"%s\" is %s: "
+				       "indent it like the other keys of its rule",
+				       ks->inner[i], ks->where, expected, ks->inner[i],
+				       ks->inner_what);
 	return fail_at(c, c->ev.start_mark, "unknown key \"%s\" %s (expected one of: %s)",
 		       quote(&c->ev, q, sizeof(q)), ks->where, expected);
 }
@@ -333,8 +439,8 @@ static int all_digits(const char *s, size_t n)
 	return n > 0;
 }
 
-/* Read a plain decimal integer in 0..max. */
-static int read_uint(struct pctx *c, const char *what, __u32 max, __u32 *out)
+/* The current event as a plain decimal integer in min..max. */
+static int uint_value(struct pctx *c, const char *what, __u32 min, __u32 max, __u32 *out)
 {
 	const yaml_event_t *ev = &c->ev;
 	const char *s;
@@ -343,19 +449,16 @@ static int read_uint(struct pctx *c, const char *what, __u32 max, __u32 *out)
 	__u32 v = 0;
 	int ret;
 
-	ret = next(c);
-	if (ret)
-		return ret;
 	if (!is_scalar(ev) || is_null(ev) || ev->data.scalar.style != YAML_PLAIN_SCALAR_STYLE)
 		return fail_at(c, ev->start_mark, "%s must be an integer, not %s", what,
 			       kind_of(ev));
 	s = (const char *)ev->data.scalar.value;
 	n = ev->data.scalar.length;
 	ret = parse_dec(s, n, &v);
-	if (ret == -ERANGE || (!ret && v > max) ||
+	if (ret == -ERANGE || (!ret && (v < min || v > max)) ||
 	    (n > 1 && s[0] == '-' && all_digits(s + 1, n - 1)))
-		return fail_at(c, ev->start_mark, "%s %s is out of range (0-%u)", what,
-			       quote(ev, q, sizeof(q)), max);
+		return fail_at(c, ev->start_mark, "%s %s is out of range (%u-%u)", what,
+			       quote(ev, q, sizeof(q)), min, max);
 	if (ret && n > 1 && s[0] == '0' && all_digits(s, n))
 		return fail_at(
 			c, ev->start_mark,
@@ -368,15 +471,78 @@ static int read_uint(struct pctx *c, const char *what, __u32 max, __u32 *out)
 	return 0;
 }
 
+/* Read a plain decimal integer in 0..max. */
+static int read_uint(struct pctx *c, const char *what, __u32 max, __u32 *out)
+{
+	int ret;
+
+	ret = next(c);
+	if (ret)
+		return ret;
+	return uint_value(c, what, 0, max, out);
+}
+
+/*
+ * "LO-HI", with spaces allowed around the dash. Returns 1 when s has that shape (a dash after
+ * the first character), with parse_dec()'s verdict on each side in *ra and *rb; 0 otherwise.
+ */
+static int split_range(const char *s, size_t n, __u32 *lo, __u32 *hi, int *ra, int *rb)
+{
+	const char *dash = n ? memchr(s + 1, '-', n - 1) : NULL;
+	size_t ln, hn;
+
+	if (!dash)
+		return 0;
+	ln = (size_t)(dash - s);
+	hn = n - ln - 1;
+	while (ln && s[ln - 1] == ' ')
+		ln--;
+	while (hn && dash[1] == ' ') {
+		dash++;
+		hn--;
+	}
+	*ra = parse_dec(s, ln, lo);
+	*rb = parse_dec(dash + 1, hn, hi);
+	return 1;
+}
+
+/*
+ * `port`: one port, 1-65535. Two mistakes get a message of their own: a range, which is what
+ * `ports` is for, and port 0, which no socket ever ends up on.
+ */
+static int read_port(struct pctx *c, __u32 *out)
+{
+	const yaml_event_t *ev = &c->ev;
+	char q[QUOTE_BUF];
+	__u32 lo = 0, hi = 0;
+	int ra = 0, rb = 0, ret;
+
+	ret = next(c);
+	if (ret)
+		return ret;
+	/* The suggestion is a range a rule can hold: it starts at 1, not 0. */
+	if (is_scalar(ev) && !is_null(ev) &&
+	    split_range((const char *)ev->data.scalar.value, ev->data.scalar.length, &lo, &hi, &ra,
+			&rb) &&
+	    !ra && !rb && hi)
+		return fail_at(c, ev->start_mark, "port \"%s\" is a range: write ports: %u-%u",
+			       quote(ev, q, sizeof(q)), lo ? lo : 1, hi);
+	if (scalar_is(ev, "0") && ev->data.scalar.style == YAML_PLAIN_SCALAR_STYLE)
+		return fail_at(c, ev->start_mark,
+			       "port 0 cannot be named in a rule: " PORT0_WHY
+			       " (rules name ports 1-65535)");
+	return uint_value(c, "port", 1, PORT_MAX, out);
+}
+
 /* `ports`: "LO-HI" (spaces around the dash allowed), or one port as a number or a string. */
 static int read_port_range(struct pctx *c, __u32 *lo, __u32 *hi)
 {
 	const yaml_event_t *ev = &c->ev;
-	const char *s, *dash;
-	size_t n, ln, hn;
+	const char *s;
+	size_t n;
 	char q[QUOTE_BUF];
 	__u32 a = 0, b = 0;
-	int ra, rb, ret;
+	int ra = 0, rb = 0, ret;
 
 	ret = next(c);
 	if (ret)
@@ -386,33 +552,38 @@ static int read_port_range(struct pctx *c, __u32 *lo, __u32 *hi)
 			       kind_of(ev));
 	s = (const char *)ev->data.scalar.value;
 	n = ev->data.scalar.length;
-	dash = n ? memchr(s + 1, '-', n - 1) : NULL;
-	if (!dash) {
+	if (!split_range(s, n, &a, &b, &ra, &rb)) {
 		ra = parse_dec(s, n, &a);
 		b = a;
 		rb = ra;
-	} else {
-		ln = (size_t)(dash - s);
-		hn = n - ln - 1;
-		while (ln && s[ln - 1] == ' ')
-			ln--;
-		while (hn && dash[1] == ' ') {
-			dash++;
-			hn--;
-		}
-		ra = parse_dec(s, ln, &a);
-		rb = parse_dec(dash + 1, hn, &b);
 	}
 	if (ra == -EINVAL || rb == -EINVAL)
 		return fail_at(c, ev->start_mark,
 			       "ports \"%s\" is not a port or a range LO-HI of decimal ports",
 			       quote(ev, q, sizeof(q)));
 	if (ra || rb || a > PORT_MAX || b > PORT_MAX)
-		return fail_at(c, ev->start_mark, "ports \"%s\" is out of range (0-%u)",
+		return fail_at(c, ev->start_mark, "ports \"%s\" is out of range (1-%u)",
 			       quote(ev, q, sizeof(q)), PORT_MAX);
 	if (a > b)
 		return fail_at(c, ev->start_mark, "ports \"%s\": the range is reversed (%u > %u)",
 			       quote(ev, q, sizeof(q)), a, b);
+	if (!b)
+		return fail_at(c, ev->start_mark,
+			       "ports \"%s\": port 0 cannot be named in a rule: " PORT0_WHY
+			       " (rules name ports 1-65535)",
+			       quote(ev, q, sizeof(q)));
+	if (!a && b == 1)
+		return fail_at(
+			c, ev->start_mark,
+			"ports \"%s\" includes port 0, which cannot be named in a rule (" PORT0_WHY
+			"): write port: 1",
+			quote(ev, q, sizeof(q)));
+	if (!a)
+		return fail_at(
+			c, ev->start_mark,
+			"ports \"%s\" includes port 0, which cannot be named in a rule (" PORT0_WHY
+			"): write ports: 1-%u",
+			quote(ev, q, sizeof(q)), b);
 	*lo = a;
 	*hi = b;
 	return 0;
@@ -665,6 +836,7 @@ static int read_cidr_list(struct pctx *c, const char *what, struct bg_cidr **cid
 	size_t n = 0, cap = 0, i;
 	int ret;
 
+	set_role(c, "CIDR", NULL, 0);
 	for (;;) {
 		ret = next(c);
 		if (ret)
@@ -702,6 +874,9 @@ static int read_cidr_list(struct pctx *c, const char *what, struct bg_cidr **cid
 		n++;
 		c->n_cidrs++;
 	}
+	ret = peek(c);
+	if (ret)
+		goto out_free_entries;
 	if (!n) {
 		ret = fail_at(c, start,
 			      "%s: empty CIDR list (list at least one network, or use loopback)",
@@ -730,9 +905,12 @@ out_free_entries:
 	return ret;
 }
 
-/* `expose` and `unlisted`: public | loopback | none | a sequence of CIDRs. */
+/*
+ * `expose` and `unlisted`: public | loopback | none | a sequence of CIDRs. *at is set to where
+ * the value starts.
+ */
 static int read_exposure(struct pctx *c, const char *what, __u8 *expose, struct bg_cidr **cidrs,
-			 size_t *n_cidrs)
+			 size_t *n_cidrs, yaml_mark_t *at)
 {
 	static const __u8 words[] = { BG_EXPOSE_PUBLIC, BG_EXPOSE_LOOPBACK, BG_EXPOSE_NONE };
 	const yaml_event_t *ev = &c->ev;
@@ -744,6 +922,7 @@ static int read_exposure(struct pctx *c, const char *what, __u8 *expose, struct 
 	ret = next(c);
 	if (ret)
 		return ret;
+	*at = ev->start_mark;
 	if (ev->type == YAML_SEQUENCE_START_EVENT) {
 		ret = read_cidr_list(c, what, cidrs, n_cidrs);
 		if (!ret)
@@ -845,11 +1024,38 @@ static int add_rule(struct pctx *c, yaml_mark_t at, struct bg_policy_rule **out)
 	return 0;
 }
 
+/*
+ * A rule ended without a required key, and what ended it is that key: it was meant for the rule
+ * but is indented less than the rule's other keys, which in YAML ends the rule (at column 0 it
+ * even makes valid YAML, a top-level key). Say that, at the key, rather than "rule has no
+ * expose" at a rule whose expose is right below it. The event after the rule's end starts where
+ * the token that ended it does.
+ */
+static int fail_missing(struct pctx *c, yaml_mark_t at, const char *key, const char *key2,
+			const char *msg)
+{
+	yaml_mark_t m = c->have_la ? c->la.start_mark : at;
+
+	if (m.line > at.line && m.column < at.column) {
+		if (key2 && bg_yaml_key_at(c->buf, c->len, m, key2))
+			key = key2;
+		if (bg_yaml_key_at(c->buf, c->len, m, key))
+			return fail_at(
+				c, m,
+				"bad indentation: \"%s\" is indented %zu space%s, but the other "
+				"keys of the rule at line %zu are indented %zu space%s: align it "
+				"with them",
+				key, m.column, m.column == 1 ? "" : "s", at.line + 1, at.column,
+				at.column == 1 ? "" : "s");
+	}
+	return fail_at(c, at, "%s", msg);
+}
+
 /* The current event starts a rule's mapping. */
 static int read_rule(struct pctx *c)
 {
-	const struct keyset ks = { rule_keys, RK_COUNT, "in rule" };
-	yaml_mark_t at = c->ev.start_mark, firsts[RK_COUNT];
+	const struct keyset ks = { rule_keys, RK_COUNT, "in rule", NULL, 0, NULL };
+	yaml_mark_t at = c->ev.start_mark, firsts[RK_COUNT], value_at;
 	struct bg_policy_rule *r = NULL;
 	__u32 seen = 0, v = 0;
 	int k, ret;
@@ -860,6 +1066,7 @@ static int read_rule(struct pctx *c)
 	r->line = (unsigned int)at.line + 1;
 	r->col = (unsigned int)at.column + 1;
 	r->protos = BG_PROTO_BIT(BG_PROTO_TCP);
+	set_role(c, "rule", rule_keys, RK_COUNT);
 
 	for (;;) {
 		ret = next(c);
@@ -876,7 +1083,7 @@ static int read_rule(struct pctx *c)
 				       "a rule has either \"port\" or \"ports\", not both");
 		switch (k) {
 		case RK_PORT:
-			ret = read_uint(c, "port", PORT_MAX, &v);
+			ret = read_port(c, &v);
 			if (!ret)
 				r->port_lo = r->port_hi = v;
 			break;
@@ -887,7 +1094,8 @@ static int read_rule(struct pctx *c)
 			ret = read_proto(c, &r->protos);
 			break;
 		case RK_EXPOSE:
-			ret = read_exposure(c, "expose", &r->expose, &r->cidrs, &r->n_cidrs);
+			ret = read_exposure(c, "expose", &r->expose, &r->cidrs, &r->n_cidrs,
+					    &value_at);
 			break;
 		case RK_ACTION:
 			ret = read_action(c, "action", &r->action);
@@ -908,11 +1116,16 @@ static int read_rule(struct pctx *c)
 		if (ret)
 			return ret;
 	}
+	ret = peek(c);
+	if (ret)
+		return ret;
 	if (!(seen & ((1u << RK_PORT) | (1u << RK_PORTS))))
-		return fail_at(c, at, "rule has no port (write port: N or ports: \"LO-HI\")");
+		return fail_missing(c, at, "port", "ports",
+				    "rule has no port (write port: N or ports: \"LO-HI\")");
 	if (!(seen & (1u << RK_EXPOSE)))
-		return fail_at(c, at,
-			       "rule has no expose (public, loopback, none or a list of CIDRs)");
+		return fail_missing(
+			c, at, "expose", NULL,
+			"rule has no expose (public, loopback, none or a list of CIDRs)");
 	return check_overlap(c, c->pol->n_rules - 1, at);
 }
 
@@ -927,6 +1140,7 @@ static int read_rules(struct pctx *c, yaml_mark_t *at)
 	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
 		return fail_at(c, c->ev.start_mark, "rules must be a sequence of rules, not %s",
 			       kind_of(&c->ev));
+	set_role(c, "rules", NULL, 0);
 	*at = c->ev.start_mark;
 	for (;;) {
 		ret = next(c);
@@ -965,11 +1179,76 @@ static const char *const top_keys[TK_COUNT] = {
 	[TK_RULES] = "rules",
 };
 
+/* -------------------------------------------------------------------------------------------- */
+/* Warnings: valid, loaded, and probably not what the author meant */
+
+__attribute__((format(printf, 3, 4))) static int warn_at(struct pctx *c, yaml_mark_t m,
+							 const char *fmt, ...)
+{
+	struct bg_policy *p = c->pol;
+	struct bg_policy_warning *grown, *w;
+	va_list ap;
+
+	grown = reallocarray(p->warnings, p->n_warnings + 1, sizeof(*grown));
+	if (!grown)
+		return fail_nomem(c->err);
+	p->warnings = grown;
+	w = &p->warnings[p->n_warnings++];
+	w->line = (unsigned int)m.line + 1;
+	w->col = (unsigned int)m.column + 1;
+	va_start(ap, fmt);
+	vsnprintf(w->msg, sizeof(w->msg), fmt, ap);
+	va_end(ap);
+	return 0;
+}
+
+/*
+ * `unlisted` other than public judges every port that no rule lists, and those are mostly not
+ * servers: a client that binds a local address or port before it connects is judged too. That
+ * is easy to miss when writing a policy about servers, so say what it will do.
+ */
+static int warn_unlisted(struct pctx *c, yaml_mark_t at)
+{
+	const struct bg_policy *p = c->pol;
+	const char *who = "0.0.0.0 or another non-loopback address before connecting";
+	const char *fix = "list each port other hosts must reach with expose: public";
+	const char *what, *fate;
+
+	if (p->mode == BG_MODE_AUDIT || p->unlisted_action == BG_ACTION_ALERT)
+		fate = "is reported as a violation";
+	else if (p->unlisted_action == BG_ACTION_CONFINE && p->unlisted_expose != BG_EXPOSE_NONE)
+		fate = "is confined to loopback (a wildcard bind) or denied (EPERM)";
+	else
+		fate = "is denied (EPERM)";
+	switch (p->unlisted_expose) {
+	case BG_EXPOSE_LOOPBACK:
+		what = "unlisted: loopback applies to clients too: on every port no rule lists, a "
+		       "bind() outside loopback";
+		break;
+	case BG_EXPOSE_NONE:
+		what = "unlisted: none applies to clients too: on every port no rule lists, any "
+		       "bind(), even on loopback,";
+		who = "before connecting";
+		fix = "list each port in use with its exposure";
+		break;
+	default:
+		what = "unlisted: [CIDRs] applies to clients too: on every port no rule lists, a "
+		       "bind() outside loopback and those networks";
+		break;
+	}
+	return warn_at(
+		c, at,
+		"%s %s: every server you did not list, and every client that binds %s (to a "
+		"fixed port, or to port 0 for an ephemeral one); %s, or keep unlisted: public",
+		what, fate, who, fix);
+}
+
 /* The current event starts the top-level mapping. */
 static int read_top(struct pctx *c)
 {
-	const struct keyset ks = { top_keys, TK_COUNT, "at top level" };
-	yaml_mark_t at = c->ev.start_mark, firsts[TK_COUNT], rules_at = at;
+	const struct keyset ks = { top_keys,  TK_COUNT, "at top level",
+				   rule_keys, RK_COUNT, "a rule key" };
+	yaml_mark_t at = c->ev.start_mark, firsts[TK_COUNT], rules_at = at, unlisted_at = at;
 	struct bg_policy *p = c->pol;
 	__u32 seen = 0, version = 0;
 	size_t i;
@@ -1004,7 +1283,7 @@ static int read_top(struct pctx *c)
 			break;
 		case TK_UNLISTED:
 			ret = read_exposure(c, "unlisted", &p->unlisted_expose, &p->unlisted_cidrs,
-					    &p->n_unlisted_cidrs);
+					    &p->n_unlisted_cidrs, &unlisted_at);
 			break;
 		case TK_UNLISTED_ACTION:
 			ret = read_action(c, "unlisted_action", &p->unlisted_action);
@@ -1016,6 +1295,9 @@ static int read_top(struct pctx *c)
 		if (ret)
 			return ret;
 	}
+	ret = peek(c);
+	if (ret)
+		return ret;
 	if (!(seen & (1u << TK_VERSION)))
 		return fail_at(c, at, "missing required key \"version\" (write version: 1)");
 	if (!(seen & (1u << TK_RULES)))
@@ -1036,6 +1318,8 @@ static int read_top(struct pctx *c)
 	for (i = 0; i < p->n_rules; i++)
 		if (!p->rules[i].action)
 			p->rules[i].action = p->default_action;
+	if (p->unlisted_expose != BG_EXPOSE_PUBLIC)
+		return warn_unlisted(c, unlisted_at);
 	return 0;
 }
 
@@ -1061,6 +1345,7 @@ static int read_stream(struct pctx *c)
 		return fail_at(c, c->ev.start_mark,
 			       "a policy is a mapping (version: 1, rules: ...), not %s",
 			       kind_of(&c->ev));
+	set_role(c, "top level", top_keys, TK_COUNT);
 	ret = read_top(c);
 	if (ret)
 		return ret;
@@ -1093,6 +1378,7 @@ void bg_policy_free(struct bg_policy *p)
 		free(p->rules[i].cidrs);
 	}
 	free(p->rules);
+	free(p->warnings);
 	free(p->unlisted_cidrs);
 	free(p->name);
 	free(p->source);
@@ -1154,6 +1440,8 @@ int bg_policy_parse_buffer(const char *name, const char *buf, size_t len, struct
 
 	if (c.have_ev)
 		yaml_event_delete(&c.ev);
+	if (c.have_la)
+		yaml_event_delete(&c.la);
 	yaml_parser_delete(&c.parser);
 	free(c.owner);
 	if (ret)

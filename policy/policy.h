@@ -21,7 +21,7 @@ struct bg_cidr {
 };
 
 struct bg_policy_rule {
-	__u32 port_lo; /* inclusive, 0..65535 */
+	__u32 port_lo; /* inclusive, 1..65535: port 0 asks the kernel for an ephemeral port */
 	__u32 port_hi; /* inclusive, >= port_lo */
 	__u8 protos; /* BG_PROTO_BIT(BG_PROTO_TCP) | BG_PROTO_BIT(BG_PROTO_UDP) */
 	__u8 expose; /* BG_EXPOSE_*, never UNSET */
@@ -36,6 +36,17 @@ struct bg_policy_rule {
 	unsigned int col;
 };
 
+/*
+ * A warning: the policy is valid and is loaded, but a part of it probably does not do what its
+ * author meant (e.g. `unlisted: loopback` also judges every client). Printed as
+ * "file:line:col: warning: msg" by bg_policy_warning_str().
+ */
+struct bg_policy_warning {
+	unsigned int line; /* 1-based, always set */
+	unsigned int col; /* 1-based */
+	char msg[512]; /* one line, no control characters */
+};
+
 struct bg_policy {
 	char *name; /* policy "name:", may be NULL */
 	char *source; /* file name used in messages */
@@ -47,6 +58,8 @@ struct bg_policy {
 	size_t n_unlisted_cidrs;
 	struct bg_policy_rule *rules;
 	size_t n_rules;
+	struct bg_policy_warning *warnings; /* in file order; NULL when there are none */
+	size_t n_warnings;
 };
 
 /* A parse or validation error: one line, "file:line:col: message". */
@@ -61,7 +74,14 @@ struct bg_policy_error {
 const char *bg_policy_error_str(const struct bg_policy_error *err, char *buf, size_t len);
 
 /*
- * Parse and validate a policy. On success return 0 and set *out (free with bg_policy_free()).
+ * Format warning i of p as "file:line:col: warning: msg" (file is p->source) into buf. Returns
+ * buf, which holds "?" when i is out of range.
+ */
+const char *bg_policy_warning_str(const struct bg_policy *p, size_t i, char *buf, size_t len);
+
+/*
+ * Parse and validate a policy. On success return 0 and set *out (free with bg_policy_free());
+ * (*out)->warnings then lists what is valid but probably unintended, for the caller to print.
  * On failure return -EINVAL (bad policy; err filled), -ENOENT/-EACCES/... (file could not be
  * read; err filled) or -ENOMEM, and leave *out untouched.
  */

@@ -7,10 +7,12 @@
  * policy.h and docs/policy.md promise:
  *   - a rejected file gives -EINVAL (or -ENOMEM), leaves *out untouched and yields one
  *     "file:line:col: message" line with no control character in it (it goes to a log);
- *   - an accepted file gives a policy the compiler accepts: ports in range and ordered, every
+ *   - an accepted file gives a policy the compiler accepts: ports in 1-65535 and ordered, every
  *     exposure and action resolved, CIDRs normalised (host bits clear, IPv4-mapped networks
  *     stored as IPv4, no duplicates in a list), strings free of control characters other than
- *     tab and newline; and each rule's first and last port land in its own slot.
+ *     tab and newline; and each rule's first and last port land in its own slot;
+ *   - each warning of an accepted file is one "file:line:col: warning: message" line with a
+ *     position and no control character.
  * Every accepted policy is also printed (to /dev/null), as `bindguard check` does.
  */
 #include <errno.h>
@@ -101,8 +103,8 @@ static void check_policy(const struct bg_policy *p)
 	for (i = 0; i < p->n_rules; i++) {
 		const struct bg_policy_rule *r = &p->rules[i];
 
-		CHECK(r->port_lo <= r->port_hi && r->port_hi <= 65535, "rule %zu ports %u-%u", i,
-		      r->port_lo, r->port_hi);
+		CHECK(r->port_lo >= 1 && r->port_lo <= r->port_hi && r->port_hi <= 65535,
+		      "rule %zu ports %u-%u", i, r->port_lo, r->port_hi);
 		CHECK(r->protos && !(r->protos & ~all), "rule %zu protos 0x%x", i, r->protos);
 		CHECK(r->expose >= 1 && r->expose <= BG_EXPOSE_MAX, "rule %zu expose %u", i,
 		      r->expose);
@@ -117,6 +119,19 @@ static void check_policy(const struct bg_policy *p)
 		check_text("software", r->software);
 		check_text("hint", r->hint);
 		check_text("note", r->note);
+	}
+	CHECK(!p->n_warnings || p->warnings, "warnings counted but not stored");
+	for (i = 0; i < p->n_warnings; i++) {
+		char line[1024];
+		const unsigned char *m;
+
+		CHECK(p->warnings[i].line >= 1 && p->warnings[i].col >= 1,
+		      "warning without position");
+		CHECK(p->warnings[i].msg[0], "empty warning");
+		bg_policy_warning_str(p, i, line, sizeof(line));
+		CHECK(!strncmp(line, FUZZ_NAME ":", sizeof(FUZZ_NAME)), "warning \"%s\"", line);
+		for (m = (const unsigned char *)line; *m; m++)
+			CHECK(*m >= 0x20 && *m != 0x7f, "control byte 0x%02x in a warning", *m);
 	}
 }
 

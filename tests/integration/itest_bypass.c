@@ -252,8 +252,8 @@ static const struct bp_case cases[] = {
 	  BIND(V4, TCP, "0.0.0.0", 8080, 0), QUIET, NAME("0.0.0.0", 8080) },
 	{ "public_any", "TCP 0.0.0.0:25 (smtp: public)", "bind4", G_IREDMAIL,
 	  BIND(V4, TCP, "0.0.0.0", 25, 0), QUIET, NAME("0.0.0.0", 25) },
-	{ "udp_on_tcp_rule", "UDP 0.0.0.0:3306 (the mysql rule is tcp only)", "bind4", G_IREDMAIL,
-	  BIND(V4, UDP, "0.0.0.0", 3306, 0), QUIET, NAME("0.0.0.0", 3306) },
+	{ "udp_any", "UDP 0.0.0.0:3306 (the mysql rule covers udp too)", "bind4", G_IREDMAIL,
+	  BIND(V4, UDP, "0.0.0.0", 3306, 0), DENIED("bind", "0.0.0.0"), .want_proto = "udp" },
 
 	/* --- Sharing and re-binding ------------------------------------------------------------ */
 	{ "reuseport_lo_then_any",

@@ -4,7 +4,8 @@
  *
  * Shaped like the kernel's prog_tests/sock_addr.c: one table of bind forms, one table of ports
  * (the iRedMail seed), each cell with an expected outcome, run for the enforce and the audit
- * mode; then confine, post_bind, the quiet cases and the bad-input cases.
+ * mode; then UDP under the built-in policy, confine, post_bind, the quiet cases and the
+ * bad-input cases.
  */
 #include <arpa/inet.h>
 #include <errno.h>
@@ -256,6 +257,88 @@ static void run_seed(struct sb *sb, int audit)
 		SB_CHECK(sb_count_lines(out, n) == total_viol, "%d bind events in all, want %d",
 			 sb_count_lines(out, n), total_viol);
 		SB_CHECK(sb_count_lines(out, m) == total_viol, "every event names the mode");
+	}
+	free(out);
+}
+
+/* --- UDP under the built-in policy ---------------------------------------------------------- */
+
+/*
+ * Every loopback or none rule of the built-in policy covers UDP too: the reflectors (memcached
+ * 11211, CLDAP 389) and the ports that must stay closed (4190, 636) refuse UDP on 0.0.0.0, while
+ * UDP on loopback still binds and public rules (25) stay TCP only.
+ */
+static const struct {
+	const char *addr;
+	int port;
+	int want_err;
+	const char *rule; /* NULL: no event wanted */
+} udp_cases[] = {
+	{ "0.0.0.0", 11211, EPERM, "memcached" },  { "0.0.0.0", 389, EPERM, "ldap" },
+	{ "0.0.0.0", 4190, EPERM, "managesieve" }, { "0.0.0.0", 636, EPERM, "ldaps" },
+	{ "127.0.0.1", 11211, 0, NULL },	   { "0.0.0.0", 25, 0, NULL },
+};
+#define NUDP (sizeof(udp_cases) / sizeof(udp_cases[0]))
+
+static int *udp_results;
+
+static int worker_udp(void *arg)
+{
+	size_t i;
+
+	(void)arg;
+	for (i = 0; i < NUDP; i++) {
+		const struct form f = { AF_INET, udp_cases[i].addr, -1, 0, 0 };
+
+		udp_results[i] = try_bind(&f, udp_cases[i].port, SOCK_DGRAM, NULL);
+	}
+	return 0;
+}
+
+static void run_builtin_udp(struct sb *sb)
+{
+	char pn[32], an[96], rn[96], *out;
+	size_t i;
+	int st;
+
+	printf("--- built-in policy, UDP, enforce mode\n");
+	if (sb_agent_start(sb, NULL) != 0) {
+		SB_CHECK(0, "agent start");
+		return;
+	}
+	for (i = 0; i < NUDP; i++)
+		udp_results[i] = -1;
+	st = sb_child(sb, 1, 1, worker_udp, NULL);
+	SB_CHECK(st == 0, "udp worker exit %d", st);
+	SB_CHECK(sb_agent_stop(sb) == 0, "agent stops cleanly");
+	out = sb_slurp(sb->out_path);
+	SB_CHECK(out != NULL, "agent output readable");
+	if (!out)
+		return;
+	for (i = 0; i < NUDP; i++) {
+		const char *deny[] = { "\"event\":\"bind\"",
+				       "\"verdict\":\"deny\"",
+				       "\"proto\":\"udp\"",
+				       pn,
+				       an,
+				       rn,
+				       NULL };
+		const char *any[] = { "\"event\":\"bind\"", pn, an, NULL };
+
+		port_needle(pn, sizeof(pn), udp_cases[i].port);
+		snprintf(an, sizeof(an), "\"addr\":\"%s\"", udp_cases[i].addr);
+		snprintf(rn, sizeof(rn), "\"rule\":\"%s\"",
+			 udp_cases[i].rule ? udp_cases[i].rule : "");
+		SB_CHECK(udp_results[i] == udp_cases[i].want_err,
+			 "UDP %s:%d: errno %d (%s), want %d", udp_cases[i].addr, udp_cases[i].port,
+			 udp_results[i], strerror(udp_results[i]), udp_cases[i].want_err);
+		if (udp_cases[i].rule)
+			SB_CHECK(sb_count_lines(out, deny) == 1,
+				 "UDP %s:%d: one deny event naming %s, got %d", udp_cases[i].addr,
+				 udp_cases[i].port, udp_cases[i].rule, sb_count_lines(out, deny));
+		SB_CHECK(sb_count_lines(out, any) == (udp_cases[i].rule ? 1 : 0),
+			 "UDP %s:%d: %d bind events in all", udp_cases[i].addr, udp_cases[i].port,
+			 sb_count_lines(out, any));
 	}
 	free(out);
 }
@@ -797,7 +880,9 @@ int main(void)
 	results = mmap(NULL, sizeof(int) * NPORTS * NFORMS, PROT_READ | PROT_WRITE,
 		       MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	cres = mmap(NULL, sizeof(*cres), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (results == MAP_FAILED || cres == MAP_FAILED) {
+	udp_results = mmap(NULL, sizeof(int) * NUDP, PROT_READ | PROT_WRITE,
+			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (results == MAP_FAILED || cres == MAP_FAILED || udp_results == MAP_FAILED) {
 		perror("mmap");
 		sb_teardown(&sb);
 		return 1;
@@ -805,6 +890,7 @@ int main(void)
 
 	run_seed(&sb, 0);
 	run_seed(&sb, 1);
+	run_builtin_udp(&sb);
 	run_quiet(&sb);
 	run_confine(&sb);
 	run_bad_input(&sb);

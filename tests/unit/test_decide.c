@@ -306,12 +306,12 @@ static void test_empty_policy(void **state)
 	bg_compiled_release(&c);
 }
 
-/* Ports 0 and 65535 as rules: the slots at both edges hold them, the neighbours do not. */
+/* Ports 1 and 65535 as rules (0 is refused): the edge slots hold them, the neighbours do not. */
 static void test_port_edges_compiled(void **state)
 {
 	struct bg_compiled c = compile_yaml("version: 1\n"
 					    "rules:\n"
-					    "  - port: 0\n"
+					    "  - port: 1\n"
 					    "    expose: loopback\n"
 					    "  - port: 65535\n"
 					    "    proto: udp\n"
@@ -319,10 +319,11 @@ static void test_port_edges_compiled(void **state)
 					    -1);
 
 	(void)state;
-	assert_int_equal(bg_decide(&c.slots[BG_RULE_KEY(BG_PROTO_TCP, 0)], BG_CLASS_WILDCARD, 0),
+	assert_int_equal(bg_decide(&c.slots[BG_RULE_KEY(BG_PROTO_TCP, 1)], BG_CLASS_WILDCARD, 0),
 			 BG_VERDICT_DENY);
-	assert_false(bg_rule_is_set(&c.slots[BG_RULE_KEY(BG_PROTO_TCP, 1)]));
-	assert_false(bg_rule_is_set(&c.slots[BG_RULE_KEY(BG_PROTO_UDP, 0)]));
+	assert_false(bg_rule_is_set(&c.slots[BG_RULE_KEY(BG_PROTO_TCP, 0)]));
+	assert_false(bg_rule_is_set(&c.slots[BG_RULE_KEY(BG_PROTO_TCP, 2)]));
+	assert_false(bg_rule_is_set(&c.slots[BG_RULE_KEY(BG_PROTO_UDP, 1)]));
 	assert_int_equal(
 		bg_decide(&c.slots[BG_RULE_KEY(BG_PROTO_UDP, 65535)], BG_CLASS_LOOPBACK, 0),
 		BG_VERDICT_DENY);

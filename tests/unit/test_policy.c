@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
  * test_policy.c - unit tests for policy/: the parser and validator (every error with its exact
- * position), the compiler (slot contents, CIDR keys), the names, the printer and the shipped
- * iRedMail profile checked row by row against the seed table. Runs without root.
+ * position, syntax errors explained as the mistake behind them, warnings), the compiler (slot
+ * contents, CIDR keys), the names, the printer, how bg_cli_load_policy() prints errors and
+ * warnings, and the shipped iRedMail profile checked row by row against the seed table. Runs
+ * without root.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,6 +21,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "commands.h"
 #include "policy.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -165,16 +168,20 @@ static void test_errors_yaml_syntax(void **state)
 		{ "unclosed flow sequence", RULES "  - port: 1\n    expose: [10.0.0.0/8\n", 5, 1,
 		  "YAML syntax error" },
 		{ "bad indentation", RULES "  - port: 1\n    expose: public\n  bad: [\n", 5, 3,
-		  "YAML syntax error: did not find expected '-' indicator" },
+		  "bad indentation: \"bad\" is indented 2 spaces: align it with the top-level keys "
+		  "(0 spaces) or with the keys of the rule at line 3 (4 spaces)" },
 		{ "tab indentation", RULES "  - port: 1\n    expose: public\n\t- x\n", 5, 1,
-		  "found a tab character" },
+		  "a tab is used for indentation" },
 		{ "mapping value in plain scalar", "version: 1\nname: a: b\nrules: []\n", 2, 8,
-		  "mapping values are not allowed" },
+		  "the value of \"name\" contains \": \"" },
 		/* A value that is already wrong is reported before the syntax error after it. */
 		{ "the first error in the file wins", "version: 1\nrules: a: b\n", 2, 8,
 		  "rules must be a sequence of rules, not a plain scalar" },
 		{ "BOM then a syntax error", "\xef\xbb\xbfversion: 1\nname: a: b\n", 2, 8,
-		  "mapping values are not allowed" },
+		  "quote it: name: \"a: b\"" },
+		/* Not one of the mistakes explain.c knows: libyaml's own words. */
+		{ "unrecognised syntax error keeps libyaml's message", "version: 1\nname: 'a' b\n",
+		  2, 11, "YAML syntax error: did not find expected key" },
 		{ "BOM then bad UTF-8", "\xef\xbb\xbfversion: 1\nname: \"\xff\"\n", 2, 8,
 		  "invalid leading UTF-8 octet" },
 		{ "UTF-8 columns count characters", "version: 1\nname: \"\xc3\xa9\xc3\xa9\xff\"\n",
@@ -194,13 +201,153 @@ static void test_errors_yaml_syntax(void **state)
 	check_errors(cases, ARRAY_SIZE(cases));
 }
 
+/*
+ * The mistakes behind libyaml's syntax errors (and the valid YAML that a mis-indented key makes),
+ * each said in the author's terms, at the place to fix, with the fix.
+ */
+static void test_errors_explained(void **state)
+{
+	static const struct err_case cases[] = {
+		/* Tabs: at the tab, whatever libyaml calls it. */
+		{ "tab before a key", RULES "  - port: 1\n\texpose: public\n", 4, 1,
+		  "a tab is used for indentation: YAML allows only spaces there (replace the tab "
+		  "with spaces)" },
+		{ "tab after spaces", RULES "  - port: 1\n  \texpose: public\n", 4, 3,
+		  "a tab is used for indentation" },
+		{ "tab after the dash", RULES "  - \tport: 1\n    expose: none\n", 3, 5,
+		  "a tab is used for indentation" },
+		{ "tab before the dash", "version: 1\nrules:\n\t- port: 1\n", 3, 1,
+		  "a tab is used for indentation" },
+		{ "tab before a top-level key", "version: 1\n\tname: x\nrules: []\n", 2, 1,
+		  "a tab is used for indentation" },
+		/* Indentation: the structure error comes before "rule has no expose". */
+		{ "key indented 3 instead of 4", RULES "  - port: 3306\n   expose: loopback\n", 4,
+		  4,
+		  "bad indentation: \"expose\" is indented 3 spaces, but the other keys of the rule "
+		  "at line 3 are indented 4 spaces: align it with them" },
+		{ "key indented 5 instead of 4", RULES "  - port: 3306\n     expose: loopback\n", 4,
+		  6,
+		  "bad indentation: \"expose\" is indented 5 spaces, but the other keys of the rule "
+		  "at line 3 are indented 4 spaces: align it with them" },
+		{ "key indented 3, in a later rule after a blank line",
+		  RULES "  - port: 1\n    expose: none\n  - port: 2\n\n   expose: none\n", 7, 4,
+		  "\"expose\" is indented 3 spaces, but the other keys of the rule at line 5 are "
+		  "indented 4 spaces" },
+		{ "expose at column 1 (valid YAML: a top-level key)",
+		  RULES "  - port: 3306\nexpose: loopback\n", 4, 1,
+		  "bad indentation: \"expose\" is indented 0 spaces, but the other keys of the rule "
+		  "at line 3 are indented 4 spaces: align it with them" },
+		{ "port at column 1", RULES "  - expose: none\nport: 1\n", 4, 1,
+		  "bad indentation: \"port\" is indented 0 spaces, but the other keys of the rule at "
+		  "line 3 are indented 4 spaces" },
+		{ "optional rule key at column 1", RULES "  - port: 1\n    expose: none\nhint: x\n",
+		  5, 1,
+		  "unknown key \"hint\" at top level (expected one of: version, name, mode, "
+		  "default_action, unlisted, unlisted_action, rules); \"hint\" is a rule key: indent "
+		  "it like the other keys of its rule" },
+		{ "entry indented 3 instead of 2",
+		  RULES "  - port: 1\n    expose: none\n   - port: 2\n     expose: none\n", 5, 4,
+		  "bad indentation: this \"-\" entry is indented 3 spaces, but the other entries of "
+		  "the rules list at line 3 are indented 2 spaces: align it with them" },
+		{ "CIDR entry indented 5 instead of 6",
+		  RULES "  - port: 1\n    expose:\n      - 10.0.0.0/8\n     - 10.1.0.0/16\n", 6, 6,
+		  "this \"-\" entry is indented 5 spaces, but the other entries of the CIDR list at "
+		  "line 5 are indented 6 spaces" },
+		{ "top-level key indented 1", "version: 1\n rules: []\n", 2, 2,
+		  "bad indentation: \"rules\" is indented 1 space, but the other top-level keys are "
+		  "indented 0 spaces: align it with them" },
+		{ "top-level key after a rule, indented 1",
+		  "version: 1\nrules:\n- port: 1\n  expose: none\n name: x\n", 5, 2,
+		  "\"name\" is indented 1 space, but the other top-level keys are indented 0 spaces" },
+		/* A ": " in a plain value: quote it, with the line to write. */
+		{ "colon in a hint",
+		  RULES "  - port: 1\n    expose: public\n    hint: Set bind-address: 127.0.0.1 # "
+			"mysql\n",
+		  5, 27,
+		  "the value of \"hint\" contains \": \", which YAML reads as one more key: quote it: "
+		  "hint: \"Set bind-address: 127.0.0.1\"" },
+		{ "colon in a value with quotes in it",
+		  RULES "  - port: 1\n    expose: public\n    note: Say \"x\": y\n", 5, 18,
+		  "quote it: note: \"Say \\\"x\\\": y\"" },
+		{ "colon on the line of the dash", RULES "  - service: db: main\n", 3, 16,
+		  "quote it: service: \"db: main\"" },
+		{ "colon on a later line of the value",
+		  RULES
+		  "  - port: 1\n    expose: public\n    hint: Set bind-address\n      to x: y\n",
+		  6, 11,
+		  "\": \" inside an unquoted value reads as one more key: put the whole value in "
+		  "double quotes" },
+		{ "colon in a value too long to repeat",
+		  RULES
+		  "  - port: 1\n    expose: public\n    hint: a: "
+		  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+		  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+		  "bbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbbb"
+		  "\n",
+		  5, 12,
+		  "the value of \"hint\" contains \": \", which YAML reads as one more key: put the "
+		  "whole value in double quotes" },
+		{ "colon in a flow mapping", RULES "  - {port: 1, expose: public, hint: a: b}\n", 3,
+		  38,
+		  "\":\" inside an unquoted value of a flow mapping {...}: put the value in double "
+		  "quotes" },
+		/* IPv6 in a flow list: quote it, with the list to write. */
+		{ "unquoted IPv6 in a flow list",
+		  RULES "  - port: 1\n    expose: [::1, fd00::/8]\n", 4, 14,
+		  "an unquoted entry cannot start with \":\" in a flow list [...]: quote the IPv6 "
+		  "addresses: expose: [\"::1\", \"fd00::/8\"]" },
+		{ "unquoted IPv6 later in a flow list",
+		  RULES "  - port: 1\n    expose: [10.0.0.0/8 , ::1]\n", 4, 27,
+		  "quote the IPv6 addresses: expose: [10.0.0.0/8, \"::1\"]" },
+		{ "unquoted IPv6 on the line of the dash", RULES "  - expose: [::1]\n", 3, 14,
+		  "quote the IPv6 addresses: expose: [\"::1\"]" },
+		{ "unquoted IPv6 in unlisted", "version: 1\nunlisted: [::1]\nrules: []\n", 2, 12,
+		  "quote the IPv6 addresses: unlisted: [\"::1\"]" },
+		{ "unquoted IPv6 after a tab",
+		  "version: 1\nunlisted:\t[::1, 10.0.0.0/8]\nrules: []\n", 2, 12,
+		  "quote the IPv6 addresses: unlisted: [\"::1\", 10.0.0.0/8]" },
+		{ "unquoted IPv6 in a flow list across lines",
+		  RULES "  - port: 1\n    expose: [10.0.0.0/8,\n      ::1]\n", 5, 7,
+		  "an unquoted entry cannot start with \":\" in a flow list [...]: quote the IPv6 "
+		  "addresses, e.g. [\"::1\"]" },
+	};
+
+	(void)state;
+	check_errors(cases, ARRAY_SIZE(cases));
+}
+
 static void test_errors_ports(void **state)
 {
 	static const struct err_case cases[] = {
 		{ "65536", RULES "  - port: 65536\n    expose: public\n", 3, 11,
-		  "port 65536 is out of range (0-65535)" },
+		  "port 65536 is out of range (1-65535)" },
 		{ "-1", RULES "  - port: -1\n    expose: public\n", 3, 11,
-		  "port -1 is out of range (0-65535)" },
+		  "port -1 is out of range (1-65535)" },
+		{ "port 0", RULES "  - port: 0\n    expose: public\n", 3, 11,
+		  "port 0 cannot be named in a rule: binding port 0 asks the kernel to pick an "
+		  "ephemeral port, so no socket ever ends up on port 0 (rules name ports 1-65535)" },
+		{ "port 00", RULES "  - port: 00\n    expose: public\n", 3, 11,
+		  "leading zeros are not allowed" },
+		{ "ports 0", RULES "  - ports: 0\n    expose: public\n", 3, 12,
+		  "ports \"0\": port 0 cannot be named in a rule: binding port 0 asks the kernel" },
+		{ "ports 0-0", RULES "  - ports: 0-0\n    expose: public\n", 3, 12,
+		  "ports \"0-0\": port 0 cannot be named in a rule" },
+		{ "range from 0", RULES "  - ports: 0-1023\n    expose: public\n", 3, 12,
+		  "ports \"0-1023\" includes port 0, which cannot be named in a rule (binding port 0 "
+		  "asks the kernel to pick an ephemeral port, so no socket ever ends up on port 0): "
+		  "write ports: 1-1023" },
+		{ "range 0-1", RULES "  - ports: 0-1\n    expose: public\n", 3, 12,
+		  "includes port 0, which cannot be named in a rule (binding port 0 asks the kernel "
+		  "to pick an ephemeral port, so no socket ever ends up on port 0): write port: 1" },
+		{ "range from 0, spaced", RULES "  - ports: \"0 - 65535\"\n    expose: public\n", 3,
+		  12, "write ports: 1-65535" },
+		{ "port holding a range", RULES "  - port: 10024-10028\n    expose: loopback\n", 3,
+		  11, "port \"10024-10028\" is a range: write ports: 10024-10028" },
+		{ "port holding a quoted range, spaced",
+		  RULES "  - port: \"7 - 9\"\n    expose: loopback\n", 3, 11,
+		  "port \"7 - 9\" is a range: write ports: 7-9" },
+		{ "port holding a range from 0", RULES "  - port: 0-10\n    expose: loopback\n", 3,
+		  11, "port \"0-10\" is a range: write ports: 1-10" },
 		{ "huge", RULES "  - port: 99999999999999999999\n    expose: public\n", 3, 11,
 		  "out of range" },
 		{ "4294967296 (no 32-bit wrap)", RULES "  - port: 4294967296\n    expose: public\n",
@@ -244,7 +391,7 @@ static void test_errors_ports(void **state)
 		{ "negative", RULES "  - ports: \"-5\"\n    expose: public\n", 3, 12,
 		  "is not a port or a range LO-HI" },
 		{ "range above 65535", RULES "  - ports: 10-65536\n    expose: public\n", 3, 12,
-		  "ports \"10-65536\" is out of range (0-65535)" },
+		  "ports \"10-65536\" is out of range (1-65535)" },
 		{ "range, hex", RULES "  - ports: 0x10-0x20\n    expose: public\n", 3, 12,
 		  "is not a port or a range" },
 		{ "range, three parts", RULES "  - ports: 1-2-3\n    expose: public\n", 3, 12,
@@ -409,7 +556,7 @@ static void test_errors_overlap(void **state)
 			"expose: none\n",
 		  5, 5, "(port 53/tcp)" },
 		{ "flow style",
-		  RULES "  - {port: 1, expose: none}\n  - {ports: 0-1, expose: none}\n", 4, 5,
+		  RULES "  - {port: 1, expose: none}\n  - {ports: 1-2, expose: none}\n", 4, 5,
 		  "overlaps rule at line 3 (port 1/tcp)" },
 		{ "overlap found before a later error",
 		  RULES "  - port: 1\n    expose: none\n  - port: 1\n    expose: none\n"
@@ -525,7 +672,7 @@ static void test_default_action_resolution(void **state)
 
 static void test_port_edges(void **state)
 {
-	struct bg_policy *p = parse_ok(RULES "  - port: 0\n    expose: none\n"
+	struct bg_policy *p = parse_ok(RULES "  - port: 1\n    expose: none\n"
 					     "  - port: 65535\n    expose: none\n"
 					     "  - ports: 10024-10028\n    expose: loopback\n"
 					     "  - ports: \"7 - 9\"\n    expose: loopback\n"
@@ -535,8 +682,8 @@ static void test_port_edges(void **state)
 
 	(void)state;
 	assert_int_equal(p->n_rules, 7);
-	assert_int_equal(p->rules[0].port_lo, 0);
-	assert_int_equal(p->rules[0].port_hi, 0);
+	assert_int_equal(p->rules[0].port_lo, 1);
+	assert_int_equal(p->rules[0].port_hi, 1);
 	assert_int_equal(p->rules[1].port_lo, 65535);
 	assert_int_equal(p->rules[1].port_hi, 65535);
 	assert_int_equal(p->rules[2].port_lo, 10024);
@@ -551,8 +698,8 @@ static void test_port_edges(void **state)
 	assert_int_equal(p->rules[6].port_hi, 1000);
 	bg_policy_free(p);
 
-	p = parse_ok(RULES "  - ports: 0-65535\n    proto: both\n    expose: loopback\n");
-	assert_int_equal(p->rules[0].port_lo, 0);
+	p = parse_ok(RULES "  - ports: 1-65535\n    proto: both\n    expose: loopback\n");
+	assert_int_equal(p->rules[0].port_lo, 1);
 	assert_int_equal(p->rules[0].port_hi, 65535);
 	assert_int_equal(p->rules[0].protos, TCP | UDP);
 	bg_policy_free(p);
@@ -688,7 +835,7 @@ static void test_empty_rules_restricted(void **state)
 /* ------------------------------------------------------------------------------------------ */
 /* Limits, files, out-params */
 
-/* A policy of n single-port rules, on ports 0..n-1, one per line from line 3. */
+/* A policy of n single-port rules, on ports 1..n, one per line from line 3. */
 static char *many_rules(size_t n)
 {
 	size_t cap = 32 + n * 40, o = 0, i;
@@ -697,7 +844,7 @@ static char *many_rules(size_t n)
 	assert_non_null(s);
 	o += (size_t)snprintf(s + o, cap - o, "version: 1\nrules:\n");
 	for (i = 0; i < n; i++)
-		o += (size_t)snprintf(s + o, cap - o, "- {port: %zu, expose: none}\n", i);
+		o += (size_t)snprintf(s + o, cap - o, "- {port: %zu, expose: none}\n", i + 1);
 	return s;
 }
 
@@ -715,9 +862,9 @@ static void test_rule_limit(void **state)
 	free(yaml);
 	assert_int_equal(p->n_rules, 65535);
 	assert_int_equal(bg_policy_compile(p, &opts, &c), 0);
-	assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_TCP, 65534)].rule_id, 65535);
-	assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_TCP, 0)].rule_id, 1);
-	assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_TCP, 65535)].expose, BG_EXPOSE_UNSET);
+	assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_TCP, 65535)].rule_id, 65535);
+	assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_TCP, 1)].rule_id, 1);
+	assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_TCP, 0)].expose, BG_EXPOSE_UNSET);
 	bg_compiled_release(&c);
 	bg_policy_free(p);
 
@@ -789,6 +936,8 @@ static int tmpdir_teardown(void **state)
 	snprintf(path, sizeof(path), "%s/bad.yaml", tmpdir);
 	unlink(path);
 	snprintf(path, sizeof(path), "%s/big.yaml", tmpdir);
+	unlink(path);
+	snprintf(path, sizeof(path), "%s/stderr.txt", tmpdir);
 	unlink(path);
 	return rmdir(tmpdir);
 }
@@ -1115,6 +1264,10 @@ static void test_compile_rejects(void **state)
 	rules[1].port_lo = 81;
 	rules[1].port_hi = 65536;
 	EXPECT_REJECT();
+	rules[1].port_lo = 0; /* port 0 alone: no overlap, still refused */
+	rules[1].port_hi = 0;
+	EXPECT_REJECT();
+	rules[1].port_lo = 81;
 	rules[1].port_hi = 81;
 	rules[1].protos = 0;
 	EXPECT_REJECT();
@@ -1239,6 +1392,10 @@ static void test_builtin_profile(void **state)
 	assert_int_equal(p->unlisted_expose, BG_EXPOSE_PUBLIC);
 	assert_int_equal(p->n_rules, ARRAY_SIZE(seed));
 
+	/* It parses with no warning: unlisted ports stay public. */
+	assert_int_equal(p->n_warnings, 0);
+	assert_null(p->warnings);
+
 	for (i = 0; i < ARRAY_SIZE(seed); i++) {
 		const struct seed_row *row = &seed[i];
 		const struct bg_policy_rule *r = &p->rules[i];
@@ -1246,9 +1403,22 @@ static void test_builtin_profile(void **state)
 		/* One rule per row, in the table's order. */
 		assert_int_equal(r->port_lo, row->port);
 		assert_int_equal(r->port_hi, row->port);
-		assert_int_equal(r->protos, TCP);
 		assert_ptr_equal(find_rule(p, row->port, BG_PROTO_TCP), r);
-		assert_null(find_rule(p, row->port, BG_PROTO_UDP));
+		/*
+		 * Public services are TCP, as the seed lists them. Every internal or disabled one
+		 * covers UDP too, and its note says why (after the seed's own note).
+		 */
+		if (row->expose == PUB) {
+			assert_int_equal(r->protos, TCP);
+			assert_null(find_rule(p, row->port, BG_PROTO_UDP));
+			assert_string_equal(r->note, row->note);
+		} else {
+			assert_int_equal(r->protos, TCP | UDP);
+			assert_ptr_equal(find_rule(p, row->port, BG_PROTO_UDP), r);
+			assert_memory_equal(r->note, row->note, strlen(row->note));
+			assert_non_null(strstr(r->note + strlen(row->note), " UDP "));
+			assert_true(strlen(r->note) >= strlen(row->note) + 40);
+		}
 		assert_int_equal(r->expose, row->expose);
 		assert_int_equal(r->action, BG_ACTION_DENY);
 		assert_non_null(r->service);
@@ -1257,7 +1427,6 @@ static void test_builtin_profile(void **state)
 		else
 			assert_true(strlen(r->service) >= 4);
 		assert_string_equal(r->software, row->software);
-		assert_string_equal(r->note, row->note);
 		/* Every internal or disabled port tells the operator how to fix it. */
 		if (row->expose != PUB) {
 			assert_non_null(r->hint);
@@ -1268,6 +1437,39 @@ static void test_builtin_profile(void **state)
 		    NULL);
 	assert_true(strstr(find_rule(p, 11211, BG_PROTO_TCP)->hint, "-l 127.0.0.1") != NULL);
 	assert_true(strstr(find_rule(p, 4190, BG_PROTO_TCP)->hint, "expose: public") != NULL);
+	/* The two UDP reflectors say so. */
+	assert_non_null(strstr(find_rule(p, 11211, BG_PROTO_UDP)->note, "reflection"));
+	assert_non_null(strstr(find_rule(p, 389, BG_PROTO_UDP)->note, "CLDAP"));
+	bg_policy_free(p);
+}
+
+/* The ports issue 9 names, one by one: UDP on each is internal or closed, as TCP is. */
+static void test_builtin_udp(void **state)
+{
+	static const struct {
+		__u16 port;
+		__u8 expose;
+	} rows[] = {
+		{ 11211, LO }, { 389, LO },   { 4190, OFF }, { 636, OFF },  { 3306, LO },
+		{ 5432, LO },  { 10024, LO }, { 10028, LO }, { 24, LO },    { 7777, LO },
+		{ 7790, LO },  { 9998, LO },  { 20000, LO }, { 19999, LO },
+	};
+	static const __u16 public_tcp_only[] = { 25, 587, 110, 995, 143, 993, 80, 443 };
+	struct bg_policy *p = parse_builtin();
+	const struct bg_policy_rule *r;
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(rows); i++) {
+		r = find_rule(p, rows[i].port, BG_PROTO_UDP);
+		if (!r)
+			fail_msg("%u/udp: no rule", rows[i].port);
+		assert_int_equal(r->expose, rows[i].expose);
+		assert_int_equal(r->action, BG_ACTION_DENY);
+		assert_ptr_equal(find_rule(p, rows[i].port, BG_PROTO_TCP), r);
+	}
+	for (i = 0; i < ARRAY_SIZE(public_tcp_only); i++)
+		assert_null(find_rule(p, public_tcp_only[i], BG_PROTO_UDP));
 	bg_policy_free(p);
 }
 
@@ -1276,7 +1478,7 @@ static void test_builtin_compiled(void **state)
 	struct bg_compile_opts opts = { .mode_override = -1, .first_set_id = 1 };
 	struct bg_policy *p = parse_builtin();
 	struct bg_compiled c;
-	size_t i;
+	size_t i, n_udp = 0;
 	__u32 port;
 
 	(void)state;
@@ -1286,10 +1488,22 @@ static void test_builtin_compiled(void **state)
 
 		assert_slot(s, seed[i].expose, BG_ACTION_DENY, BG_MODE_ENFORCE, 0, (__u16)(i + 1),
 			    0);
+		s = &c.slots[BG_RULE_KEY(BG_PROTO_UDP, seed[i].port)];
+		if (seed[i].expose == PUB)
+			assert_int_equal(s->expose, BG_EXPOSE_UNSET);
+		else
+			assert_slot(s, seed[i].expose, BG_ACTION_DENY, BG_MODE_ENFORCE, 0,
+				    (__u16)(i + 1), 0);
+		if (seed[i].expose != PUB)
+			n_udp++;
 	}
-	assert_int_equal(count_set_slots(&c), ARRAY_SIZE(seed));
+	/* 30 TCP slots, and a UDP slot for each of the 22 internal or disabled ports. */
+	assert_int_equal(n_udp, 22);
+	assert_int_equal(count_set_slots(&c), ARRAY_SIZE(seed) + n_udp);
 	for (port = 0; port < BG_NR_PORTS; port++)
-		assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_UDP, port)].expose, BG_EXPOSE_UNSET);
+		if (!find_rule(p, port, BG_PROTO_UDP))
+			assert_int_equal(c.slots[BG_RULE_KEY(BG_PROTO_UDP, port)].expose,
+					 BG_EXPOSE_UNSET);
 	assert_slot(&c.slots[BG_KEY_UNLISTED], BG_EXPOSE_PUBLIC, BG_ACTION_DENY, BG_MODE_ENFORCE, 0,
 		    0, 0);
 	assert_int_equal(c.n_cidrs, 0);
@@ -1364,6 +1578,10 @@ static void test_errors_no_control_bytes(void **state)
 		"version: !sin1%0a-forged%02x: e\n",
 		"version: 1\nrules:\n  - port: 5432\n    expose: [\"::1\\nbindguard: forged\"]\n",
 		"version: 1\nrules:\n  - port: 5432\n    expose: [\"10.0.0.1\\u0001/8\"]\n",
+		/* The text before a flow list is repeated in the suggestion (fuzz-ci). */
+		"version: 1\nunlisted:\t[::1]\nrules: []\n",
+		"version: 1\nrules:\n  - expose:\t[\x01::1]\n",
+		"version: 1\nrules:\n  - note: a: \"\x01\"\n",
 	};
 	struct bg_policy_error err;
 	struct bg_policy *p = NULL;
@@ -1406,6 +1624,202 @@ static void test_error_str(void **state)
 			    "or a list of CIDRs");
 }
 
+/* ------------------------------------------------------------------------------------------ */
+/* Warnings */
+
+struct warn_case {
+	const char *name;
+	const char *yaml;
+	unsigned int line, col; /* 0: no warning wanted */
+	const char *msg[3]; /* substrings of the formatted line */
+};
+
+static void test_warnings(void **state)
+{
+	static const struct warn_case cases[] = {
+		{ "unlisted: public",
+		  "version: 1\nunlisted: public\nrules: [{port: 1, expose: none}]\n",
+		  0,
+		  0,
+		  { NULL } },
+		{ "no unlisted", RULES "  - port: 1\n    expose: none\n", 0, 0, { NULL } },
+		{ "unlisted: loopback",
+		  "version: 1\nunlisted: loopback\nrules: []\n",
+		  2,
+		  11,
+		  { "test.yaml:2:11: warning: unlisted: loopback applies to clients too: on every "
+		    "port no rule lists, a bind() outside loopback is denied (EPERM): every server "
+		    "you did not list, and every client that binds 0.0.0.0 or another non-loopback "
+		    "address before connecting (to a fixed port, or to port 0 for an ephemeral "
+		    "one); list each port other hosts must reach with expose: public, or keep "
+		    "unlisted: public" } },
+		{ "unlisted: none, audit",
+		  "version: 1\nmode: audit\nrules: []\nunlisted: none\n",
+		  4,
+		  11,
+		  { "unlisted: none applies to clients too",
+		    "any bind(), even on loopback, is reported as a violation: every server you did "
+		    "not list, and every client that binds before connecting",
+		    "list each port in use with its exposure, or keep unlisted: public" } },
+		{ "unlisted: loopback, alert",
+		  "version: 1\nunlisted: loopback\nunlisted_action: alert\nrules: []\n",
+		  2,
+		  11,
+		  { "is reported as a violation" } },
+		{ "unlisted: loopback, confine by default_action after it",
+		  "version: 1\nunlisted: loopback\nrules: []\ndefault_action: confine\n",
+		  2,
+		  11,
+		  { "is confined to loopback (a wildcard bind) or denied (EPERM)" } },
+		{ "unlisted: none, confine is a deny",
+		  "version: 1\nunlisted: none\nunlisted_action: confine\nrules: []\n",
+		  2,
+		  11,
+		  { "even on loopback, is denied (EPERM)" } },
+		{ "unlisted: flow CIDRs",
+		  "version: 1\nunlisted: [10.0.0.0/8]\nrules: []\n",
+		  2,
+		  11,
+		  { "warning: unlisted: [CIDRs] applies to clients too: on every port no rule lists, "
+		    "a bind() outside loopback and those networks is denied (EPERM)" } },
+		{ "unlisted: block CIDRs",
+		  "version: 1\nunlisted:\n  - 10.0.0.0/8\nrules: []\n",
+		  3,
+		  3,
+		  { "test.yaml:3:3: warning: unlisted: [CIDRs]" } },
+	};
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < ARRAY_SIZE(cases); i++) {
+		const struct warn_case *t = &cases[i];
+		struct bg_policy *p = parse_ok(t->yaml);
+		char line[1024];
+		const char *c;
+		size_t k;
+
+		if (!t->line) {
+			if (p->n_warnings)
+				fail_msg("case \"%s\": unwanted warning %s", t->name,
+					 bg_policy_warning_str(p, 0, line, sizeof(line)));
+			bg_policy_free(p);
+			continue;
+		}
+		if (p->n_warnings != 1)
+			fail_msg("case \"%s\": %zu warnings, want 1", t->name, p->n_warnings);
+		assert_int_equal(p->warnings[0].line, t->line);
+		assert_int_equal(p->warnings[0].col, t->col);
+		bg_policy_warning_str(p, 0, line, sizeof(line));
+		for (k = 0; k < ARRAY_SIZE(t->msg) && t->msg[k]; k++)
+			if (!strstr(line, t->msg[k]))
+				fail_msg("case \"%s\": \"%s\" not in \"%s\"", t->name, t->msg[k],
+					 line);
+		/* One whole line: not cut short, no control byte. */
+		assert_true(strlen(p->warnings[0].msg) < sizeof(p->warnings[0].msg) - 1);
+		assert_non_null(strstr(line, "keep unlisted: public"));
+		for (c = line; *c; c++)
+			assert_true((unsigned char)*c >= 0x20 && *c != 0x7f);
+		bg_policy_free(p);
+	}
+}
+
+static void test_warning_str(void **state)
+{
+	struct bg_policy_warning w = { .line = 2, .col = 11, .msg = "careful" };
+	struct bg_policy p = { .source = "p.yaml", .warnings = &w, .n_warnings = 1 };
+	char buf[128], tiny[8];
+
+	(void)state;
+	assert_string_equal(bg_policy_warning_str(&p, 0, buf, sizeof(buf)),
+			    "p.yaml:2:11: warning: careful");
+	assert_string_equal(bg_policy_warning_str(&p, 0, tiny, sizeof(tiny)), "p.yaml:");
+	assert_string_equal(bg_policy_warning_str(&p, 1, buf, sizeof(buf)), "?");
+	assert_string_equal(bg_policy_warning_str(NULL, 0, buf, sizeof(buf)), "?");
+	assert_null(bg_policy_warning_str(&p, 0, NULL, 0));
+}
+
+/* What bg_cli_load_policy() prints on stderr for path (NULL: the built-in policy). */
+static char *cli_load(const char *path, int *ret, struct bg_policy **p)
+{
+	char out[512], *text;
+	int fd, saved;
+	FILE *f;
+	long n;
+
+	snprintf(out, sizeof(out), "%s/stderr.txt", tmpdir);
+	fd = open(out, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	assert_true(fd >= 0);
+	fflush(stderr);
+	saved = dup(2);
+	assert_true(saved >= 0);
+	assert_int_equal(dup2(fd, 2), 2);
+	*ret = bg_cli_load_policy(path, p, out, sizeof(out));
+	fflush(stderr);
+	assert_int_equal(dup2(saved, 2), 2);
+	close(saved);
+	f = fdopen(fd, "r");
+	assert_non_null(f);
+	assert_int_equal(fseek(f, 0, SEEK_END), 0);
+	n = ftell(f);
+	rewind(f);
+	text = calloc(1, (size_t)n + 1);
+	assert_non_null(text);
+	assert_int_equal(fread(text, 1, (size_t)n, f), (size_t)n);
+	fclose(f);
+	return text;
+}
+
+/*
+ * The command line's words: a policy error or warning starts its line with file:line:col, as a
+ * compiler's does, so that an editor can jump to it; an error with no position keeps the prefix.
+ */
+static void test_cli_messages(void **state)
+{
+	struct bg_policy *p = NULL;
+	char path[512], want[1024];
+	char *text;
+	int ret;
+
+	(void)state;
+	snprintf(path, sizeof(path), "%s/bad.yaml", tmpdir);
+	write_file(path, RULES "  - port: 3306\n   expose: loopback\n");
+	text = cli_load(path, &ret, &p);
+	assert_int_equal(ret, -EINVAL);
+	assert_null(p);
+	snprintf(want, sizeof(want),
+		 "%s:4:4: bad indentation: \"expose\" is indented 3 spaces, but the other keys of "
+		 "the rule at line 3 are indented 4 spaces: align it with them\n",
+		 path);
+	assert_string_equal(text, want);
+	free(text);
+
+	snprintf(path, sizeof(path), "%s/good.yaml", tmpdir);
+	write_file(path, "version: 1\nunlisted: none\nrules: []\n");
+	text = cli_load(path, &ret, &p);
+	assert_int_equal(ret, 0);
+	assert_non_null(p);
+	snprintf(want, sizeof(want), "%s:2:11: warning: unlisted: none applies to clients too",
+		 path);
+	assert_memory_equal(text, want, strlen(want));
+	assert_ptr_equal(strchr(text, '\n'), text + strlen(text) - 1);
+	bg_policy_free(p);
+	free(text);
+
+	p = NULL;
+	text = cli_load("/nonexistent/bindguard.yaml", &ret, &p);
+	assert_int_equal(ret, -ENOENT);
+	assert_string_equal(text, "bindguard: /nonexistent/bindguard.yaml: cannot open: No such "
+				  "file or directory\n");
+	free(text);
+
+	/* The built-in policy loads without a word. */
+	text = cli_load(NULL, &ret, &p);
+	assert_int_equal(ret, 0);
+	assert_string_equal(text, "");
+	bg_policy_free(p);
+	free(text);
+}
+
 static char *print_to_string(const struct bg_policy *p)
 {
 	char *text = NULL;
@@ -1433,10 +1847,10 @@ static void test_print(void **state)
 	assert_non_null(strstr(text, "unlisted  public"));
 	assert_non_null(strstr(text, "rules     30\n"));
 	assert_non_null(strstr(text,
-			       "\n  3306/tcp        loopback  deny     mysql (MySQL/MariaDB)\n"
+			       "\n  3306/tcp+udp    loopback  deny     mysql (MySQL/MariaDB)\n"
 			       "      hint: Set bind-address = 127.0.0.1"));
 	assert_non_null(
-		strstr(text, "\n  4190/tcp        none      deny     managesieve (Dovecot)\n"));
+		strstr(text, "\n  4190/tcp+udp    none      deny     managesieve (Dovecot)\n"));
 	assert_non_null(strstr(text, "\n  25/tcp          public    -        smtp (Postfix)\n"));
 	for (line = text; line; line = strchr(line + 1, '\n'))
 		rules += line[0] == '\n' && line[1] == ' ' && line[2] == ' ' && line[3] >= '0' &&
@@ -1467,6 +1881,7 @@ int main(void)
 		cmocka_unit_test(test_errors_structure),
 		cmocka_unit_test(test_errors_no_control_bytes),
 		cmocka_unit_test(test_errors_yaml_syntax),
+		cmocka_unit_test(test_errors_explained),
 		cmocka_unit_test(test_errors_ports),
 		cmocka_unit_test(test_errors_values),
 		cmocka_unit_test(test_errors_cidr),
@@ -1489,7 +1904,11 @@ int main(void)
 		cmocka_unit_test(test_compile_cidr),
 		cmocka_unit_test(test_compile_rejects),
 		cmocka_unit_test(test_builtin_profile),
+		cmocka_unit_test(test_builtin_udp),
 		cmocka_unit_test(test_builtin_compiled),
+		cmocka_unit_test(test_warnings),
+		cmocka_unit_test(test_warning_str),
+		cmocka_unit_test(test_cli_messages),
 		cmocka_unit_test(test_names),
 		cmocka_unit_test(test_error_str),
 		cmocka_unit_test(test_print),
