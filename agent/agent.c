@@ -31,6 +31,7 @@
 #include "kfeatures.h"
 #include "loader.h"
 #include "log.h"
+#include "pin.h"
 #include "sink.h"
 
 #ifndef BG_VERSION
@@ -79,10 +80,13 @@ void bg_agent_event(struct bg_agent *a, const struct bg_event *ev)
 	size_t i;
 	__s64 ns;
 
-	if (ev->gen == a->gen)
+	if (ev->gen == a->gen) {
 		p = a->policy;
-	else if (ev->gen == a->prev_gen && a->prev_policy)
-		p = a->prev_policy;
+	} else {
+		for (i = 0; i < BG_OLD_POLICIES && !p; i++)
+			if (a->old[i] && ev->gen == a->old_gen[i])
+				p = a->old[i];
+	}
 	if (p && ev->rule_id >= 1 && ev->rule_id <= p->n_rules)
 		m.rule = &p->rules[ev->rule_id - 1];
 	ns = (__s64)ev->ts_ns + a->mono_to_wall_ns;
@@ -217,6 +221,7 @@ static void report_drops(struct bg_agent *a)
 		(unsigned long long)(stats[BG_STAT_DROPPED] - a->dropped_seen),
 		(unsigned long long)stats[BG_STAT_DROPPED]);
 	a->dropped_seen = stats[BG_STAT_DROPPED];
+	bg_loader_pin_note_dropped(a->loader, a->dropped_seen);
 }
 
 static void write_stopping(struct bg_agent *a, const char *why)
@@ -377,13 +382,61 @@ out:
 	return ret;
 }
 
+/*
+ * Taking over pins: the policies the last agent installed (kept with the pins) name the events
+ * it left queued. A text that no longer parses only costs those events their rule names.
+ */
+static void adopt_policies(struct bg_agent *a, const struct bg_pin_meta *m)
+{
+	const __u16 gens[2] = { m->prev_gen, m->gen };
+	const __u32 lens[2] = { m->prev_src_len, m->src_len };
+	struct bg_policy_error perr;
+	struct bg_policy *p;
+	char *text;
+	int i;
+
+	for (i = 0; i < 2; i++) {
+		if (!lens[i] || (i == 0 && m->prev_gen == m->gen))
+			continue;
+		if (bg_loader_pinned_text(a->loader, gens[i], lens[i], &text))
+			continue;
+		if (bg_policy_parse_buffer(m->source, text, lens[i], &p, &perr) == 0) {
+			a->old[1] = a->old[0];
+			a->old_gen[1] = a->old_gen[0];
+			a->old[0] = p;
+			a->old_gen[0] = gens[i];
+		}
+		free(text);
+	}
+}
+
+static void report_adoption(struct bg_agent *a, const struct bg_pin_meta *m, const __u64 *stats)
+{
+	struct timespec now;
+	struct bg_record r;
+
+	clock_gettime(CLOCK_REALTIME, &now);
+	if (bg_record_agent(&r, "adopted", &now, LOG_NOTICE))
+		return;
+	bg_record_str(&r, "pins", m->cgroup[0] ? m->cgroup : a->cgroup);
+	bg_record_str(&r, "previous_policy", m->source);
+	bg_record_uint(&r, "previous_generation", m->gen);
+	bg_record_uint(&r, "delivered_from_queue", a->delivered);
+	bg_record_uint(&r, "dropped_while_away", stats[BG_STAT_DROPPED] - m->dropped_seen);
+	add_counters(a, &r, stats);
+	bg_agent_record(a, &r, 1);
+	a->dropped_seen = stats[BG_STAT_DROPPED];
+	bg_loader_pin_note_dropped(a->loader, a->dropped_seen);
+}
+
 int bg_agent_run(const struct bg_run_opts *o)
 {
 	struct bg_agent a = { .o = o };
 	struct bg_loader_opts lopts = { 0 };
 	const char *cgroup_path = o->cgroup_path;
 	char root[PATH_MAX], msg[1024];
-	int err, ret = EXIT_RUNTIME, sigfd = -1;
+	int err, ret = EXIT_RUNTIME, sigfd = -1, adopted = 0, ready = 0;
+	struct bg_pin_meta meta = { 0 };
 	size_t n_netns = 0, i;
 
 	/* The policy first: a bad file is a usage error whatever the machine can do. */
@@ -405,6 +458,7 @@ int bg_agent_run(const struct bg_run_opts *o)
 	}
 
 	lopts.cgroup_path = a.cgroup;
+	lopts.pin = o->pin;
 	err = bg_cli_loader_new(&lopts, &a.loader);
 	if (err) {
 		ret = err;
@@ -424,20 +478,42 @@ int bg_agent_run(const struct bg_run_opts *o)
 		bg_err("%s\n", bg_loader_strerror());
 		goto out_free_loader;
 	}
+	adopted = bg_loader_adopted(a.loader, &meta);
+	if (adopted)
+		adopt_policies(&a, &meta);
 	{
 		struct bg_compile_opts copts = o->copts;
 
+		/* A new generation after the adopted ones, so queued events keep their names. */
+		copts.gen = adopted ? (__u16)(meta.gen + 1) : 0;
 		err = bg_cli_install(a.loader, a.policy, &copts, &a.compiled);
 		if (err) {
 			ret = err;
 			goto out_free_loader;
 		}
 		a.gen = copts.gen;
+		if (bg_loader_pin_policy(a.loader, a.gen, a.policy->source, a.policy->text,
+					 a.policy->text_len)) {
+			bg_err("%s\n", bg_loader_strerror());
+			goto out_release;
+		}
 	}
 	refresh_clock(&a);
 	if (bg_loader_set_handler(a.loader, on_event, &a)) {
 		bg_err("%s\n", bg_loader_strerror());
 		goto out_release;
+	}
+	if (adopted) {
+		__u64 stats[BG_NR_STATS];
+
+		/*
+		 * What the kernel buffered while no agent ran comes first, with its sequence
+		 * numbers; drops since the last agent's report are reported as such.
+		 */
+		a.dropped_seen = meta.dropped_seen;
+		bg_loader_consume(a.loader);
+		if (bg_loader_stats(a.loader, stats) == 0)
+			report_adoption(&a, &meta, stats);
 	}
 	sigfd = setup_signals();
 	if (sigfd < 0) {
@@ -465,11 +541,18 @@ int bg_agent_run(const struct bg_run_opts *o)
 			bg_loader_features(a.loader)->why[BG_FEAT_SOCK_ITER]);
 	}
 	write_ready(&a, n_netns);
+	ready = 1;
 	ret = event_loop(&a, sigfd);
 out_release:
 	bg_compiled_release(&a.compiled);
 out_free_loader:
-	bg_loader_free(a.loader); /* detaches every hook */
+	/*
+	 * A fresh pinned state that never became ready is removed: nothing is left behind on a
+	 * failed start. One that was adopted, or ran, stays and goes on enforcing.
+	 */
+	if (o->pin && !adopted && !ready)
+		bg_loader_unpin_all(a.loader);
+	bg_loader_free(a.loader); /* without --pin this detaches every hook */
 out_sinks:
 	for (i = 0; i < a.n_sinks; i++)
 		bg_sink_free(a.sinks[i]);
@@ -477,6 +560,7 @@ out_sinks:
 		close(sigfd);
 out_free_policy:
 	bg_policy_free(a.policy);
-	bg_policy_free(a.prev_policy);
+	for (i = 0; i < BG_OLD_POLICIES; i++)
+		bg_policy_free(a.old[i]);
 	return ret;
 }

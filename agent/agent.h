@@ -15,6 +15,7 @@
 #include "policy.h"
 
 #define BG_MAX_SINKS 4
+#define BG_OLD_POLICIES 2
 
 struct bg_run_opts {
 	const char *policy_path; /* NULL: the built-in policy */
@@ -25,6 +26,7 @@ struct bg_run_opts {
 	size_t n_outputs; /* 0: stdout */
 	int syslog_facility; /* LOG_DAEMON or LOG_AUTH */
 	int close_existing;
+	int pin; /* pinned enforcement: outlives the agent, adopted by the next one */
 	int verbose;
 };
 
@@ -37,11 +39,14 @@ struct bg_agent {
 	struct bg_loader *loader;
 	struct bg_compiled compiled;
 	/*
-	 * The live policy and the one before it: events carry the generation of the rule table
-	 * that judged them, so events queued across a reload keep their rule's name and hint.
+	 * The live policy, and older ones for the events still queued: events carry the
+	 * generation of the rule table that judged them, so an event queued across a reload (or,
+	 * with --pin, made while no agent ran) keeps its rule's name and hint.
 	 */
-	struct bg_policy *policy, *prev_policy;
-	__u16 gen, prev_gen;
+	struct bg_policy *policy;
+	__u16 gen;
+	struct bg_policy *old[BG_OLD_POLICIES];
+	__u16 old_gen[BG_OLD_POLICIES];
 	struct bg_sink *sinks[BG_MAX_SINKS];
 	size_t n_sinks;
 	int mirror_stderr; /* no sink is stdout: lifecycle records also go to stderr */
@@ -76,5 +81,8 @@ int bg_reconcile(struct bg_agent *a, int do_close, int only_closed, size_t *n_ne
 
 /* SIGHUP: read the policy again and swap it in; a bad one keeps the old. (reload.c) */
 void bg_agent_reload(struct bg_agent *a);
+
+/* Make np (generation gen) the live policy; the live one joins the old ones. (reload.c) */
+void bg_agent_set_policy(struct bg_agent *a, struct bg_policy *np, __u16 gen);
 
 #endif /* BG_AGENT_H */

@@ -30,6 +30,12 @@ static const struct bg_opt run_opts[] = {
 	{ "log-allowed", 'a', NULL,
 	  "also write an event for every allowed bind, and for\n"
 	  "every accepted connection on a public port" },
+	{ "pin", 'P', NULL,
+	  "pinned enforcement: the hooks and maps stay in bpffs\n"
+	  "and go on enforcing when the agent exits or dies;\n"
+	  "the next run --pin takes them over with no gap and\n"
+	  "delivers what was queued meanwhile. 'bindguard\n"
+	  "unload' removes them" },
 	{ "close-existing", 'C', NULL,
 	  "close the listeners and bound UDP sockets that the\n"
 	  "policy denies (found at start in every netns, and any\n"
@@ -40,11 +46,13 @@ static const struct bg_opt run_opts[] = {
 static const struct bg_cmd run_cmd = {
 	.name = "run",
 	.synopsis = "[--policy FILE] [--cgroup DIR] [--mode enforce|audit]\n"
-		    "[--output DEST]... [--format json|text] [--log-allowed] [--close-existing]",
+		    "[--output DEST]... [--format json|text] [--pin] [--log-allowed]\n"
+		    "[--close-existing]",
 	.desc = "Load the policy, attach to the cgroup and enforce it at bind(): a bind that\n"
 		"breaks a rule fails with EPERM (deny), is rewritten to loopback (confine) or\n"
 		"is reported (alert). Every such attempt is written as a record. Runs until\n"
-		"SIGINT or SIGTERM, then detaches everything. SIGHUP reads the policy again\n"
+		"SIGINT or SIGTERM, then detaches everything (with --pin the hooks stay and\n"
+		"go on enforcing). SIGHUP reads the policy again\n"
 		"and swaps it in atomically (a bad file keeps the previous policy); SIGUSR1\n"
 		"reopens output files. A failing output never stops enforcement: lost records\n"
 		"are counted. Needs root.",
@@ -103,6 +111,9 @@ static int run_opt(void *ctx, int key, const char *arg)
 		break;
 	case 'C':
 		o->close_existing = 1;
+		break;
+	case 'P':
+		o->pin = 1;
 		break;
 	}
 	return 0;

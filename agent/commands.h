@@ -47,6 +47,9 @@ int bg_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((for
 /* bindguard run ... (cmd_run.c; the agent is agent.c) */
 int bg_cmd_run(int argc, char **argv);
 
+/* bindguard unload [--cgroup DIR | --all] */
+int bg_cmd_unload(int argc, char **argv);
+
 /* bindguard probe [--format table|json] */
 int bg_cmd_probe(int argc, char **argv);
 

@@ -7,6 +7,7 @@
 #include <limits.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <dirent.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -16,6 +17,7 @@
 #include "kfeatures.h"
 #include "loader.h"
 #include "log.h"
+#include "pin.h"
 
 struct bg_loader {
 	struct bindguard_bpf *skel;
@@ -30,7 +32,22 @@ struct bg_loader {
 	/* CIDR keys of the installed policy and of the one before it (see retire_cidrs()). */
 	struct bg_compiled_cidr *live_cidrs, *prev_cidrs;
 	size_t n_live_cidrs, n_prev_cidrs;
+	/* Pinned enforcement (--pin): the objects live in pin_dir and outlive the agent. */
+	int pin;
+	int adopted; /* the pins were there: this agent took them over */
+	char pin_dir[512];
+	int meta_fd, polsrc_fd;
+	struct bg_pin_meta meta;
+	__u64 cgroup_id;
 };
+
+/* The maps a pinned state keeps, by their names in the object (and their pin files). */
+#define BG_PINNED_MAPS(l)                                                                       \
+	{                                                                                       \
+		(l)->skel->maps.bg_policy, (l)->skel->maps.bg_cidrs, (l)->skel->maps.bg_events, \
+			(l)->skel->maps.bg_stats, (l)->skel->maps.bg_seqs,                      \
+			(l)->skel->maps.bg_owners, (l)->skel->maps.bg_alerted                   \
+	}
 
 static char bg_loader_err[512];
 
@@ -89,6 +106,182 @@ static int bg_loader_set_scope(struct bg_loader *l, const char *cgroup_path)
 	return 0;
 }
 
+/* dir/name of one pinned object. */
+static int pin_path(const struct bg_loader *l, char *buf, size_t len, const char *name)
+{
+	int n = snprintf(buf, len, "%s/%s", l->pin_dir, name);
+
+	return n < 0 || (size_t)n >= len ? -ENAMETOOLONG : 0;
+}
+
+/*
+ * Before load, with --pin: mount bpffs if needed and find this cgroup's pinned state. If there
+ * is one, take it over: its maps are reused (so the policy, the sequence, the counters and the
+ * events buffered while no agent ran carry over) and its links are updated in place at attach.
+ * A state made by another ABI, or held by a live agent, is refused, never misread.
+ */
+static int bg_pin_prepare(struct bg_loader *l)
+{
+	struct bpf_map *maps[] = BG_PINNED_MAPS(l);
+	char why[512], path[600];
+	struct stat st;
+	size_t i;
+	int err, fd, holder;
+
+	l->pin = 1;
+	err = bg_pin_bpffs(why, sizeof(why));
+	if (err)
+		return bg_fail(err, "%s", why);
+	if (fstat(l->cgroup_fd, &st) < 0)
+		return bg_fail(-errno, "cannot stat the cgroup");
+	l->cgroup_id = st.st_ino;
+	err = bg_pin_dir(l->cgroup_id, l->pin_dir, sizeof(l->pin_dir));
+	if (err)
+		return bg_fail(err, "pin path too long");
+	if (!bg_pin_exists(l->pin_dir))
+		return 0;
+
+	l->meta_fd = bg_pin_meta_open(l->pin_dir, 0);
+	if (l->meta_fd < 0 || bg_pin_meta_read(l->meta_fd, &l->meta))
+		return bg_fail(l->meta_fd < 0 ? l->meta_fd : -EIO,
+			       "cannot read the pinned state in %s", l->pin_dir);
+	if (l->meta.abi != BG_ABI_VERSION)
+		return bg_fail(-EPROTO,
+			       "the pinned enforcement in %s was made by a bindguard with ABI %u, "
+			       "this one speaks %u: remove it with 'bindguard unload --cgroup %s' "
+			       "first (it keeps enforcing its policy until then)",
+			       l->pin_dir, l->meta.abi, BG_ABI_VERSION, l->meta.cgroup);
+	holder = bg_pin_holder(&l->meta);
+	if (holder)
+		return bg_fail(-EEXIST,
+			       "another bindguard agent (pid %d) holds the pinned enforcement on "
+			       "this cgroup",
+			       holder);
+	for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+		err = pin_path(l, path, sizeof(path), bpf_map__name(maps[i]));
+		if (err)
+			return bg_fail(err, "pin path too long");
+		fd = bpf_obj_get(path);
+		if (fd < 0)
+			return bg_fail(-errno,
+				       "the pinned state in %s is incomplete (%s): remove it with "
+				       "'bindguard unload --cgroup %s'",
+				       l->pin_dir, path, l->meta.cgroup);
+		err = bpf_map__reuse_fd(maps[i], fd);
+		close(fd);
+		if (err)
+			return bg_fail(err, "cannot reuse the pinned map %s", path);
+	}
+	l->adopted = 1;
+	l->next_set_id = l->meta.next_set_id ? l->meta.next_set_id : 1;
+	return 0;
+}
+
+/*
+ * After load: pin a fresh state's maps and make its meta record, or note what an adopted one
+ * carries; either way, this agent now holds it.
+ */
+static int bg_pin_finish(struct bg_loader *l, const char *cgroup_path)
+{
+	struct bpf_map *maps[] = BG_PINNED_MAPS(l);
+	struct bg_cidr_key k, *prev = NULL;
+	char path[600];
+	size_t i, n = 0;
+	int err, fd;
+
+	if (l->adopted) {
+		/*
+		 * The CIDR keys the last agent left are retired one install late, as its own
+		 * would have been: a bind that read the old rule table may still look them up.
+		 */
+		fd = bpf_map__fd(l->skel->maps.bg_cidrs);
+		while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+			struct bg_compiled_cidr *nv = realloc(l->live_cidrs, (n + 1) * sizeof(*nv));
+
+			if (!nv)
+				return bg_fail(-ENOMEM, "out of memory");
+			l->live_cidrs = nv;
+			nv[n++].key = k;
+			prev = &l->live_cidrs[n - 1].key;
+		}
+		l->n_live_cidrs = n;
+	} else {
+		err = bg_pin_mkdir(l->pin_dir);
+		if (err)
+			return bg_fail(err, "cannot make %s", l->pin_dir);
+		for (i = 0; i < sizeof(maps) / sizeof(maps[0]); i++) {
+			err = pin_path(l, path, sizeof(path), bpf_map__name(maps[i]));
+			if (!err)
+				err = bpf_map__pin(maps[i], path);
+			if (err)
+				return bg_fail(err, "cannot pin %s", path);
+		}
+		l->meta_fd = bg_pin_meta_open(l->pin_dir, 1);
+		if (l->meta_fd < 0)
+			return bg_fail(l->meta_fd, "cannot make the pinned state in %s",
+				       l->pin_dir);
+		memset(&l->meta, 0, sizeof(l->meta));
+		l->meta.abi = BG_ABI_VERSION;
+		l->meta.cgroup_id = l->cgroup_id;
+		snprintf(l->meta.cgroup, sizeof(l->meta.cgroup), "%s", cgroup_path);
+	}
+	l->polsrc_fd = bg_pin_polsrc_open(l->pin_dir, 1);
+	if (l->polsrc_fd < 0)
+		return bg_fail(l->polsrc_fd, "cannot keep the policy in %s", l->pin_dir);
+	l->meta.agent_pid = (__u32)getpid();
+	l->meta.agent_start = bg_pin_self_start();
+	err = bg_pin_meta_write(l->meta_fd, &l->meta);
+	if (err)
+		return bg_fail(err, "cannot write the pinned state's meta record");
+	return 0;
+}
+
+int bg_loader_adopted(const struct bg_loader *l, struct bg_pin_meta *m)
+{
+	if (m && l->pin)
+		*m = l->meta;
+	return l->adopted;
+}
+
+int bg_loader_pinned_text(struct bg_loader *l, __u16 gen, size_t len, char **out)
+{
+	if (l->polsrc_fd < 0)
+		return -ENOENT;
+	return bg_pin_polsrc_load(l->polsrc_fd, gen, len, out);
+}
+
+int bg_loader_pin_policy(struct bg_loader *l, __u16 gen, const char *source, const char *text,
+			 size_t len)
+{
+	int err;
+
+	if (!l->pin)
+		return 0;
+	err = bg_pin_polsrc_store(l->polsrc_fd, gen, l->meta.gen, text, len);
+	if (err)
+		return bg_fail(err, "cannot keep the policy text in %s", l->pin_dir);
+	if (l->meta.src_len || l->meta.gen) {
+		l->meta.prev_gen = l->meta.gen;
+		l->meta.prev_src_len = l->meta.src_len;
+	}
+	l->meta.gen = gen;
+	l->meta.src_len = (__u32)len;
+	l->meta.next_set_id = l->next_set_id;
+	snprintf(l->meta.source, sizeof(l->meta.source), "%s", source);
+	err = bg_pin_meta_write(l->meta_fd, &l->meta);
+	if (err)
+		return bg_fail(err, "cannot write the pinned state's meta record");
+	return 0;
+}
+
+void bg_loader_pin_note_dropped(struct bg_loader *l, __u64 dropped)
+{
+	if (!l->pin || l->meta_fd < 0)
+		return;
+	l->meta.dropped_seen = dropped;
+	bg_pin_meta_write(l->meta_fd, &l->meta);
+}
+
 /*
  * Configure the object for this kernel before it is loaded: the read-only feature flags (the
  * verifier then never walks a branch whose helper the kernel lacks) and which programs load at
@@ -124,6 +317,8 @@ int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 	if (!l)
 		return bg_fail(-ENOMEM, "cannot allocate loader");
 	l->cgroup_fd = -1;
+	l->meta_fd = -1;
+	l->polsrc_fd = -1;
 	l->next_set_id = 1;
 
 	l->ncpus = libbpf_num_possible_cpus();
@@ -159,6 +354,11 @@ int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 		err = bg_fail(-errno, "cannot open the BPF object");
 		goto out_free;
 	}
+	if (opts->pin) {
+		err = bg_pin_prepare(l);
+		if (err)
+			goto out_free;
+	}
 	if (opts->ringbuf_bytes) {
 		err = bpf_map__set_max_entries(l->skel->maps.bg_events, opts->ringbuf_bytes);
 		if (err) {
@@ -178,6 +378,11 @@ int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 	err = bg_loader_set_scope(l, opts->cgroup_path);
 	if (err)
 		goto out_free;
+	if (l->pin) {
+		err = bg_pin_finish(l, opts->cgroup_path);
+		if (err)
+			goto out_free;
+	}
 
 	*out = l;
 	return 0;
@@ -287,11 +492,62 @@ out_close:
 	return err;
 }
 
+/* The process holding a link to program prog_id (from /proc/PID/fdinfo), or 0. */
+static int link_holder(__u32 prog_id)
+{
+	char path[600], line[256], want[64];
+	struct dirent *pe, *fe;
+	DIR *pd, *fd_dir;
+	FILE *f;
+	int pid = 0;
+
+	snprintf(want, sizeof(want), "prog_id:\t%u\n", prog_id);
+	pd = opendir("/proc");
+	if (!pd)
+		return 0;
+	while (!pid && (pe = readdir(pd))) {
+		if (pe->d_name[0] < '1' || pe->d_name[0] > '9' || atoi(pe->d_name) == getpid())
+			continue;
+		snprintf(path, sizeof(path), "/proc/%s/fdinfo", pe->d_name);
+		fd_dir = opendir(path);
+		if (!fd_dir)
+			continue;
+		while (!pid && (fe = readdir(fd_dir))) {
+			if (fe->d_name[0] == '.')
+				continue;
+			snprintf(path, sizeof(path), "/proc/%s/fdinfo/%s", pe->d_name, fe->d_name);
+			f = fopen(path, "re");
+			if (!f)
+				continue;
+			while (fgets(line, sizeof(line), f))
+				if (!strcmp(line, want))
+					pid = atoi(pe->d_name);
+			fclose(f);
+		}
+		closedir(fd_dir);
+	}
+	closedir(pd);
+	return pid;
+}
+
 int bg_loader_check_conflict(struct bg_loader *l, __u32 *other_prog_id)
 {
 	struct bpf_prog_info info;
 	__u32 ids[64], cnt = 64, len, i;
-	int fd, err;
+	char dir[512];
+	struct stat st;
+	int fd, err, pid;
+
+	/* Our own pinned links are attached: that is what adoption takes over, not a conflict. */
+	if (l->adopted)
+		return 0;
+	if (!l->pin && fstat(l->cgroup_fd, &st) == 0 &&
+	    bg_pin_dir(st.st_ino, dir, sizeof(dir)) == 0 && bg_pin_exists(dir))
+		return bg_fail(
+			-EEXIST,
+			"pinned enforcement is active on this cgroup (%s): run with --pin to "
+			"take it over, or remove it with 'bindguard unload' first",
+			dir);
 
 	err = bpf_prog_query(l->cgroup_fd, BPF_CGROUP_INET4_BIND, 0, NULL, ids, &cnt);
 	if (err)
@@ -309,6 +565,13 @@ int bg_loader_check_conflict(struct bg_loader *l, __u32 *other_prog_id)
 		if (strcmp(info.name, "bg_bind4") == 0) {
 			if (other_prog_id)
 				*other_prog_id = ids[i];
+			pid = link_holder(ids[i]);
+			if (pid)
+				return bg_fail(
+					-EEXIST,
+					"another bindguard agent (pid %d) is already attached "
+					"to this cgroup (program id %u)",
+					pid, ids[i]);
 			return bg_fail(-EEXIST,
 				       "another bindguard agent is already attached to this "
 				       "cgroup (program id %u)",
@@ -339,7 +602,43 @@ int bg_loader_attach(struct bg_loader *l)
 	for (i = 0; i < sizeof(hooks) / sizeof(hooks[0]); i++) {
 		if (!bpf_program__autoload(hooks[i].prog))
 			continue; /* left out on this kernel (see bg_loader_configure()) */
-		*hooks[i].link = bpf_program__attach_cgroup(hooks[i].prog, l->cgroup_fd);
+		if (l->pin) {
+			char path[600];
+			struct stat st;
+
+			err = pin_path(l, path, sizeof(path), bpf_program__name(hooks[i].prog));
+			if (err) {
+				bg_fail(err, "pin path too long");
+				goto out_detach;
+			}
+			if (l->adopted && stat(path, &st) == 0) {
+				/*
+				 * The pinned link keeps enforcing; BPF_LINK_UPDATE swaps in this
+				 * build's program atomically, so there is no moment without it.
+				 */
+				*hooks[i].link = bpf_link__open(path);
+				if (!*hooks[i].link) {
+					err = bg_fail(-errno, "cannot open the pinned link %s",
+						      path);
+					goto out_detach;
+				}
+				err = bpf_link__update_program(*hooks[i].link, hooks[i].prog);
+				if (err) {
+					bg_fail(err, "cannot update the pinned link %s", path);
+					goto out_detach;
+				}
+				continue;
+			}
+			*hooks[i].link = bpf_program__attach_cgroup(hooks[i].prog, l->cgroup_fd);
+			if (*hooks[i].link && (err = bpf_link__pin(*hooks[i].link, path))) {
+				bg_fail(err, "cannot pin %s", path);
+				bpf_link__destroy(*hooks[i].link);
+				*hooks[i].link = NULL;
+				goto out_detach;
+			}
+		} else {
+			*hooks[i].link = bpf_program__attach_cgroup(hooks[i].prog, l->cgroup_fd);
+		}
 		if (!*hooks[i].link) {
 			err = -errno;
 			if (err == -EPERM || err == -EEXIST)
@@ -354,8 +653,15 @@ int bg_loader_attach(struct bg_loader *l)
 	}
 	return 0;
 out_detach:
+	/*
+	 * Undo what this call attached. Pinned links stay: an adopted one still enforces the
+	 * last policy, and a fresh state is removed whole by bg_loader_free().
+	 */
 	while (i-- > 0) {
-		bpf_link__destroy(*hooks[i].link);
+		if (!l->pin)
+			bpf_link__destroy(*hooks[i].link);
+		else
+			bpf_link__disconnect(*hooks[i].link), bpf_link__destroy(*hooks[i].link);
 		*hooks[i].link = NULL;
 	}
 	return err;
@@ -526,12 +832,36 @@ int bg_loader_iter_open(struct bg_loader *l, int proto, int close)
 	return fd;
 }
 
+void bg_loader_unpin_all(struct bg_loader *l)
+{
+	char why[512];
+
+	if (!l || !l->pin)
+		return;
+	l->meta.agent_pid = 0;
+	if (l->meta_fd >= 0)
+		bg_pin_meta_write(l->meta_fd, &l->meta);
+	if (bg_pin_remove(l->pin_dir, why, sizeof(why)))
+		bg_warn("%s\n", why);
+	l->pin = 0;
+}
+
 void bg_loader_free(struct bg_loader *l)
 {
 	int i;
 
 	if (!l)
 		return;
+	if (l->pin && l->meta_fd >= 0) {
+		/* The pins stay and go on enforcing; no agent holds them any more. */
+		l->meta.agent_pid = 0;
+		l->meta.agent_start = 0;
+		bg_pin_meta_write(l->meta_fd, &l->meta);
+	}
+	if (l->meta_fd >= 0)
+		close(l->meta_fd);
+	if (l->polsrc_fd >= 0)
+		close(l->polsrc_fd);
 	for (i = 0; i < BG_NR_PROTOS; i++) {
 		bpf_link__destroy(l->iter_link[0][i]);
 		bpf_link__destroy(l->iter_link[1][i]);

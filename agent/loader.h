@@ -22,6 +22,7 @@ struct bg_features;
 struct bg_loader_opts {
 	const char *cgroup_path; /* cgroup v2 directory to attach to */
 	const struct bg_features *features; /* NULL: probe the kernel (bg_features_probe()) */
+	int pin; /* pinned enforcement: take over this cgroup's pins, or make them */
 	__u32 ringbuf_bytes; /* 0: BG_RINGBUF_BYTES */
 };
 
@@ -92,7 +93,29 @@ int bg_loader_have_close(const struct bg_loader *l);
  */
 int bg_loader_iter_open(struct bg_loader *l, int proto, int close);
 
-/* Detach everything and free. Accepts NULL. */
+struct bg_pin_meta;
+
+/*
+ * With --pin: 1 if this loader took over a pinned state (its meta, as found, in *m), else 0
+ * (m gets the fresh meta). bg_loader_pinned_text() reads the policy text of generation gen.
+ */
+int bg_loader_adopted(const struct bg_loader *l, struct bg_pin_meta *m);
+int bg_loader_pinned_text(struct bg_loader *l, __u16 gen, size_t len, char **out);
+
+/* With --pin: keep the installed policy's text and generation with the pins. 0 or -errno. */
+int bg_loader_pin_policy(struct bg_loader *l, __u16 gen, const char *source, const char *text,
+			 size_t len);
+
+/* With --pin: the drop counter as reported, so the next agent reports only what is new. */
+void bg_loader_pin_note_dropped(struct bg_loader *l, __u64 dropped);
+
+/* With --pin: remove the pins (a start that failed before the state was ever used). */
+void bg_loader_unpin_all(struct bg_loader *l);
+
+/*
+ * Free the loader. Without --pin every hook is detached. With --pin the pins stay and go on
+ * enforcing the last policy; the meta record says no agent holds them. Accepts NULL.
+ */
 void bg_loader_free(struct bg_loader *l);
 
 #endif /* BG_LOADER_H */

@@ -136,6 +136,8 @@ int main(int argc, char **argv)
 		return bg_cmd_learn(argc - 1, argv + 1);
 	if (strcmp(argv[1], "probe") == 0)
 		return bg_cmd_probe(argc - 1, argv + 1);
+	if (strcmp(argv[1], "unload") == 0)
+		return bg_cmd_unload(argc - 1, argv + 1);
 	return usage_error("unknown command '%s' (expected run, check, status, learn or probe)",
 			   argv[1]);
 }

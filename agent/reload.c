@@ -16,6 +16,21 @@
 #include "loader.h"
 #include "log.h"
 
+void bg_agent_set_policy(struct bg_agent *a, struct bg_policy *np, __u16 gen)
+{
+	size_t i;
+
+	bg_policy_free(a->old[BG_OLD_POLICIES - 1]);
+	for (i = BG_OLD_POLICIES - 1; i > 0; i--) {
+		a->old[i] = a->old[i - 1];
+		a->old_gen[i] = a->old_gen[i - 1];
+	}
+	a->old[0] = a->policy;
+	a->old_gen[0] = a->gen;
+	a->policy = np;
+	a->gen = gen;
+}
+
 void bg_agent_reload(struct bg_agent *a)
 {
 	struct bg_compile_opts copts = a->o->copts;
@@ -55,11 +70,10 @@ void bg_agent_reload(struct bg_agent *a)
 		}
 		goto out;
 	}
-	bg_policy_free(a->prev_policy);
-	a->prev_policy = a->policy;
-	a->prev_gen = a->gen;
-	a->policy = np;
-	a->gen = copts.gen;
+	/* Pinned: the text goes with the pins, for the next agent to name queued events with. */
+	if (bg_loader_pin_policy(a->loader, copts.gen, np->source, np->text, np->text_len))
+		bg_warn("%s\n", bg_loader_strerror());
+	bg_agent_set_policy(a, np, copts.gen);
 	np = NULL;
 	mode = copts.mode_override >= 0 ? (__u8)copts.mode_override : a->policy->mode;
 	if (bg_record_agent(&r, "reloaded", &now, LOG_INFO) == 0) {

@@ -279,6 +279,59 @@ _Static_assert(sizeof(struct bg_sock_rec) == 88, "struct bg_sock_rec is ABI");
 #define BG_MAP_EVENTS "bg_events"
 #define BG_MAP_STATS "bg_stats"
 
+/*
+ * Pinned enforcement (bindguard run --pin): the links and maps of one enforced cgroup live in
+ * BG_PIN_ROOT/cg<cgroup id>/, one file per object, so the kernel goes on enforcing after the
+ * agent exits and the next agent adopts them. The directory also holds two maps the agent makes:
+ * BG_PIN_META (one struct bg_pin_meta) and BG_PIN_POLSRC (the policy texts). A pinned state
+ * whose meta.abi is not BG_ABI_VERSION is refused, never read.
+ */
+#define BG_PIN_ROOT "/sys/fs/bpf/bindguard"
+#define BG_PIN_META "meta"
+#define BG_PIN_POLSRC "polsrc"
+
+#define BG_PIN_PATH_LEN 256
+#define BG_POLSRC_CHUNK 4096
+
+/*
+ * struct bg_pin_meta - the only entry of the BG_PIN_META array map. All host order.
+ *
+ * @abi:          BG_ABI_VERSION of the agent that made the pins.
+ * @agent_pid:    pid of the agent holding the pins now, 0 when none does.
+ * @agent_start:  that agent's start time (field 22 of /proc/PID/stat), so a recycled pid is
+ *                not mistaken for it.
+ * @cgroup_id:    the cgroup the links are attached to.
+ * @next_set_id:  the first CIDR set id the next policy may use (set ids never repeat).
+ * @gen:          generation of the installed policy; @prev_gen of the one before it.
+ * @src_len:      length of the policy text of @gen in BG_PIN_POLSRC; @prev_src_len of @prev_gen.
+ * @dropped_seen: the kernel's drop counter as the last agent reported it, so the next one says
+ *                exactly how many were dropped while no agent ran.
+ * @cgroup:       NUL-terminated path of the cgroup, for status and unload.
+ * @source:       NUL-terminated name of the installed policy (a path or "<builtin:...>").
+ */
+struct bg_pin_meta {
+	__u32 abi;
+	__u32 agent_pid;
+	__u64 agent_start;
+	__u64 cgroup_id;
+	__u32 next_set_id;
+	__u16 gen;
+	__u16 prev_gen;
+	__u32 src_len;
+	__u32 prev_src_len;
+	__u64 dropped_seen;
+	char cgroup[BG_PIN_PATH_LEN];
+	char source[BG_PIN_PATH_LEN];
+};
+_Static_assert(sizeof(struct bg_pin_meta) == 560, "struct bg_pin_meta is ABI");
+
+/* Key of BG_PIN_POLSRC (a hash of BG_POLSRC_CHUNK-byte chunks): policy generation, chunk index. */
+struct bg_polsrc_key {
+	__u32 gen;
+	__u32 chunk;
+};
+_Static_assert(sizeof(struct bg_polsrc_key) == 8, "struct bg_polsrc_key is ABI");
+
 #define BG_CIDR_MAX_ENTRIES 65536
 #define BG_RINGBUF_BYTES (1u << 22) /* 4 MiB: ~37k events */
 

@@ -1382,6 +1382,7 @@ void bg_policy_free(struct bg_policy *p)
 	free(p->unlisted_cidrs);
 	free(p->name);
 	free(p->source);
+	free(p->text);
 	free(p);
 }
 
@@ -1446,6 +1447,14 @@ int bg_policy_parse_buffer(const char *name, const char *buf, size_t len, struct
 	free(c.owner);
 	if (ret)
 		goto out_free_policy;
+	/* Kept whole: a pinned agent stores it, so its successor can name its rules. */
+	c.pol->text = malloc(len ? len : 1);
+	if (!c.pol->text) {
+		ret = fail_nomem(err);
+		goto out_free_policy;
+	}
+	memcpy(c.pol->text, buf, len);
+	c.pol->text_len = len;
 	*out = c.pol;
 	return 0;
 
@@ -1499,6 +1508,7 @@ int bg_policy_parse_file(const char *path, struct bg_policy **out, struct bg_pol
 {
 	struct bg_policy_error scratch;
 	char *data = NULL;
+	struct stat st;
 	size_t len = 0;
 	int fd, ret;
 
@@ -1509,11 +1519,34 @@ int bg_policy_parse_file(const char *path, struct bg_policy **out, struct bg_pol
 		snprintf(err->msg, sizeof(err->msg), "invalid arguments");
 		return -EINVAL;
 	}
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/*
+	 * O_NONBLOCK: opening a FIFO must not wait for a writer (a policy path that is a FIFO hung
+	 * check and run, and a SIGHUP reload blocked the agent's loop). Only a regular file is a
+	 * policy: a FIFO, a device or a directory is refused before anything is read from it.
+	 */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0) {
 		ret = -errno;
 		snprintf(err->msg, sizeof(err->msg), "cannot open: %s", strerror(-ret));
 		return ret;
+	}
+	if (fstat(fd, &st) < 0) {
+		ret = -errno;
+		snprintf(err->msg, sizeof(err->msg), "cannot stat: %s", strerror(-ret));
+		close(fd);
+		return ret;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		snprintf(err->msg, sizeof(err->msg),
+			 "not a regular file (%s): a policy must be a file",
+			 S_ISFIFO(st.st_mode) ? "a FIFO" :
+			 S_ISDIR(st.st_mode)  ? "a directory" :
+			 S_ISCHR(st.st_mode)  ? "a character device" :
+			 S_ISBLK(st.st_mode)  ? "a block device" :
+			 S_ISSOCK(st.st_mode) ? "a socket" :
+						"something else");
+		close(fd);
+		return -EINVAL;
 	}
 	ret = read_all(fd, &data, &len);
 	close(fd);

@@ -50,6 +50,8 @@ struct bg_policy_warning {
 struct bg_policy {
 	char *name; /* policy "name:", may be NULL */
 	char *source; /* file name used in messages */
+	char *text; /* the policy as read, text_len bytes (not NUL-terminated) */
+	size_t text_len;
 	__u8 mode; /* BG_MODE_* */
 	__u8 default_action; /* BG_ACTION_* for rules that name none */
 	__u8 unlisted_expose; /* BG_EXPOSE_* for ports no rule lists (PUBLIC = allow) */
