@@ -1,0 +1,63 @@
+# SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+#
+# k8s.mk - the bindguard image, the Kubernetes manifests and the tests against a real containerd.
+# Included by the top-level Makefile (paths are relative to the repository root).
+#
+#   make k8s-images     the test images: a pause program (the pod sandbox) and bindprobe (the
+#                       workload), each one static binary, as OCI archives under build/k8s/
+#
+# Podman keeps its storage in $(PODMAN_DIR) (never the machine's /var/lib/containers); the base
+# image and the layer cache there make a warm `make image` take seconds. `make k8s-clean` removes it.
+
+K8S_BUILD	:= $(BUILD)/k8s
+IMAGE_DIR	:= $(BUILD)/image
+IMAGE_REF	:= localhost/bindguard:$(VERSION)
+IMAGE_ARCHIVE	:= $(IMAGE_DIR)/bindguard-$(VERSION).oci.tar
+IMAGE_BASE	:= localhost/bindguard-base:bookworm
+# What the build stage installs in the debootstrap'ed base to run `make` (a subset of DEPS_PKGS:
+# no test tools).
+IMAGE_BUILD_PKGS := make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
+		   libyaml-dev pkg-config binutils
+# Not under build/: the Makefile includes every '*.d' it finds there, and image storage is full of
+# directories named like that (etc/rc2.d).
+PODMAN_DIR	?= /var/tmp/bindguard-podman
+PODMAN		:= podman --root $(PODMAN_DIR)/storage --runroot $(PODMAN_DIR)/run \
+		   --storage-driver overlay --cgroup-manager cgroupfs --events-backend none \
+		   --tmpdir $(PODMAN_DIR)/tmp --network-config-dir $(PODMAN_DIR)/net
+K8S_PAUSE_REF	:= localhost/bindguard-test/pause:1
+K8S_PROBE_REF	:= localhost/bindguard-test/bindprobe:1
+K8S_STATIC_CFLAGS := -static -Os -s $(WARN) -std=gnu11 -D_GNU_SOURCE
+K8S_NODE_DIR	:= $(K8S_BUILD)/validate
+
+# containerd, runc and the CNI plugins run the pods; python3-grpcio and -grpc-tools speak CRI;
+# python3-yaml reads the DaemonSet that the end-to-end test runs the agent from; podman and
+# debootstrap build the images. Node.js and npm (the offline manifest validation) only when the
+# machine has no npm yet (a NodeSource node.js brings its own).
+DEPS_PKGS	+= containerd runc containernetworking-plugins python3-grpcio python3-grpc-tools \
+		   python3-yaml podman debootstrap
+DEPS_PKGS	+= $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
+
+.PHONY: k8s-images
+
+$(K8S_BUILD) $(IMAGE_DIR) $(PODMAN_DIR)/tmp:
+	$(Q)mkdir -p $@
+
+# --- test images: one static binary each, FROM scratch -------------------------------------------
+$(K8S_BUILD)/ctx-%/Containerfile: | $(K8S_BUILD)
+	$(Q)mkdir -p $(@D)
+	$(Q)printf 'FROM scratch\nCOPY %s /%s\nENTRYPOINT ["/%s"]\n' $* $* $* > $@
+
+$(K8S_BUILD)/ctx-%/bin: tests/k8s/%.c | $(K8S_BUILD)
+	$(call msg,CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(CC) $(K8S_STATIC_CFLAGS) -o $(@D)/$* $<
+	$(Q)touch $@
+
+$(K8S_BUILD)/%.oci.tar: $(K8S_BUILD)/ctx-%/bin $(K8S_BUILD)/ctx-%/Containerfile | $(PODMAN_DIR)/tmp
+	$(call msg,IMAGE,$@)
+	$(Q)$(PODMAN) build -q --isolation chroot --pull=never -t localhost/bindguard-test/$*:1 \
+		$(K8S_BUILD)/ctx-$* >/dev/null
+	$(Q)rm -f $@ && $(PODMAN) save -q --format oci-archive -o $@ localhost/bindguard-test/$*:1
+
+k8s-images: $(K8S_BUILD)/pause.oci.tar $(K8S_BUILD)/bindprobe.oci.tar
+.PRECIOUS: $(K8S_BUILD)/ctx-%/bin $(K8S_BUILD)/ctx-%/Containerfile
