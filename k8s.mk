@@ -3,6 +3,8 @@
 # k8s.mk - the bindguard image, the Kubernetes manifests and the tests against a real containerd.
 # Included by the top-level Makefile (paths are relative to the repository root).
 #
+#   make image          build/image/bindguard-$(VERSION).oci.tar: podman build --isolation chroot
+#                       from a Debian bookworm made locally with debootstrap (no registry needed)
 #   make k8s-images     the test images: a pause program (the pod sandbox) and bindprobe (the
 #                       workload), each one static binary, as OCI archives under build/k8s/
 #
@@ -18,8 +20,8 @@ IMAGE_BASE	:= localhost/bindguard-base:bookworm
 # no test tools).
 IMAGE_BUILD_PKGS := make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
 		   libyaml-dev pkg-config binutils
-# Not under build/: the Makefile includes every '*.d' it finds there, and image storage is full of
-# directories named like that (etc/rc2.d).
+# Not under build/, and neither is the debootstrap tree (mkbase): the Makefile includes every '*.d'
+# it finds there, and a root filesystem is full of directories named like that (etc/rc2.d).
 PODMAN_DIR	?= /var/tmp/bindguard-podman
 PODMAN		:= podman --root $(PODMAN_DIR)/storage --runroot $(PODMAN_DIR)/run \
 		   --storage-driver overlay --cgroup-manager cgroupfs --events-backend none \
@@ -37,7 +39,7 @@ DEPS_PKGS	+= containerd runc containernetworking-plugins python3-grpcio python3-
 		   python3-yaml podman debootstrap
 DEPS_PKGS	+= $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 
-.PHONY: k8s-images
+.PHONY: image k8s-images
 
 $(K8S_BUILD) $(IMAGE_DIR) $(PODMAN_DIR)/tmp:
 	$(Q)mkdir -p $@
@@ -61,3 +63,25 @@ $(K8S_BUILD)/%.oci.tar: $(K8S_BUILD)/ctx-%/bin $(K8S_BUILD)/ctx-%/Containerfile 
 
 k8s-images: $(K8S_BUILD)/pause.oci.tar $(K8S_BUILD)/bindprobe.oci.tar
 .PRECIOUS: $(K8S_BUILD)/ctx-%/bin $(K8S_BUILD)/ctx-%/Containerfile
+
+# --- the bindguard image -------------------------------------------------------------------------
+# The build context is the tracked and untracked-but-not-ignored files, minus what the build
+# never reads, so a stale build/ or node_modules never reaches the image.
+image: | $(IMAGE_DIR) $(PODMAN_DIR)/tmp
+	@t0=$$(date +%s.%N); \
+	deploy/image/mkbase.sh $(PODMAN_DIR)/mkbase $(IMAGE_BASE) $(PODMAN) || exit 1; \
+	rm -rf $(IMAGE_DIR)/ctx && mkdir -p $(IMAGE_DIR)/ctx && \
+	git ls-files -z --cached --others --exclude-standard -- . ':!tests' ':!deploy' ':!docs' \
+		':!bench' ':!.ci' ':!k8s.mk' ':!README.md' | xargs -0 cp --parents -t $(IMAGE_DIR)/ctx && \
+	echo "image: podman build --isolation chroot $(IMAGE_REF)" && \
+	$(PODMAN) build --isolation chroot --pull=never -f deploy/image/Containerfile \
+		--build-arg BASE=$(IMAGE_BASE) --build-arg VERSION=$(VERSION) \
+		--build-arg BUILD_PKGS="$(IMAGE_BUILD_PKGS)" -t $(IMAGE_REF) $(IMAGE_DIR)/ctx \
+		> $(IMAGE_DIR)/build.log 2>&1 || { tail -30 $(IMAGE_DIR)/build.log; exit 1; }; \
+	rm -f $(IMAGE_ARCHIVE) && $(PODMAN) save -q --format oci-archive -o $(IMAGE_ARCHIVE) \
+		$(IMAGE_REF) || exit 1; \
+	echo "image: $(IMAGE_REF) -> $(IMAGE_ARCHIVE)"; \
+	echo "image: archive $$(stat -c %s $(IMAGE_ARCHIVE)) bytes, image $$($(PODMAN) image inspect \
+		--format '{{.Size}}' $(IMAGE_REF)) bytes; files:"; \
+	sed -n 's|^/rootfs/|  /|p' $(IMAGE_DIR)/build.log; \
+	awk -v t0=$$t0 -v t1=$$(date +%s.%N) 'BEGIN { printf "image: done in %.1f s\n", t1 - t0 }'
