@@ -7,6 +7,9 @@
 #                       from a Debian bookworm made locally with debootstrap (no registry needed)
 #   make k8s-images     the test images: a pause program (the pod sandbox) and bindprobe (the
 #                       workload), each one static binary, as OCI archives under build/k8s/
+#   make k8s-validate   every manifest in deploy/kubernetes/ against the Kubernetes schemas,
+#                       offline (npm kubernetes-models + yaml); fails on unknown fields too
+#   make k8s-manifests  regenerate deploy/kubernetes/20-configmap.yaml from policy/iredmail.yaml
 #
 # Podman keeps its storage in $(PODMAN_DIR) (never the machine's /var/lib/containers); the base
 # image and the layer cache there make a warm `make image` take seconds. `make k8s-clean` removes it.
@@ -39,7 +42,7 @@ DEPS_PKGS	+= containerd runc containernetworking-plugins python3-grpcio python3-
 		   python3-yaml podman debootstrap
 DEPS_PKGS	+= $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 
-.PHONY: image k8s-images
+.PHONY: image k8s-images k8s-validate k8s-manifests
 
 $(K8S_BUILD) $(IMAGE_DIR) $(PODMAN_DIR)/tmp:
 	$(Q)mkdir -p $@
@@ -85,3 +88,24 @@ image: | $(IMAGE_DIR) $(PODMAN_DIR)/tmp
 		--format '{{.Size}}' $(IMAGE_REF)) bytes; files:"; \
 	sed -n 's|^/rootfs/|  /|p' $(IMAGE_DIR)/build.log; \
 	awk -v t0=$$t0 -v t1=$$(date +%s.%N) 'BEGIN { printf "image: done in %.1f s\n", t1 - t0 }'
+
+# --- offline validation of the manifests ----------------------------------------------------------
+$(K8S_NODE_DIR)/node_modules/.done: tests/k8s/validate/package.json tests/k8s/validate/package-lock.json
+	@command -v node >/dev/null && command -v npm >/dev/null || \
+		{ echo "k8s-validate: node and npm are needed (make deps)" >&2; exit 1; }
+	$(Q)mkdir -p $(K8S_NODE_DIR) && cp $^ $(K8S_NODE_DIR)/
+	$(Q)cd $(K8S_NODE_DIR) && npm ci --no-audit --no-fund --loglevel=error >/dev/null
+	$(Q)touch $@
+
+K8S_MANIFESTS	:= $(wildcard deploy/kubernetes/*.yaml deploy/kubernetes/uninstall/*.yaml)
+
+# The validator proves its own checks first (each on a document broken on purpose).
+k8s-validate: $(K8S_NODE_DIR)/node_modules/.done
+	$(Q)NODE_PATH=$(abspath $(K8S_NODE_DIR))/node_modules node tests/k8s/validate/validate.js \
+		--self-test | tail -1
+	$(Q)NODE_PATH=$(abspath $(K8S_NODE_DIR))/node_modules node tests/k8s/validate/validate.js \
+		--policy policy/iredmail.yaml $(K8S_MANIFESTS)
+
+# The ConfigMap is generated from the built-in policy; k8s-validate fails when they differ.
+k8s-manifests:
+	$(Q)deploy/kubernetes/gen-configmap.sh policy/iredmail.yaml > deploy/kubernetes/20-configmap.yaml
