@@ -10,6 +10,8 @@
 #   make k8s-validate   every manifest in deploy/kubernetes/ against the Kubernetes schemas,
 #                       offline (npm kubernetes-models + yaml); fails on unknown fields too
 #   make k8s-manifests  regenerate deploy/kubernetes/20-configmap.yaml from policy/iredmail.yaml
+#   make k8s-test       the manifests, then the end-to-end test: a private containerd with its CRI
+#                       plugin, pods in two namespaces, the agent as a CRI pod from the image
 #
 # Podman keeps its storage in $(PODMAN_DIR) (never the machine's /var/lib/containers); the base
 # image and the layer cache there make a warm `make image` take seconds. `make k8s-clean` removes it.
@@ -42,7 +44,7 @@ DEPS_PKGS	+= containerd runc containernetworking-plugins python3-grpcio python3-
 		   python3-yaml podman debootstrap
 DEPS_PKGS	+= $(if $(shell command -v npm 2>/dev/null),,nodejs npm)
 
-.PHONY: image k8s-images k8s-validate k8s-manifests
+.PHONY: image k8s-images k8s-validate k8s-manifests k8s-test k8s-clean
 
 $(K8S_BUILD) $(IMAGE_DIR) $(PODMAN_DIR)/tmp:
 	$(Q)mkdir -p $@
@@ -109,3 +111,16 @@ k8s-validate: $(K8S_NODE_DIR)/node_modules/.done
 # The ConfigMap is generated from the built-in policy; k8s-validate fails when they differ.
 k8s-manifests:
 	$(Q)deploy/kubernetes/gen-configmap.sh policy/iredmail.yaml > deploy/kubernetes/20-configmap.yaml
+
+# --- end to end ------------------------------------------------------------------------------------
+k8s-test: deps k8s-validate all k8s-images image
+	$(Q)BINDGUARD_IMAGE=$(IMAGE_ARCHIVE) BINDGUARD_IMAGE_REF=$(IMAGE_REF) \
+		K8S_PAUSE_IMAGE=$(K8S_BUILD)/pause.oci.tar K8S_PAUSE_REF=$(K8S_PAUSE_REF) \
+		K8S_PROBE_IMAGE=$(K8S_BUILD)/bindprobe.oci.tar K8S_PROBE_REF=$(K8S_PROBE_REF) \
+		K8S_PROBE_BIN=$(K8S_BUILD)/ctx-bindprobe/bindprobe BINDGUARD=$(abspath $(BUILD))/bindguard \
+		tests/k8s/e2e.sh
+
+# Podman's private storage and everything above; `make clean` removes build/ as a whole.
+k8s-clean:
+	-$(Q)$(PODMAN) system reset -f >/dev/null 2>&1
+	$(Q)rm -rf $(K8S_BUILD) $(IMAGE_DIR) $(PODMAN_DIR)
