@@ -179,5 +179,6 @@ clean:
 
 # Optional parts, each owned by its own file: fuzzing, sanitizer runs, benchmarks.
 -include tests/fuzz/fuzz.mk tests/sanitize.mk bench/bench.mk
+-include k8s.mk
 
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
