@@ -39,7 +39,7 @@ USER_CFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -MMD -MP \
 		   -DBG_VERSION='"$(VERSION)"' $(EXTRA_CFLAGS)
 # BPF_PROG() passes ctx to every program whether it uses it or not.
 BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-parameter \
-		   -Iinclude -Ivmlinux-gen/$(ARCH) -MMD -MP
+		   -Iinclude -Ivmlinux-gen/$(ARCH) -MMD -MP $(EXTRA_BPF_CFLAGS)
 LDLIBS		:= -lbpf -lelf -lz -lyaml -lsystemd $(EXTRA_LDLIBS)
 
 POLICY_SRCS	:= $(wildcard policy/*.c)
@@ -159,7 +159,13 @@ vmtest: deps
 
 .PHONY: unit-bins integration-bins
 unit-bins: $(UNIT_BINS)
-integration-bins: $(ITEST_BINS) $(ITEST_BPF)
+integration-bins: $(ITEST_BINS) $(ITEST_BPF) variant-bin
+
+# A second build whose BPF programs differ by a no-op (BG_BUILD_VARIANT), in $(BUILD)/variant:
+# the fault tests use it to prove that an upgrade adopts pinned enforcement with no gap.
+.PHONY: variant-bin
+variant-bin:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/variant EXTRA_BPF_CFLAGS=-DBG_BUILD_VARIANT all
 
 unit: unit-bins
 	$(Q)tests/run.sh --unit-only $(BUILD)
@@ -181,4 +187,4 @@ clean:
 -include tests/fuzz/fuzz.mk tests/sanitize.mk bench/bench.mk
 -include k8s.mk
 
--include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+-include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)

@@ -411,6 +411,18 @@ static __always_inline int bg_was_alerted(__u64 cookie, __u16 port)
 	return 1;
 }
 
+/*
+ * BG_BUILD_VARIANT (tests only): a second build whose programs differ by one no-op instruction,
+ * so the tests can prove that an upgrade to a different build adopts the pins with no gap.
+ */
+#ifdef BG_BUILD_VARIANT
+#define BG_VARIANT_NOP() asm volatile("r0 = r0" ::: "r0")
+#else
+#define BG_VARIANT_NOP() \
+	do {             \
+	} while (0)
+#endif
+
 SEC("cgroup/bind4")
 int bg_bind4(struct bpf_sock_addr *ctx)
 {
@@ -419,6 +431,7 @@ int bg_bind4(struct bpf_sock_addr *ctx)
 	__u8 verdict;
 	int proto;
 
+	BG_VARIANT_NOP();
 	proto = bg_proto_of(ctx->type);
 	if (proto < 0)
 		return ALLOW;
