@@ -173,6 +173,9 @@ static void write_ready(struct bg_agent *a, size_t n_netns)
 		bg_record_uint(&r, "existing", a->existing);
 		bg_record_uint(&r, "closed", a->closed);
 		bg_record_uint(&r, "netns_walked", n_netns);
+		bg_record_uint(&r, "rate_limit", a->o->src_rate);
+		bg_record_uint(&r, "rate_burst", a->o->src_burst);
+		bg_record_bool(&r, "pinned", a->o->pin);
 		bg_record_str(&r, "kernel", f->kernel);
 		bg_record_json(&r, "features", feats.err ? NULL : feats.buf);
 		bg_agent_record(a, &r, 1);
@@ -195,6 +198,7 @@ static void add_counters(struct bg_agent *a, struct bg_record *r, const __u64 *s
 	bg_record_uint(r, "dropped", stats[BG_STAT_DROPPED]);
 	bg_record_uint(r, "denied", stats[BG_STAT_DENIED]);
 	bg_record_uint(r, "confined", stats[BG_STAT_CONFINED]);
+	bg_record_uint(r, "suppressed", stats[BG_STAT_SUPPRESSED]);
 	bg_record_uint(r, "existing", a->existing);
 	bg_record_uint(r, "closed", a->closed);
 	for (i = 0; i < a->n_sinks; i++)
@@ -202,25 +206,34 @@ static void add_counters(struct bg_agent *a, struct bg_record *r, const __u64 *s
 	bg_record_uint(r, "lost", lost);
 }
 
-/* Once a second: while the kernel drops events, say so now, not only at exit. */
+/*
+ * Once a second: while the kernel drops events (ring full) or the flood control suppresses them,
+ * say so now, with the counts, not only at exit.
+ */
 static void report_drops(struct bg_agent *a)
 {
-	__u64 stats[BG_NR_STATS];
+	__u64 stats[BG_NR_STATS], dropped, suppressed;
 	struct timespec now;
 	struct bg_record r;
 
-	if (bg_loader_stats(a->loader, stats) || stats[BG_STAT_DROPPED] == a->dropped_seen)
+	if (bg_loader_stats(a->loader, stats))
+		return;
+	dropped = stats[BG_STAT_DROPPED] - a->dropped_seen;
+	suppressed = stats[BG_STAT_SUPPRESSED] - a->suppressed_seen;
+	if (!dropped && !suppressed)
 		return;
 	clock_gettime(CLOCK_REALTIME, &now);
-	if (bg_record_agent(&r, "dropping", &now, LOG_WARNING) == 0) {
-		bg_record_uint(&r, "dropped_now", stats[BG_STAT_DROPPED] - a->dropped_seen);
+	if (bg_record_agent(&r, dropped ? "dropping" : "suppressing", &now, LOG_WARNING) == 0) {
+		bg_record_uint(&r, "dropped_now", dropped);
+		bg_record_uint(&r, "suppressed_now", suppressed);
 		add_counters(a, &r, stats);
 		bg_agent_record(a, &r, 0);
 	}
-	bg_warn("%llu events dropped in the last second (ring buffer full); %llu in all\n",
-		(unsigned long long)(stats[BG_STAT_DROPPED] - a->dropped_seen),
-		(unsigned long long)stats[BG_STAT_DROPPED]);
+	if (dropped)
+		bg_warn("%llu events dropped in the last second (ring buffer full); %llu in all\n",
+			(unsigned long long)dropped, (unsigned long long)stats[BG_STAT_DROPPED]);
 	a->dropped_seen = stats[BG_STAT_DROPPED];
+	a->suppressed_seen = stats[BG_STAT_SUPPRESSED];
 	bg_loader_pin_note_dropped(a->loader, a->dropped_seen);
 }
 
@@ -268,25 +281,34 @@ static int epoll_add(int epfd, int fd, __u32 tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER };
+enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON };
+
+/*
+ * After a wakeup, look again in BG_SOON_MS: the kernel wakes the reader at most every 5 ms in a
+ * deny storm (bg_last_wake), so what came after the wakeup waits at most this long, not a tick.
+ */
+#define BG_SOON_MS 10
 
 /* Returns 0 on a clean stop, or EXIT_RUNTIME after the reason was reported. */
 static int event_loop(struct bg_agent *a, int sigfd)
 {
 	struct itimerspec its = { .it_interval = { 0, BG_TICK_MS * 1000000L },
 				  .it_value = { 0, BG_TICK_MS * 1000000L } };
+	struct itimerspec soon = { .it_value = { 0, BG_SOON_MS * 1000000L } };
 	struct epoll_event evs[8];
 	struct signalfd_siginfo si;
 	unsigned int ticks = 0;
-	int epfd, tfd, n, i, err, ret = EXIT_RUNTIME, stop = 0;
+	int epfd, tfd, sfd, n, i, err, ret = EXIT_RUNTIME, stop = 0;
 	__u64 expirations;
 	char why[PATH_MAX + 128] = "";
 
 	epfd = epoll_create1(EPOLL_CLOEXEC);
 	tfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
-	if (epfd < 0 || tfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0 ||
+	sfd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC | TFD_NONBLOCK);
+	if (epfd < 0 || tfd < 0 || sfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0 ||
 	    epoll_add(epfd, bg_loader_ring_fd(a->loader), TAG_RING) ||
-	    epoll_add(epfd, sigfd, TAG_SIGNAL) || epoll_add(epfd, tfd, TAG_TIMER)) {
+	    epoll_add(epfd, sigfd, TAG_SIGNAL) || epoll_add(epfd, tfd, TAG_TIMER) ||
+	    epoll_add(epfd, sfd, TAG_SOON)) {
 		bg_err("cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
@@ -301,12 +323,22 @@ static int event_loop(struct bg_agent *a, int sigfd)
 		for (i = 0; i < n; i++) {
 			switch (evs[i].data.u32) {
 			case TAG_RING:
+			case TAG_SOON:
+				if (evs[i].data.u32 == TAG_SOON) {
+					if (read(sfd, &expirations, sizeof(expirations)) < 0 &&
+					    errno != EAGAIN)
+						bg_dbg("timerfd: %s\n", strerror(errno));
+				} else {
+					timerfd_settime(sfd, 0, &soon, NULL);
+				}
 				err = bg_loader_consume(a->loader);
 				if (err < 0) {
 					bg_err("%s\n", bg_loader_strerror());
 					snprintf(why, sizeof(why), "%s", bg_loader_strerror());
 					goto out;
 				}
+				if (err > 0)
+					bg_agent_flush(a);
 				break;
 			case TAG_SIGNAL:
 				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -377,6 +409,8 @@ out:
 	write_stopping(a, why[0] ? why : NULL);
 	if (tfd >= 0)
 		close(tfd);
+	if (sfd >= 0)
+		close(sfd);
 	if (epfd >= 0)
 		close(epfd);
 	return ret;
@@ -459,6 +493,8 @@ int bg_agent_run(const struct bg_run_opts *o)
 
 	lopts.cgroup_path = a.cgroup;
 	lopts.pin = o->pin;
+	lopts.src_rate = o->src_rate;
+	lopts.src_burst = o->src_burst;
 	err = bg_cli_loader_new(&lopts, &a.loader);
 	if (err) {
 		ret = err;

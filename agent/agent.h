@@ -27,6 +27,7 @@ struct bg_run_opts {
 	int syslog_facility; /* LOG_DAEMON or LOG_AUTH */
 	int close_existing;
 	int pin; /* pinned enforcement: outlives the agent, adopted by the next one */
+	__u32 src_rate, src_burst; /* flood control: events a second and at once per source */
 	int verbose;
 };
 
@@ -55,6 +56,7 @@ struct bg_agent {
 	unsigned long long existing; /* reconcile events (made by the agent) */
 	unsigned long long closed; /* sockets closed by --close-existing */
 	unsigned long long dropped_seen; /* kernel drops already reported */
+	unsigned long long suppressed_seen; /* flood-control suppressions already reported */
 	int need_close; /* a denied listen was seen: close it again (--close-existing) */
 	int notify; /* started by systemd with NOTIFY_SOCKET */
 	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */

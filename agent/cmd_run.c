@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* cmd_run.c - `bindguard run`: its options; the agent itself is agent.c. */
+#include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 
@@ -10,6 +12,11 @@
 #include "opts.h"
 
 #define OPT_SYSLOG_FACILITY 256
+#define OPT_RATE_LIMIT 257
+
+/* Flood control by default: events a second and at once per source (uid in a cgroup). */
+#define BG_DEFAULT_RATE 200
+#define BG_DEFAULT_BURST 400
 
 static const struct bg_opt run_opts[] = {
 	{ "policy", 'p', "FILE", "policy YAML (default: the built-in iRedMail policy)" },
@@ -27,6 +34,11 @@ static const struct bg_opt run_opts[] = {
 	{ "format", 'f', "FMT", "json (default) or text, for stdout, files and syslog" },
 	{ "syslog-facility", OPT_SYSLOG_FACILITY, "FAC",
 	  "daemon (default) or auth, with -o syslog" },
+	{ "rate-limit", OPT_RATE_LIMIT, "N[/B]",
+	  "write at most N events a second (B at once) per\n"
+	  "source, a uid in a cgroup; the rest are counted and\n"
+	  "the next event says how many (default 200/400; 0:\n"
+	  "no limit). Enforcement is never limited" },
 	{ "log-allowed", 'a', NULL,
 	  "also write an event for every allowed bind, and for\n"
 	  "every accepted connection on a public port" },
@@ -106,6 +118,29 @@ static int run_opt(void *ctx, int key, const char *arg)
 				&run_cmd,
 				"invalid --syslog-facility '%s' (expected daemon or auth)", arg);
 		break;
+	case OPT_RATE_LIMIT: {
+		unsigned long rate, burst;
+		char *end;
+
+		errno = 0;
+		rate = strtoul(arg, &end, 10);
+		burst = rate * 2;
+		if (!errno && end != arg && *end == '/') {
+			const char *b = end + 1;
+
+			burst = strtoul(b, &end, 10);
+			if (end == b)
+				errno = EINVAL;
+		}
+		if (errno || end == arg || *end || arg[0] == '-' || rate > 1000000 ||
+		    burst > 1000000 || (rate && !burst))
+			return bg_opts_error(
+				&run_cmd,
+				"invalid --rate-limit '%s' (expected N or N/B, 0 to 1000000)", arg);
+		o->src_rate = (__u32)rate;
+		o->src_burst = (__u32)burst;
+		break;
+	}
 	case 'a':
 		o->copts.log_allowed = 1;
 		break;
@@ -125,6 +160,8 @@ int bg_cmd_run(int argc, char **argv)
 		.copts = { .mode_override = -1 },
 		.format = BG_FORMAT_JSON,
 		.syslog_facility = LOG_DAEMON,
+		.src_rate = BG_DEFAULT_RATE,
+		.src_burst = BG_DEFAULT_BURST,
 	};
 	int err, first, i;
 

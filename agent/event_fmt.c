@@ -430,6 +430,8 @@ int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct
 	}
 	if (ev->flags & BG_EV_F_CLOSED)
 		bg_record_bool(r, "closed", 1);
+	if (ev->suppressed)
+		bg_record_uint(r, "suppressed", ev->suppressed);
 	return r->overflow ? -E2BIG : 0;
 }
 

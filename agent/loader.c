@@ -39,6 +39,7 @@ struct bg_loader {
 	int meta_fd, polsrc_fd;
 	struct bg_pin_meta meta;
 	__u64 cgroup_id;
+	__u32 src_rate, src_burst; /* flood control per source (bg_src_admit()) */
 };
 
 /* The maps a pinned state keeps, by their names in the object (and their pin files). */
@@ -294,6 +295,8 @@ static void bg_loader_configure(struct bg_loader *l)
 	int iter = f->state[BG_FEAT_SOCK_ITER] == BG_FEAT_ON;
 	int close = iter && f->state[BG_FEAT_SOCK_DESTROY] == BG_FEAT_ON;
 
+	sk->rodata->bg_cfg_src_rate = l->src_rate;
+	sk->rodata->bg_cfg_src_burst = l->src_burst;
 	sk->rodata->bg_cfg_coarse_clock = f->state[BG_FEAT_COARSE_CLOCK] == BG_FEAT_ON;
 	sk->rodata->bg_cfg_task_btf = f->state[BG_FEAT_TASK_BTF] == BG_FEAT_ON;
 	sk->rodata->bg_cfg_sockops_task = f->state[BG_FEAT_SOCKOPS_TASK] == BG_FEAT_ON;
@@ -317,6 +320,8 @@ int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 	if (!l)
 		return bg_fail(-ENOMEM, "cannot allocate loader");
 	l->cgroup_fd = -1;
+	l->src_rate = opts->src_rate;
+	l->src_burst = opts->src_burst;
 	l->meta_fd = -1;
 	l->polsrc_fd = -1;
 	l->next_set_id = 1;

@@ -23,6 +23,7 @@ struct bg_loader_opts {
 	const char *cgroup_path; /* cgroup v2 directory to attach to */
 	const struct bg_features *features; /* NULL: probe the kernel (bg_features_probe()) */
 	int pin; /* pinned enforcement: take over this cgroup's pins, or make them */
+	__u32 src_rate, src_burst; /* events a second and at once per source; 0: no limit */
 	__u32 ringbuf_bytes; /* 0: BG_RINGBUF_BYTES */
 };
 

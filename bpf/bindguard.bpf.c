@@ -142,6 +142,95 @@ int bg_take_seq(struct __sk_buff *skb)
 }
 
 /*
+ * Per-source flood control. One source (a uid in a cgroup) flooding events must not push another
+ * source's violation out of the shared ring, so each source gets a token bucket: bg_cfg_src_rate
+ * events a second, bg_cfg_src_burst at once. An event over budget is not written; it is counted
+ * exactly (BG_STAT_SUPPRESSED, and on the source), and the source's next written event carries
+ * how many were suppressed before it ("N more like this"). The enforcement itself is never
+ * limited: only the reporting is. 0 = no limit.
+ */
+const volatile __u32 bg_cfg_src_rate = 0;
+const volatile __u32 bg_cfg_src_burst = 0;
+
+struct bg_src_key {
+	__u64 cgroup_id;
+	__u32 uid;
+	__u32 pad;
+};
+
+struct bg_src {
+	__u64 last_ns; /* last refill */
+	__u64 tokens; /* in 1e-9 events, so a refill needs no division */
+	__u64 suppressed; /* since the source's last written event */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 16384);
+	__type(key, struct bg_src_key);
+	__type(value, struct bg_src);
+} bg_sources SEC(".maps");
+
+#define BG_NS 1000000000ULL
+
+/*
+ * May this source write an event now? Returns 1 and the number suppressed since its last one in
+ * *suppressed, or 0 (the event is suppressed and counted). The bucket itself is updated without
+ * a lock: two CPUs may both spend the last token, which only bends the budget. The suppressed
+ * count is exact: increments are atomic adds, and taking it subtracts exactly what was read.
+ */
+static __always_inline int bg_src_admit(__u32 uid, __u64 cgroup_id, __u64 now, __u32 *suppressed)
+{
+	struct bg_src_key key = { .cgroup_id = cgroup_id, .uid = uid };
+	__u64 rate = bg_cfg_src_rate, cap, t, elapsed, n;
+	struct bg_src *v, init;
+
+	*suppressed = 0;
+	if (!rate)
+		return 1;
+	cap = (__u64)bg_cfg_src_burst * BG_NS;
+	v = bpf_map_lookup_elem(&bg_sources, &key);
+	if (!v) {
+		init.last_ns = now;
+		init.tokens = cap;
+		init.suppressed = 0;
+		bpf_map_update_elem(&bg_sources, &key, &init, BPF_NOEXIST);
+		v = bpf_map_lookup_elem(&bg_sources, &key);
+		if (!v)
+			return 1; /* cannot track it: report rather than hide */
+	}
+	elapsed = now > v->last_ns ? now - v->last_ns : 0;
+	if (elapsed > 100 * BG_NS)
+		elapsed = 100 * BG_NS;
+	v->last_ns = now;
+	t = v->tokens + elapsed * rate;
+	if (t > cap)
+		t = cap;
+	if (t < BG_NS) {
+		v->tokens = t;
+		__sync_fetch_and_add(&v->suppressed, 1);
+		return 0;
+	}
+	v->tokens = t - BG_NS;
+	n = v->suppressed;
+	if (n) {
+		__sync_fetch_and_add(&v->suppressed, -n);
+		*suppressed = n > 0xffffffffULL ? 0xffffffffU : (__u32)n;
+	}
+	return 1;
+}
+
+/*
+ * Wakeups: a per-event wakeup costs several microseconds, more than the bind. A deny or confine
+ * wakes the reader at once, but at most once every BG_WAKE_GAP_NS: in a deny storm the reader is
+ * woken a few hundred times a second, not once per deny, and it drains the rest on its own (the
+ * agent polls again 10 ms after a wakeup). Written from every CPU without a lock: a lost update
+ * only costs one extra wakeup.
+ */
+#define BG_WAKE_GAP_NS 5000000ULL
+__u64 bg_last_wake = 0;
+
+/*
  * The owner of a listening socket: the process that made it listen, taken at listen() (process
  * context). BPF_F_CLONE copies it to every socket accepted from the listener, so an accept event,
  * which completes in softirq where the current task is unrelated, still names the process that
@@ -163,12 +252,17 @@ struct {
 	__type(value, struct bg_owner);
 } bg_owners SEC(".maps");
 
+/*
+ * An atomic add, not v += 1: a sockops program in softirq can interrupt a bind program on the
+ * same CPU between its load and its store, and every counted event must stay counted. The result
+ * is unused, so this is the plain XADD every kernel has (not the 5.12 fetch form).
+ */
 static __always_inline void bg_stat_inc(__u32 idx)
 {
 	__u64 *v = bpf_map_lookup_elem(&bg_stats, &idx);
 
 	if (v)
-		*v += 1;
+		__sync_fetch_and_add(v, 1);
 }
 
 /* SOCK_STREAM is TCP (and MPTCP), SOCK_DGRAM is UDP (and UDP-Lite); -1 for anything else. */
@@ -316,9 +410,22 @@ static __always_inline void bg_task_helpers(struct bg_owner *o)
 static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const struct bg_seen *s,
 				    __u32 netns, __u64 ts)
 {
+	const struct bg_owner *who = NULL;
+	struct bg_owner me;
 	struct bg_event *e;
-	__u64 id, ug, flags;
+	__u32 suppressed;
+	__u64 id, flags;
 
+	if (s->who == BG_WHO_HELPERS) {
+		bg_task_helpers(&me);
+		who = &me;
+	} else if ((s->who == BG_WHO_CURRENT || s->who == BG_WHO_OWNER) && s->owner) {
+		who = s->owner;
+	}
+	if (!bg_src_admit(who ? who->uid : 0, who ? who->cgroup_id : 0, ts, &suppressed)) {
+		bg_stat_inc(BG_STAT_SUPPRESSED);
+		return;
+	}
 	/* Taken before the reservation, so a drop shows as a gap in the sequence. */
 	id = bg_seq_take(1);
 	e = bpf_ringbuf_reserve(&bg_events, sizeof(*e), 0);
@@ -329,20 +436,13 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	e->seq = id;
 	e->ts_ns = ts;
 	e->flags = 0;
-	if (s->who == BG_WHO_HELPERS) {
-		e->cgroup_id = bpf_get_current_cgroup_id();
-		id = bpf_get_current_pid_tgid();
-		e->pid = id >> 32;
-		ug = bpf_get_current_uid_gid();
-		e->uid = (__u32)ug;
-		e->gid = ug >> 32;
-		bpf_get_current_comm(e->comm, sizeof(e->comm));
-	} else if ((s->who == BG_WHO_CURRENT || s->who == BG_WHO_OWNER) && s->owner) {
-		e->cgroup_id = s->owner->cgroup_id;
-		e->pid = s->owner->pid;
-		e->uid = s->owner->uid;
-		e->gid = s->owner->gid;
-		__builtin_memcpy(e->comm, s->owner->comm, sizeof(e->comm));
+	e->suppressed = suppressed;
+	if (who) {
+		e->cgroup_id = who->cgroup_id;
+		e->pid = who->pid;
+		e->uid = who->uid;
+		e->gid = who->gid;
+		__builtin_memcpy(e->comm, who->comm, sizeof(e->comm));
 		if (s->who == BG_WHO_OWNER)
 			e->flags = BG_EV_F_OWNER;
 	} else {
@@ -369,18 +469,21 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	e->hook = s->hook;
 	e->class = s->class;
 	e->gen = r ? r->gen : 0;
-	__builtin_memset(e->pad, 0, sizeof(e->pad));
+	e->pad = 0;
 
 	/*
-	 * Batched wakeups: a per-event wakeup costs several microseconds, more than the bind. A deny
-	 * or confine wakes the reader at once (someone's service just failed or moved); anything else
-	 * waits for the agent's poll timeout, unless a quarter of the ring is already waiting.
+	 * A deny or confine wakes the reader (someone's service just failed or moved), at most
+	 * once every BG_WAKE_GAP_NS (see bg_last_wake); anything else waits for the agent's tick,
+	 * unless a quarter of the ring is already waiting.
 	 */
-	if (verdict == BG_VERDICT_DENY || verdict == BG_VERDICT_CONFINE ||
-	    bpf_ringbuf_query(&bg_events, BPF_RB_AVAIL_DATA) > BG_RINGBUF_BYTES / 4)
+	flags = BPF_RB_NO_WAKEUP;
+	if ((verdict == BG_VERDICT_DENY || verdict == BG_VERDICT_CONFINE) &&
+	    ts - bg_last_wake >= BG_WAKE_GAP_NS) {
+		bg_last_wake = ts;
 		flags = BPF_RB_FORCE_WAKEUP;
-	else
-		flags = BPF_RB_NO_WAKEUP;
+	} else if (bpf_ringbuf_query(&bg_events, BPF_RB_AVAIL_DATA) > BG_RINGBUF_BYTES / 4) {
+		flags = BPF_RB_FORCE_WAKEUP;
+	}
 	bpf_ringbuf_submit(e, flags);
 	bg_stat_inc(BG_STAT_EVENTS);
 }

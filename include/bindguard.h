@@ -22,7 +22,8 @@
 
 /*
  * Bumped whenever a struct, map or the meaning of a field below changes. 2: the sequence number
- * moved from a global to the bg_seqs map (a spin lock), events gained BG_EV_F_OWNER.
+ * moved from a global to the bg_seqs map (a spin lock), events gained BG_EV_F_OWNER and
+ * suppressed, the per-source flood control (bg_sources) and BG_STAT_SUPPRESSED.
  */
 #define BG_ABI_VERSION 2
 
@@ -187,6 +188,8 @@ _Static_assert(sizeof(struct bg_cidr_key) == 24, "struct bg_cidr_key is ABI");
  * @gen:       host order. struct bg_rule.gen of the rule applied.
  * @port2:     host order. For BG_EVENT_ACCEPT, the peer's port.
  * @pad:       zero.
+ * @suppressed: host order. Events of the same source (uid in a cgroup) left unwritten by the
+ *             flood control since its previous written event ("N more like this").
  * @comm:      NUL-terminated task comm; arbitrary bytes, never trusted by the encoder.
  */
 struct bg_event {
@@ -213,7 +216,8 @@ struct bg_event {
 	__u8 flags;
 	__u16 gen;
 	__u16 port2;
-	__u8 pad[6];
+	__u16 pad;
+	__u32 suppressed;
 	char comm[BG_COMM_LEN];
 };
 _Static_assert(sizeof(struct bg_event) == 112, "struct bg_event is ABI");
@@ -271,7 +275,8 @@ _Static_assert(sizeof(struct bg_sock_rec) == 88, "struct bg_sock_rec is ABI");
 #define BG_STAT_DENIED 2 /* binds denied */
 #define BG_STAT_CONFINED 3 /* binds rewritten to loopback */
 #define BG_STAT_NO_POLICY 4 /* binds seen while no policy was installed (allowed) */
-#define BG_NR_STATS 5
+#define BG_STAT_SUPPRESSED 5 /* events left unwritten by the per-source flood control */
+#define BG_NR_STATS 6
 
 /* Map names: the kernel keeps 15 characters. */
 #define BG_MAP_POLICY "bg_policy"

@@ -10,6 +10,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sched.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
@@ -256,7 +258,8 @@ static int cmp_ll(const void *a, const void *b)
 static void run_ring_full(void)
 {
 	const char *policy = sb_write_tmp(&sb, "faults.yaml", loopback_policy);
-	const char *args[] = { "--policy", policy, "--mode", "audit", NULL };
+	/* The flood control off: this is about the ring filling up, not about one source. */
+	const char *args[] = { "--policy", policy, "--mode", "audit", "--rate-limit", "0", NULL };
 	const char *any[] = { "\"event\":\"bind\"", NULL };
 	long long events, delivered, dropped, existing, *seqs;
 	int n = FLOOD_N, one = 1, st, lines, prev, i, stable, dup = 0;
@@ -610,6 +613,157 @@ static void run_links_detached(void)
 	}
 }
 
+/* --- flood control: eight unprivileged flooders must not hide another uid's violation ------ */
+
+static struct {
+	volatile int stop;
+	volatile long binds;
+} * ff;
+
+/* Fork fn(arg) in the sandbox cgroup, in a netns of its own, as uid (and gid) uid. */
+static pid_t spawn_as(uid_t uid, int (*fn)(void *), void *arg)
+{
+	pid_t p = fork();
+
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		if (sb_join_cgroup(sb.cg_dir) || unshare(CLONE_NEWNET) || setgroups(0, NULL) ||
+		    setresgid(uid, uid, uid) || setresuid(uid, uid, uid))
+			_exit(100);
+		_exit(fn(arg));
+	}
+	return p;
+}
+
+static int flooder(void *arg)
+{
+	(void)arg;
+	while (!ff->stop) {
+		bind_any(3306);
+		__sync_fetch_and_add(&ff->binds, 1);
+	}
+	return 0;
+}
+
+static int bind_once_counted(void *arg)
+{
+	int port = *(int *)arg;
+
+	__sync_fetch_and_add(&ff->binds, port == 3306);
+	return bind_any(port);
+}
+
+/* Sum of the "suppressed" fields of the lines holding needle. */
+static long long sum_field(const char *out, const char *needle, const char *key)
+{
+	const char *line;
+	long long sum = 0, v;
+
+	for (line = out; line && *line; line = strchr(line, '\n'), line = line ? line + 1 : NULL) {
+		const char *nl = strchr(line, '\n');
+		char buf[2048];
+		size_t n = nl ? (size_t)(nl - line) : strlen(line);
+
+		if (n >= sizeof(buf))
+			continue;
+		memcpy(buf, line, n);
+		buf[n] = '\0';
+		if (!strstr(buf, needle))
+			continue;
+		v = sb_json_num(buf, key);
+		if (v > 0)
+			sum += v;
+	}
+	return sum;
+}
+
+#define FLOODERS 8
+#define FLOOD_RUNS 20
+
+static void run_flood_fairness(void)
+{
+	const char *args[] = { "--mode", "audit", NULL }; /* the built-in policy, default limits */
+	const char *sup[] = { "\"state\":\"suppressing\"", NULL };
+	const char *drp[] = { "\"state\":\"dropping\"", NULL };
+	const char *fl_ev[] = { "\"event\":\"bind\"", "\"uid\":65534,", NULL };
+	pid_t fl[FLOODERS], v;
+	int i, st, delivered = 0, real_ok = 0, port;
+	long long suppressed_sum, stop_suppressed = -1, stop_dropped = -1, fl_events;
+	char *out, *stop_line, needle[48];
+	pid_t vio[FLOOD_RUNS];
+	double t0, flood_s;
+
+	printf("--- %d unprivileged flooders in audit mode, one real violation from another uid, "
+	       "%d runs\n",
+	       FLOODERS, FLOOD_RUNS);
+	ff->stop = 0;
+	ff->binds = 0;
+	if (sb_agent_start(&sb, args) != 0) {
+		SB_CHECK(0, "agent start");
+		return;
+	}
+	t0 = now_s();
+	for (i = 0; i < FLOODERS; i++)
+		fl[i] = spawn_as(65534, flooder, NULL);
+	port = 5432;
+	for (i = 0; i < FLOOD_RUNS; i++) {
+		usleep(300000);
+		vio[i] = spawn_as(4321, bind_once_counted, &port);
+		waitpid(vio[i], &st, 0);
+		real_ok += WIFEXITED(st) && WEXITSTATUS(st) == 0;
+	}
+	ff->stop = 1;
+	for (i = 0; i < FLOODERS; i++)
+		waitpid(fl[i], &st, 0);
+	flood_s = now_s() - t0;
+	/* One more bind from the flooders' source after a pause: it carries what is pending. */
+	usleep(100000);
+	port = 3306;
+	v = spawn_as(65534, bind_once_counted, &port);
+	waitpid(v, &st, 0);
+	usleep(1200000); /* one more report tick */
+	SB_CHECK(sb_agent_stop(&sb) == 0, "agent stops cleanly");
+	out = sb_slurp(sb.out_path);
+	SB_CHECK(real_ok == FLOOD_RUNS, "audit mode: the real binds succeed (%d/%d)", real_ok,
+		 FLOOD_RUNS);
+	for (i = 0; out && i < FLOOD_RUNS; i++) {
+		const char *n[] = { "\"event\":\"bind\"", "\"port\":5432", "\"uid\":4321,", needle,
+				    NULL };
+
+		snprintf(needle, sizeof(needle), "\"pid\":%d,", (int)vio[i]);
+		delivered += sb_count_lines(out, n) == 1;
+	}
+	printf("  %ld flooder binds in %.1f s; the real violation delivered in %d of %d runs\n",
+	       ff->binds, flood_s, delivered, FLOOD_RUNS);
+	SB_CHECK(delivered == FLOOD_RUNS, "the real violation is delivered in %d of %d runs",
+		 delivered, FLOOD_RUNS);
+	SB_CHECK(out && sb_count_lines(out, sup) + sb_count_lines(out, drp) >= (int)flood_s - 1,
+		 "suppression or drop records while the flood runs (%d in %.1f s)",
+		 out ? sb_count_lines(out, sup) + sb_count_lines(out, drp) : -1, flood_s);
+	stop_line = find_line(sb.out_path, "\"state\":\"stopping\"");
+	if (stop_line) {
+		stop_suppressed = sb_json_num(stop_line, "suppressed");
+		stop_dropped = sb_json_num(stop_line, "dropped");
+	}
+	free(stop_line);
+	suppressed_sum = out ? sum_field(out, "\"uid\":65534,", "suppressed") : -1;
+	fl_events = out ? sb_count_lines(out, fl_ev) : -1;
+	printf("  flooders: %lld events written, %lld suppressed (stopping says %lld), %lld "
+	       "dropped\n",
+	       fl_events, suppressed_sum, stop_suppressed, stop_dropped);
+	SB_CHECK(stop_suppressed > 0, "the flood was suppressed (%lld)", stop_suppressed);
+	SB_CHECK(
+		suppressed_sum == stop_suppressed,
+		"exact: the events' \"N more like this\" add up to the suppressed total (%lld, %lld)",
+		suppressed_sum, stop_suppressed);
+	SB_CHECK(
+		fl_events + suppressed_sum + stop_dropped == ff->binds,
+		"exact: every flooder bind is written, suppressed or dropped (%lld + %lld + %lld == "
+		"%ld)",
+		fl_events, suppressed_sum, stop_dropped, ff->binds);
+	free(out);
+}
+
 int main(void)
 {
 	int rc;
@@ -621,7 +775,8 @@ int main(void)
 	flood_ok = mmap(NULL, sizeof(*flood_ok), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS,
 			-1, 0);
 	fs = mmap(NULL, sizeof(*fs), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (flood_ok == MAP_FAILED || fs == MAP_FAILED) {
+	ff = mmap(NULL, sizeof(*ff), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (flood_ok == MAP_FAILED || fs == MAP_FAILED || ff == MAP_FAILED) {
 		perror("mmap");
 		sb_teardown(&sb);
 		return 1;
@@ -635,6 +790,7 @@ int main(void)
 	run_exclusive("fg_allow_ops", "sockops");
 	run_sigkill();
 	run_links_detached();
+	run_flood_fairness();
 	/* A second agent on the same cgroup: itest_enforce run_lifecycle. */
 
 	sb_teardown(&sb);

@@ -964,10 +964,20 @@ static void test_parse_file(void **state)
 	assert_string_equal(err.file, "/nonexistent/bindguard.yaml");
 	assert_string_equal(err.msg, "cannot open: No such file or directory");
 
-	assert_int_equal(bg_policy_parse_file(tmpdir, &p, &err), -EISDIR);
+	/* Only a regular file is a policy; a FIFO must not block the reader (O_NONBLOCK). */
+	assert_int_equal(bg_policy_parse_file(tmpdir, &p, &err), -EINVAL);
 	assert_int_equal(err.line, 0);
-	assert_non_null(strstr(err.msg, "Is a directory"));
+	assert_string_equal(err.msg, "not a regular file (a directory): a policy must be a file");
 	assert_ptr_equal(p, SENTINEL);
+	assert_int_equal(bg_policy_parse_file("/dev/null", &p, &err), -EINVAL);
+	assert_string_equal(err.msg,
+			    "not a regular file (a character device): a policy must be a file");
+	snprintf(path, sizeof(path), "%s/fifo.yaml", tmpdir);
+	assert_int_equal(mkfifo(path, 0600), 0);
+	assert_int_equal(bg_policy_parse_file(path, &p, &err), -EINVAL);
+	assert_string_equal(err.msg, "not a regular file (a FIFO): a policy must be a file");
+	assert_ptr_equal(p, SENTINEL);
+	unlink(path);
 
 	snprintf(path, sizeof(path), "%s/good.yaml", tmpdir);
 	write_file(path, "version: 1\nname: f\nrules:\n  - port: 5432\n    expose: loopback\n");
