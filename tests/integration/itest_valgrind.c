@@ -8,7 +8,7 @@
  * sandbox drives it exactly as it drives the plain binary. tests/valgrind.supp holds the few
  * suppressions of valgrind's own gaps around bpf(), each with its proof.
  *
- * Every line the agent wrote is also checked as strict JSON (tests/fuzz/json_check.h): the
+ * Every line the agent wrote is also checked as strict JSON (tests/lib/json_check.h): the
  * worker's comm holds a quote, a backslash, a newline, a control byte and invalid UTF-8, and
  * must come back as one escaped string in one line.
  *
@@ -31,8 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_check.h"
 #include "sandbox.h"
-#include "../fuzz/json_check.h"
 
 /* gcc defines __SANITIZE_ADDRESS__; clang before 15 only answers __has_feature. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -189,10 +189,10 @@ static void check_output(const char *out)
 			break;
 		len = (size_t)(nl - line) + 1;
 		lines++;
-		why = jc_line_check(line, len, 1, &where);
+		why = jc_line_rules(line, len, 1, &where);
 		SB_CHECK(!why, "output line %d: %s at byte %zu", lines, why ? why : "", where);
-		SB_CHECK(json_check(&j, line, len - 1) == 0,
-			 "output line %d is not JSON: %s at %zu", lines, j.err ? j.err : "",
+		SB_CHECK(jc_line(&j, line, len) == 0,
+			 "output line %d is not a JSON line: %s at %zu", lines, j.err ? j.err : "",
 			 j.err_pos);
 		if (!why && !j.err && memmem(line, len, BIND_EVENT, sizeof(BIND_EVENT) - 1)) {
 			const struct jc_member *m = jc_get(&j, "comm");
