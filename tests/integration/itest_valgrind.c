@@ -131,27 +131,6 @@ static int write_wrapper(struct sb *sb, const char *valgrind, const char *supp, 
 	return 0;
 }
 
-static int wait_for_lines(struct sb *sb, const char *const *needles, int count)
-{
-	struct timespec t0, now;
-	int got = 0;
-	char *out;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		out = sb_slurp(sb->out_path);
-		got = out ? sb_count_lines(out, needles) : 0;
-		free(out);
-		if (got >= count)
-			return 1;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
-		    WAIT_MS)
-			return 0;
-		usleep(50000);
-	}
-}
-
 /* Worker: take the hostile comm, bind 0.0.0.0:port. Exit 0 bound, 1 EPERM, 2 other. */
 static int worker_bind(void *arg)
 {
@@ -247,23 +226,27 @@ static void run_cycle(struct sb *sb, const char *vglog)
 
 	st = sb_child(sb, 1, 1, worker_bind, &p3306);
 	SB_CHECK(st == 1, "policy a: 0.0.0.0:3306 denied with EPERM (exit %d)", st);
-	SB_CHECK(wait_for_lines(sb, deny_a, 1), "deny event for 3306 written");
+	SB_CHECK(sb_wait_lines(sb->out_path, deny_a, 1, WAIT_MS) >= 1,
+		 "deny event for 3306 written");
 
 	sb_write_tmp(sb, "policy.yaml", policy_b);
 	kill(sb->agent, SIGHUP);
-	SB_CHECK(wait_for_lines(sb, reloaded, 1), "reloaded line");
+	SB_CHECK(sb_wait_lines(sb->out_path, reloaded, 1, WAIT_MS) >= 1, "reloaded line");
 	st = sb_child(sb, 1, 1, worker_bind, &p3306);
 	SB_CHECK(st == 0, "policy b: 0.0.0.0:3306 allowed (exit %d)", st);
 	st = sb_child(sb, 1, 1, worker_bind, &p3307);
 	SB_CHECK(st == 1, "policy b: 0.0.0.0:3307 denied (exit %d)", st);
-	SB_CHECK(wait_for_lines(sb, deny_b, 1), "deny event for 3307 written");
+	SB_CHECK(sb_wait_lines(sb->out_path, deny_b, 1, WAIT_MS) >= 1,
+		 "deny event for 3307 written");
 
 	sb_write_tmp(sb, "policy.yaml", policy_bad);
 	kill(sb->agent, SIGHUP);
-	SB_CHECK(wait_for_lines(sb, failed, 1), "reload-failed line naming file:line:col");
+	SB_CHECK(sb_wait_lines(sb->out_path, failed, 1, WAIT_MS) >= 1,
+		 "reload-failed line naming file:line:col");
 	st = sb_child(sb, 1, 1, worker_bind, &p3307);
 	SB_CHECK(st == 1, "after the failed reload policy b holds: 3307 denied (exit %d)", st);
-	SB_CHECK(wait_for_lines(sb, deny_b, 2), "second deny event for 3307 written");
+	SB_CHECK(sb_wait_lines(sb->out_path, deny_b, 2, WAIT_MS) >= 2,
+		 "second deny event for 3307 written");
 
 	st = sb_agent_stop(sb);
 	SB_CHECK(st == 0, "agent exit status %d after SIGTERM%s", st,

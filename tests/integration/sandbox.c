@@ -20,6 +20,9 @@
 #include "cgroup.h"
 #include "sandbox.h"
 
+/* How long the agent may take to write its ready line. */
+#define SB_READY_MS 30000
+
 int sb_failures;
 int sb_checks;
 
@@ -268,12 +271,36 @@ int sb_agent_start(struct sb *sb, const char *const *args)
 	return sb_agent_start_cg(sb, sb->cg_dir, args);
 }
 
+/* The agent wrote its ready line, or exited (then *status is set and agent is -1). */
+struct sb_ready_wait {
+	struct sb *sb;
+	int exited, status;
+};
+
+static int sb_agent_ready(void *arg)
+{
+	static const char *const ready[] = { "\"state\":\"ready\"", NULL };
+	struct sb_ready_wait *w = arg;
+	char *out = sb_slurp(w->sb->out_path);
+	int n = out ? sb_count_lines(out, ready) : 0;
+
+	free(out);
+	if (n)
+		return 1;
+	if (waitpid(w->sb->agent, &w->status, WNOHANG) == w->sb->agent) {
+		w->sb->agent = -1;
+		w->exited = 1;
+		return 1;
+	}
+	return 0;
+}
+
 int sb_agent_start_cg(struct sb *sb, const char *cgroup, const char *const *args)
 {
+	struct sb_ready_wait w = { .sb = sb };
 	const char *argv[32];
-	struct timespec t0, now;
-	char *out, *err;
 	int n = 0, fd;
+	char *err;
 	pid_t pid;
 
 	argv[n++] = sb->bin;
@@ -301,31 +328,18 @@ int sb_agent_start_cg(struct sb *sb, const char *cgroup, const char *const *args
 	}
 	sb->agent = pid;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		int st;
-
-		out = sb_slurp(sb->out_path);
-		if (out && strstr(out, "\"state\":\"ready\"")) {
-			free(out);
-			return 0;
-		}
-		free(out);
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			sb->agent = -1;
-			err = sb_slurp(sb->err_path);
-			fprintf(stderr, "agent exited before ready (status %d): %s\n",
-				WIFEXITED(st) ? WEXITSTATUS(st) : -1, err ? err : "");
-			free(err);
-			return -1;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec > 30) {
-			fprintf(stderr, "agent not ready after 30 s\n");
-			return -1;
-		}
-		usleep(20000);
+	if (sb_wait_until(sb_agent_ready, &w, SB_READY_MS)) {
+		fprintf(stderr, "agent not ready after %d ms\n", SB_READY_MS);
+		return -1;
 	}
+	if (w.exited) {
+		err = sb_slurp(sb->err_path);
+		fprintf(stderr, "agent exited before ready (status %d): %s\n",
+			WIFEXITED(w.status) ? WEXITSTATUS(w.status) : -1, err ? err : "");
+		free(err);
+		return -1;
+	}
+	return 0;
 }
 
 int sb_agent_stop(struct sb *sb)
@@ -410,31 +424,31 @@ int sb_exec(const char *const *argv, char *out, size_t len)
 	return st;
 }
 
-int sb_attached(const struct sb *sb)
+/* The hooks bindguard attaches: the four bind hooks, then sockops. */
+static const enum bpf_attach_type sb_hook_types[] = {
+	BPF_CGROUP_INET4_BIND,	    BPF_CGROUP_INET6_BIND, BPF_CGROUP_INET4_POST_BIND,
+	BPF_CGROUP_INET6_POST_BIND, BPF_CGROUP_SOCK_OPS,
+};
+#define SB_NR_BIND_HOOKS 4
+
+/* Programs attached to dir on the first n of sb_hook_types, or -1. */
+static int sb_count_hooks(const char *dir, size_t n)
 {
-	static const enum bpf_attach_type types[] = {
-		BPF_CGROUP_INET4_BIND,
-		BPF_CGROUP_INET6_BIND,
-		BPF_CGROUP_INET4_POST_BIND,
-		BPF_CGROUP_INET6_POST_BIND,
-	};
-	__u32 ids[16], cnt;
-	int fd, total = 0;
+	int total = 0, c;
 	size_t i;
 
-	fd = open(sb->cg_dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -1;
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		cnt = 16;
-		if (bpf_prog_query(fd, types[i], 0, NULL, ids, &cnt) != 0) {
-			close(fd);
+	for (i = 0; i < n; i++) {
+		c = sb_prog_count(dir, sb_hook_types[i], NULL);
+		if (c < 0)
 			return -1;
-		}
-		total += cnt;
+		total += c;
 	}
-	close(fd);
 	return total;
+}
+
+int sb_attached(const struct sb *sb)
+{
+	return sb_count_hooks(sb->cg_dir, SB_NR_BIND_HOOKS);
 }
 
 static int sb_line_has(const char *line, size_t len, const char *needle)
@@ -556,20 +570,7 @@ int sb_prog_count(const char *dir, int type, unsigned int *ids)
 
 int sb_attached_all(const char *dir)
 {
-	static const enum bpf_attach_type types[] = {
-		BPF_CGROUP_INET4_BIND,	    BPF_CGROUP_INET6_BIND, BPF_CGROUP_INET4_POST_BIND,
-		BPF_CGROUP_INET6_POST_BIND, BPF_CGROUP_SOCK_OPS,
-	};
-	int total = 0, n;
-	size_t i;
-
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		n = sb_prog_count(dir, types[i], NULL);
-		if (n < 0)
-			return -1;
-		total += n;
-	}
-	return total;
+	return sb_count_hooks(dir, sizeof(sb_hook_types) / sizeof(sb_hook_types[0]));
 }
 
 const char *sb_bpf_object(const struct sb *sb, const char *name, char *buf, size_t len)
@@ -601,4 +602,172 @@ long long sb_json_num(const char *line, const char *key)
 	while (*p >= '0' && *p <= '9')
 		v = v * 10 + (*p++ - '0');
 	return v;
+}
+
+/* --- Waiting --------------------------------------------------------------------------------- */
+
+static long long sb_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The next pause between two polls: 10 ms, doubling up to 100 ms. */
+static int sb_backoff(int pause_ms)
+{
+	usleep(pause_ms * 1000);
+	return pause_ms < 50 ? pause_ms * 2 : 100;
+}
+
+int sb_wait_until(int (*cond)(void *arg), void *arg, int timeout_ms)
+{
+	long long t0 = sb_now_ms();
+	int pause = 10;
+
+	for (;;) {
+		if (cond(arg))
+			return 0;
+		if (sb_now_ms() - t0 >= timeout_ms)
+			return -ETIMEDOUT;
+		pause = sb_backoff(pause);
+	}
+}
+
+/* "a" + "b" + "c", for the messages. */
+static const char *sb_needles_str(const char *const *needles, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (; *needles && used < len; needles++)
+		used += snprintf(buf + used, len - used, "%s'%s'", used ? " + " : "", *needles);
+	return buf;
+}
+
+static int sb_count_file(const char *path, const char *const *needles)
+{
+	char *text = sb_slurp(path);
+	int n = text ? sb_count_lines(text, needles) : 0;
+
+	free(text);
+	return n;
+}
+
+struct sb_lines_wait {
+	const char *path;
+	const char *const *needles;
+	int count, seen;
+};
+
+static int sb_lines_reached(void *arg)
+{
+	struct sb_lines_wait *w = arg;
+
+	w->seen = sb_count_file(w->path, w->needles);
+	return w->seen >= w->count;
+}
+
+int sb_wait_lines(const char *path, const char *const *needles, int count, int timeout_ms)
+{
+	struct sb_lines_wait w = { .path = path, .needles = needles, .count = count };
+	char what[512];
+
+	if (sb_wait_until(sb_lines_reached, &w, timeout_ms))
+		fprintf(stderr,
+			"sandbox: gave up after %d ms waiting for %d line(s) with %s in %s: "
+			"saw %d\n",
+			timeout_ms, count, sb_needles_str(needles, what, sizeof(what)), path,
+			w.seen);
+	return w.seen;
+}
+
+int sb_wait_lines_settled(const char *path, const char *const *needles, int quiet_ms,
+			  int timeout_ms)
+{
+	long long t0 = sb_now_ms(), changed = t0, now;
+	int last = -1, n, pause = 10;
+	char what[512];
+
+	for (;;) {
+		n = sb_count_file(path, needles);
+		now = sb_now_ms();
+		if (n != last) {
+			last = n;
+			changed = now;
+		} else if (n > 0 && now - changed >= quiet_ms) {
+			return n;
+		}
+		if (now - t0 >= timeout_ms)
+			break;
+		pause = sb_backoff(pause);
+	}
+	fprintf(stderr,
+		"sandbox: the count of lines with %s in %s did not settle for %d ms "
+		"within %d ms: last %d\n",
+		sb_needles_str(needles, what, sizeof(what)), path, quiet_ms, timeout_ms, last);
+	return -1;
+}
+
+struct sb_exit_wait {
+	pid_t pid;
+	int status, err;
+};
+
+static int sb_exited(void *arg)
+{
+	struct sb_exit_wait *w = arg;
+	pid_t r = waitpid(w->pid, &w->status, WNOHANG);
+
+	if (r < 0 && errno != EINTR)
+		w->err = -errno;
+	return r == w->pid || w->err;
+}
+
+int sb_wait_exit(pid_t pid, int timeout_ms, int *status)
+{
+	struct sb_exit_wait w = { .pid = pid };
+
+	if (sb_wait_until(sb_exited, &w, timeout_ms)) {
+		fprintf(stderr, "sandbox: process %d still running after %d ms\n", (int)pid,
+			timeout_ms);
+		return -ETIMEDOUT;
+	}
+	if (w.err)
+		return w.err;
+	*status = w.status;
+	return 0;
+}
+
+struct sb_attach_wait {
+	const char *dir;
+	size_t hooks;
+	int want, seen;
+};
+
+static int sb_attach_reached(void *arg)
+{
+	struct sb_attach_wait *w = arg;
+
+	w->seen = sb_count_hooks(w->dir, w->hooks);
+	return w->seen == w->want;
+}
+
+int sb_wait_attached(const char *dir, int hooks, int want, int timeout_ms)
+{
+	struct sb_attach_wait w = {
+		.dir = dir,
+		.hooks = hooks == SB_HOOKS_ALL ? sizeof(sb_hook_types) / sizeof(sb_hook_types[0]) :
+						 SB_NR_BIND_HOOKS,
+		.want = want,
+	};
+
+	if (sb_wait_until(sb_attach_reached, &w, timeout_ms))
+		fprintf(stderr,
+			"sandbox: gave up after %d ms waiting for %d program(s) on the %s "
+			"hooks of %s: %d attached\n",
+			timeout_ms, want, hooks == SB_HOOKS_ALL ? "bind and sockops" : "bind", dir,
+			w.seen);
+	return w.seen;
 }

@@ -125,4 +125,42 @@ const char *sb_bpf_object(const struct sb *sb, const char *name, char *buf, size
 /* The unsigned number after "key": in one JSON line (key without quotes); -1 if absent. */
 long long sb_json_num(const char *line, const char *key);
 
+/*
+ * Waiting. Every helper polls (10 ms at first, backing off to 100 ms) until its condition holds
+ * or timeout_ms pass. On a timeout it prints one line on stderr saying what it waited for, how
+ * long, and what it saw last, so the caller's check only has to say why it mattered.
+ */
+
+/* Poll cond(arg) until it returns nonzero. 0, or -ETIMEDOUT (nothing printed). */
+int sb_wait_until(int (*cond)(void *arg), void *arg, int timeout_ms);
+
+/*
+ * Wait until at least count lines of the file at path contain every needle (as
+ * sb_count_lines() counts them). Returns the last count seen: >= count, or less on a timeout.
+ */
+int sb_wait_lines(const char *path, const char *const *needles, int count, int timeout_ms);
+
+/*
+ * Wait until the number of lines of path that contain every needle is above 0 and has not
+ * changed for quiet_ms: a writer draining a backlog has caught up. Returns that count, or -1
+ * if it did not settle within timeout_ms.
+ */
+int sb_wait_lines_settled(const char *path, const char *const *needles, int quiet_ms,
+			  int timeout_ms);
+
+/*
+ * Wait for the child pid to exit, without killing it. 0 with its wait status in *status (raw,
+ * for WIFEXITED() and friends), or -ETIMEDOUT with the child still running.
+ */
+int sb_wait_exit(pid_t pid, int timeout_ms, int *status);
+
+#define SB_HOOKS_BIND 0 /* the four bind hooks, as sb_attached() counts */
+#define SB_HOOKS_ALL 1 /* the bind hooks and sockops, as sb_attached_all() counts */
+
+/*
+ * Wait until exactly want programs are attached to cgroup dir on the hooks (SB_HOOKS_*).
+ * Returns the last count seen (-1 if the cgroup cannot be queried).
+ */
+int sb_wait_attached(const char *dir, int hooks, int want, int timeout_ms);
+
 #endif /* BG_SANDBOX_H */
