@@ -26,8 +26,9 @@
 int sb_failures;
 int sb_checks;
 
-/* The one sandbox of this process, for the signal and exit paths. */
+/* The one sandbox of this process, for the signal and exit paths, and the process that owns it. */
 static struct sb *sb_current;
+static pid_t sb_owner;
 
 /* Extra cleanup registered by the tests (foreign programs, child cgroups). */
 static struct {
@@ -36,9 +37,10 @@ static struct {
 } sb_hooks[8];
 static int sb_nhooks;
 
+/* A forked worker inherits the handlers: only the owner may tear the sandbox down. */
 static void sb_on_signal(int sig)
 {
-	if (sb_current)
+	if (sb_current && getpid() == sb_owner)
 		sb_teardown(sb_current);
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -46,7 +48,7 @@ static void sb_on_signal(int sig)
 
 static void sb_at_exit(void)
 {
-	if (sb_current)
+	if (sb_current && getpid() == sb_owner)
 		sb_teardown(sb_current);
 }
 
@@ -75,6 +77,7 @@ out:
 int sb_setup(struct sb *sb, const char *name)
 {
 	static unsigned int seq;
+	const char *tmp = getenv("TMPDIR");
 	int err;
 
 	memset(sb, 0, sizeof(*sb));
@@ -110,21 +113,33 @@ int sb_setup(struct sb *sb, const char *name)
 		sb->cg_dir[0] = '\0';
 		return 1;
 	}
-	strcpy(sb->tmpdir, "/tmp/bg-test-XXXXXX");
+	/* Room for the scratch files' names after it. */
+	if (!tmp || !tmp[0])
+		tmp = "/tmp";
+	if (strlen(tmp) > sizeof(sb->tmpdir) - 64) {
+		fprintf(stderr, "%s: TMPDIR too long\n", name);
+		rmdir(sb->cg_dir);
+		sb->cg_dir[0] = '\0';
+		return 1;
+	}
+	snprintf(sb->tmpdir, sizeof(sb->tmpdir), "%.*s/bg-test-XXXXXX", PATH_MAX - 64, tmp);
 	if (!mkdtemp(sb->tmpdir)) {
-		fprintf(stderr, "%s: mkdtemp: %s\n", name, strerror(errno));
+		fprintf(stderr, "%s: mkdtemp in %s: %s\n", name, tmp, strerror(errno));
 		sb->tmpdir[0] = '\0';
 		rmdir(sb->cg_dir);
 		sb->cg_dir[0] = '\0';
 		return 1;
 	}
-	snprintf(sb->out_path, sizeof(sb->out_path), "%s/events.jsonl", sb->tmpdir);
-	snprintf(sb->err_path, sizeof(sb->err_path), "%s/agent.err", sb->tmpdir);
+	snprintf(sb->out_path, sizeof(sb->out_path), "%.*s/events.jsonl", PATH_MAX - 32,
+		 sb->tmpdir);
+	snprintf(sb->err_path, sizeof(sb->err_path), "%.*s/agent.err", PATH_MAX - 32, sb->tmpdir);
 
 	sb_current = sb;
+	sb_owner = getpid();
 	atexit(sb_at_exit);
 	signal(SIGINT, sb_on_signal);
 	signal(SIGTERM, sb_on_signal);
+	signal(SIGHUP, sb_on_signal);
 	signal(SIGABRT, sb_on_signal);
 	signal(SIGSEGV, sb_on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -133,10 +148,11 @@ int sb_setup(struct sb *sb, const char *name)
 
 static void sb_rm_tree(const char *dir)
 {
+	const char *base = strrchr(dir, '/');
 	char cmd[PATH_MAX + 32];
 
-	/* Only ever our own mkdtemp() directory under /tmp. */
-	if (strncmp(dir, "/tmp/bg-test-", 13) != 0)
+	/* Only ever our own mkdtemp() directory (and never one a quote could escape from). */
+	if (!base || strncmp(base, "/bg-test-", 9) != 0 || strchr(dir, '\''))
 		return;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
@@ -188,6 +204,17 @@ void sb_teardown(struct sb *sb)
 	while (sb_nhooks > 0) {
 		sb_nhooks--;
 		sb_hooks[sb_nhooks].fn(sb_hooks[sb_nhooks].arg);
+	}
+	while (sb->n_kids > 0) {
+		char kid[PATH_MAX + 80];
+		int err;
+
+		sb->n_kids--;
+		snprintf(kid, sizeof(kid), "%s/%s", sb->cg_dir, sb->cg_kids[sb->n_kids]);
+		err = sb_rmdir_cgroup(kid);
+		if (err)
+			fprintf(stderr, "sandbox: could not remove cgroup %s: %s\n", kid,
+				strerror(-err));
 	}
 	if (sb->cg_dir[0]) {
 		/* The workers have exited; the kernel may take a moment to empty the cgroup. */
@@ -295,23 +322,42 @@ static int sb_agent_ready(void *arg)
 	return 0;
 }
 
-int sb_agent_start_cg(struct sb *sb, const char *cgroup, const char *const *args)
+int sb_agent_argv(const struct sb *sb, const char *cgroup, const char *output,
+		  const char *const *args, const char **argv, size_t max)
 {
-	struct sb_ready_wait w = { .sb = sb };
-	const char *argv[32];
-	int n = 0, fd;
-	char *err;
-	pid_t pid;
+	size_t n = 0;
 
+	if (max < 7)
+		return -E2BIG;
 	argv[n++] = sb->bin;
 	argv[n++] = "run";
 	argv[n++] = "--cgroup";
 	argv[n++] = cgroup;
-	argv[n++] = "--output";
-	argv[n++] = sb->out_path;
-	while (args && *args && n < 31)
-		argv[n++] = *args++;
+	if (output) {
+		argv[n++] = "--output";
+		argv[n++] = output;
+	}
+	for (; args && *args; args++) {
+		if (n + 1 >= max)
+			return -E2BIG;
+		argv[n++] = *args;
+	}
 	argv[n] = NULL;
+	return (int)n;
+}
+
+int sb_agent_start_cg(struct sb *sb, const char *cgroup, const char *const *args)
+{
+	struct sb_ready_wait w = { .sb = sb };
+	const char *argv[32];
+	int fd;
+	char *err;
+	pid_t pid;
+
+	if (sb_agent_argv(sb, cgroup, sb->out_path, args, argv, 32) < 0) {
+		fprintf(stderr, "agent: too many arguments\n");
+		return -1;
+	}
 	unlink(sb->out_path);
 
 	pid = fork();
@@ -376,8 +422,10 @@ int sb_child(struct sb *sb, int in_cgroup, int new_netns, int (*fn)(void *), voi
 			close(fd);
 		}
 		if (new_netns) {
-			if (unshare(CLONE_NEWNET) != 0 || sb_lo_up() != 0) {
-				perror("new netns");
+			int err = sb_netns_new();
+
+			if (err) {
+				fprintf(stderr, "new netns: %s\n", strerror(-err));
 				_exit(126);
 			}
 		}
@@ -494,6 +542,27 @@ int sb_report(const char *name)
 {
 	printf("%s: %d checks, %d failed\n", name, sb_checks, sb_failures);
 	return sb_failures ? 1 : 0;
+}
+
+int sb_netns_new(void)
+{
+	if (unshare(CLONE_NEWNET) != 0)
+		return -errno;
+	return sb_lo_up();
+}
+
+int sb_mkcgroup(struct sb *sb, const char *name, char *buf, size_t len)
+{
+	if (sb->n_kids >= SB_MAX_CGROUPS)
+		return -ENOSPC;
+	if (strlen(name) >= sizeof(sb->cg_kids[0]) || strchr(name, '/'))
+		return -EINVAL;
+	if (snprintf(buf, len, "%s/%s", sb->cg_dir, name) >= (int)len)
+		return -ENAMETOOLONG;
+	if (mkdir(buf, 0755) != 0)
+		return -errno;
+	strcpy(sb->cg_kids[sb->n_kids++], name);
+	return 0;
 }
 
 int sb_join_cgroup(const char *dir)

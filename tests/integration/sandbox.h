@@ -2,7 +2,8 @@
 /*
  * sandbox.h - the integration tests' sandbox: a throwaway child cgroup v2, network namespaces for
  * the workloads, the agent as a child process, and cleanup on every path (normal exit, failed
- * check, signal). Nothing is ever attached to the root cgroup and nothing is pinned.
+ * check, signal). Nothing is ever attached to the root cgroup and nothing is pinned. The
+ * benchmark (bench/bindbench.c) builds its sandbox with it too.
  */
 #ifndef BG_SANDBOX_H
 #define BG_SANDBOX_H
@@ -12,21 +13,49 @@
 #include <sys/types.h>
 
 #define SB_SKIP 77
+#define SB_MAX_CGROUPS 8 /* child cgroups made with sb_mkcgroup() */
 
 struct sb {
 	char cg_root[PATH_MAX];
 	char cg_dir[PATH_MAX]; /* the sandbox cgroup the agent attaches to */
-	char tmpdir[PATH_MAX]; /* scratch files: agent output, policies */
+	char cg_kids[SB_MAX_CGROUPS][64]; /* sb_mkcgroup()'s children of cg_dir, by name */
+	int n_kids;
+	char tmpdir[PATH_MAX]; /* scratch files: agent output, policies ($TMPDIR or /tmp) */
 	char out_path[PATH_MAX]; /* agent --output */
 	char err_path[PATH_MAX]; /* agent stderr */
 	const char *bin; /* the bindguard binary ($BINDGUARD) */
 	pid_t agent;
 };
 
-/* Set up the sandbox. Returns 0, SB_SKIP (reason printed) or 1 (error printed). */
+/*
+ * Set up the sandbox: the cgroup <cgroup v2 root>/bg-test-NAME-PID-N and a scratch directory
+ * bg-test-XXXXXX under $TMPDIR (default /tmp). SIGINT, SIGTERM, SIGHUP, SIGABRT, SIGSEGV and
+ * exit() tear it down, in this process only (never in a forked child). Returns 0, SB_SKIP (reason
+ * printed) or 1 (error printed).
+ */
 int sb_setup(struct sb *sb, const char *name);
-/* Stop the agent if running, remove the cgroup and the scratch files. Idempotent. */
+/*
+ * Stop the agent if running, run the teardown hooks, remove the child cgroups made with
+ * sb_mkcgroup(), the cgroup and the scratch files. Idempotent.
+ */
 void sb_teardown(struct sb *sb);
+
+/*
+ * Make the child cgroup cg_dir/name (its path in buf), which sb_teardown() removes after the
+ * hooks have run, killing what is left in it. 0 or -errno.
+ */
+int sb_mkcgroup(struct sb *sb, const char *name, char *buf, size_t len);
+
+/* Move the calling process into a new network namespace with lo up. 0 or -errno. */
+int sb_netns_new(void);
+
+/*
+ * Fill argv (max entries, the final NULL included) with `bindguard run --cgroup cgroup
+ * [--output output] args...`; args is NULL-terminated. Returns the number of arguments, or
+ * -E2BIG.
+ */
+int sb_agent_argv(const struct sb *sb, const char *cgroup, const char *output,
+		  const char *const *args, const char **argv, size_t max);
 
 /*
  * Start `bindguard run --cgroup <sandbox> --output <out> ARGS...` and wait for its ready line.
