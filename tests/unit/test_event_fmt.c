@@ -24,28 +24,9 @@
 #include "event_fmt.h"
 #include "json_check.h"
 #include "strbuf.h"
+#include "strbuf_seam.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-
-/* ---- allocation failures ------------------------------------------------------------------- */
-
-/*
- * strbuf's allocation seam (a weak symbol in strbuf.c), replaced so that a growth can fail in
- * the middle of a line, which is the case the rollback exists for. This is the only mock.
- * -1: never fail; n >= 0: let n more calls through, then fail every call until set back.
- */
-static int realloc_fail_after = -1;
-
-void *bg_strbuf_realloc(void *ptr, size_t size)
-{
-	if (realloc_fail_after == 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (realloc_fail_after > 0)
-		realloc_fail_after--;
-	return realloc(ptr, size);
-}
 
 /* ---- line checks ---------------------------------------------------------------------------- */
 

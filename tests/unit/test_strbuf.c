@@ -18,28 +18,7 @@
 
 #include "event_fmt.h"
 #include "strbuf.h"
-
-/* ---- allocation failures ------------------------------------------------------------------- */
-
-/*
- * strbuf's allocation seam (a weak symbol in strbuf.c), replaced so that any growth can be made
- * to fail, including printf's grow-and-retry. This is the only mock.
- * -1: never fail; n >= 0: let n more calls through, then fail every call until set back.
- */
-static int realloc_fail_after = -1;
-static int realloc_calls;
-
-void *bg_strbuf_realloc(void *ptr, size_t size)
-{
-	realloc_calls++;
-	if (realloc_fail_after == 0) {
-		errno = ENOMEM;
-		return NULL;
-	}
-	if (realloc_fail_after > 0)
-		realloc_fail_after--;
-	return realloc(ptr, size);
-}
+#include "strbuf_seam.h"
 
 /* ---- appending ------------------------------------------------------------------------------ */
 
