@@ -298,8 +298,9 @@ static void run_ring_full(void)
 	i = 0;
 	for (line = out; seqs && line && *line; line = nl ? nl + 1 : NULL) {
 		nl = strchr(line, '\n');
-		if (i < lines && strstr(line, "\"event\":\"bind\"") &&
-		    (!nl || strstr(line, "\"event\":\"bind\"") < nl))
+		/* Within the line: strstr() would scan the rest of the output every time. */
+		if (i < lines &&
+		    memmem(line, nl ? (size_t)(nl - line) : strlen(line), any[0], strlen(any[0])))
 			seqs[i++] = sb_json_num(line, "seq");
 	}
 	if (seqs) {
