@@ -54,14 +54,17 @@ UNIT_SRCS	:= $(wildcard tests/unit/test_*.c)
 UNIT_BINS	:= $(patsubst tests/unit/%.c,$(BUILD)/tests/%,$(UNIT_SRCS))
 ITEST_SRCS	:= $(wildcard tests/integration/itest_*.c)
 ITEST_BINS	:= $(patsubst tests/integration/%.c,$(BUILD)/tests/%,$(ITEST_SRCS))
-ITEST_COMMON	:= $(OUTPUT)/tests/integration/sandbox.o $(OUTPUT)/agent/cgroup.o
+# The tests' own library (tests/lib: the strict JSON checker), linked into every test program.
+TEST_LIB_OBJS	:= $(patsubst %.c,$(OUTPUT)/%.o,$(wildcard tests/lib/*.c))
+TEST_LDLIBS	:= -ljansson
+ITEST_COMMON	:= $(OUTPUT)/tests/integration/sandbox.o $(OUTPUT)/agent/cgroup.o $(TEST_LIB_OBJS)
 # BPF programs the tests load themselves (foreign programs, trivial baselines).
 ITEST_BPF	:= $(patsubst tests/integration/%.bpf.c,$(BUILD)/tests/%.bpf.o, \
 		   $(wildcard tests/integration/*.bpf.c))
 
 # Debian packages the build and the tests need (binary -> package is checked with dpkg).
 DEPS_PKGS	:= make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev \
-		   libcmocka-dev libsystemd-dev pkg-config iproute2 util-linux \
+		   libcmocka-dev libsystemd-dev libjansson-dev pkg-config iproute2 util-linux \
 		   libclang-rt-dev valgrind \
 		   qemu-system-x86 busybox-static cpio xz-utils
 
@@ -98,22 +101,28 @@ $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
 
-$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/policy $(OUTPUT)/tests/integration $(BUILD)/tests:
+$(OUTPUT) $(OUTPUT)/agent $(OUTPUT)/policy $(OUTPUT)/tests/integration $(OUTPUT)/tests/lib \
+$(BUILD)/tests:
 	$(Q)mkdir -p $@
 
-# Unit tests: one cmocka program per module, linked against the library objects.
-$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) | $(BUILD)/tests
+$(OUTPUT)/tests/lib/%.o: tests/lib/%.c | $(OUTPUT)/tests/lib
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests -o $@ $< $(LIB_OBJS) $(LDLIBS) -lcmocka
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/lib -c $< -o $@
+
+# Unit tests: one cmocka program per module, linked against the library objects.
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(LIB_OBJS) $(TEST_LIB_OBJS) | $(BUILD)/tests
+	$(call msg,CC,$@)
+	$(Q)$(CC) $(USER_CFLAGS) -Itests -Itests/lib -o $@ $< $(LIB_OBJS) $(TEST_LIB_OBJS) \
+		$(LDLIBS) $(TEST_LDLIBS) -lcmocka
 
 # Integration tests: need root, BPF and cgroup v2; they drive the real binary.
 $(OUTPUT)/tests/integration/%.o: tests/integration/%.c | $(OUTPUT)/tests/integration
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -Itests/integration -c $< -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/integration -Itests/lib -c $< -o $@
 
 $(BUILD)/tests/itest_%: $(OUTPUT)/tests/integration/itest_%.o $(ITEST_COMMON) | $(BUILD)/tests
 	$(call msg,LINK,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -o $@ $^ $(LDLIBS)
+	$(Q)$(CC) $(USER_CFLAGS) -o $@ $^ $(LDLIBS) $(TEST_LDLIBS)
 
 $(BUILD)/tests/%.bpf.o: tests/integration/%.bpf.c $(VMLINUX) | $(BUILD)/tests
 	$(call msg,BPF,$@)

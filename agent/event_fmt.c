@@ -560,45 +560,79 @@ static int record_ok(const struct bg_record *r)
 }
 
 /*
- * Text: "TS VERDICT EVENT key=value ..." for events, "TS agent STATE key=value ..." for agent
- * records: the same fields as JSON, in the same order, the first three lifted to the front. An
- * event's hint follows on its own line, indented, as hint=... .
+ * Text: the same fields as JSON, each once. An event leads with "TS VERDICT EVENT PROTO
+ * ADDR:PORT" (an IPv6 address in brackets), an agent record with "TS agent STATE"; every other
+ * field follows as key=value in JSON order, and an event's hint goes on a line of its own,
+ * indented ("  hint=..."), so the line that matters stays short.
  */
+static int is_lead(const struct bg_record *r, const char *key)
+{
+	static const char *const ev_lead[] = { "ts",   "verdict", "event", "proto",
+					       "addr", "port",	  NULL };
+	static const char *const ag_lead[] = { "ts", "event", "state", NULL };
+	const char *const *k;
+
+	for (k = r->kind == BG_REC_EVENT ? ev_lead : ag_lead; *k; k++)
+		if (!strcmp(*k, key))
+			return 1;
+	return 0;
+}
+
+static void text_lead_word(struct bg_strbuf *sb, const struct bg_field *f, int upper)
+{
+	size_t i;
+
+	if (!f || f->type == BG_FV_NULL) {
+		bg_strbuf_puts(sb, "-");
+		return;
+	}
+	if (f->type != BG_FV_STR) {
+		render_text_value(sb, f);
+		return;
+	}
+	if (!upper) {
+		text_word(sb, f->s, f->len);
+		return;
+	}
+	for (i = 0; i < f->len; i++) {
+		char up = f->s[i] >= 'a' && f->s[i] <= 'z' ? (char)(f->s[i] - 32) : f->s[i];
+
+		bg_strbuf_append(sb, &up, 1);
+	}
+}
+
 static void render_text(struct bg_strbuf *sb, const struct bg_record *r, int with_ts)
 {
-	const struct bg_field *hint = NULL;
-	const char *lead[3] = { "verdict", "event", NULL };
-	const struct bg_field *f;
-	size_t i, k;
+	const struct bg_field *hint = NULL, *f, *addr;
+	size_t i;
 
-	if (r->kind == BG_REC_AGENT) {
-		lead[0] = "event";
-		lead[1] = "state";
-	}
 	if (with_ts)
 		bg_strbuf_printf(sb, "%s ", r->ts);
-	for (k = 0; lead[k]; k++) {
-		f = bg_record_get(r, lead[k]);
-		if (k)
-			bg_strbuf_puts(sb, " ");
-		if (!f || f->type != BG_FV_STR) {
-			bg_strbuf_puts(sb, "-");
-			continue;
-		}
-		if (!strcmp(lead[k], "verdict")) {
-			for (i = 0; i < f->len; i++) {
-				char up = f->s[i] >= 'a' && f->s[i] <= 'z' ? (char)(f->s[i] - 32) :
-									     f->s[i];
-
-				bg_strbuf_append(sb, &up, 1);
-			}
+	if (r->kind == BG_REC_EVENT) {
+		text_lead_word(sb, bg_record_get(r, "verdict"), 1);
+		bg_strbuf_puts(sb, " ");
+		text_lead_word(sb, bg_record_get(r, "event"), 0);
+		bg_strbuf_puts(sb, " ");
+		text_lead_word(sb, bg_record_get(r, "proto"), 0);
+		bg_strbuf_puts(sb, " ");
+		addr = bg_record_get(r, "addr");
+		if (addr && addr->type == BG_FV_STR && memchr(addr->s, ':', addr->len)) {
+			bg_strbuf_puts(sb, "[");
+			bg_strbuf_append(sb, addr->s, addr->len);
+			bg_strbuf_puts(sb, "]");
 		} else {
-			text_word(sb, f->s, f->len);
+			text_lead_word(sb, addr, 0);
 		}
+		bg_strbuf_puts(sb, ":");
+		text_lead_word(sb, bg_record_get(r, "port"), 0);
+	} else {
+		text_lead_word(sb, bg_record_get(r, "event"), 0);
+		bg_strbuf_puts(sb, " ");
+		text_lead_word(sb, bg_record_get(r, "state"), 0);
 	}
 	for (i = 0; i < r->n; i++) {
 		f = &r->f[i];
-		if (!strcmp(f->key, "ts") || !strcmp(f->key, lead[0]) || !strcmp(f->key, lead[1]))
+		if (is_lead(r, f->key))
 			continue;
 		if (r->kind == BG_REC_EVENT && !strcmp(f->key, "hint")) {
 			hint = f;

@@ -12,6 +12,8 @@
 
 BENCH_OUT	:= $(BUILD)/bench
 BENCH_BINS	:= $(BENCH_OUT)/bindbench $(BENCH_OUT)/trivial.bpf.o
+# The integration tests' sandbox (cgroup, leaves, netns, agent command line, teardown).
+BENCH_COMMON	:= $(OUTPUT)/tests/integration/sandbox.o $(OUTPUT)/agent/cgroup.o
 # Debian packages only the benchmarks need: the plot, and the peer the audit path is compared to.
 BENCH_PKGS	:= gnuplot-nox bpftrace
 
@@ -45,8 +47,8 @@ $(BENCH_OUT)/trivial.bpf.o: bench/trivial.bpf.c $(VMLINUX) | $(BENCH_OUT)
 
 $(BENCH_OUT)/obj/bindbench.o: bench/bindbench.c | $(BENCH_OUT)/obj
 	$(call msg,CC,$@)
-	$(Q)$(CC) $(USER_CFLAGS) -c $< -o $@
+	$(Q)$(CC) $(USER_CFLAGS) -Itests/integration -c $< -o $@
 
-$(BENCH_OUT)/bindbench: $(BENCH_OUT)/obj/bindbench.o | $(BENCH_OUT)
+$(BENCH_OUT)/bindbench: $(BENCH_OUT)/obj/bindbench.o $(BENCH_COMMON) | $(BENCH_OUT)
 	$(call msg,LINK,$@)
 	$(Q)$(CC) $(USER_CFLAGS) -o $@ $^ $(LDLIBS) -lm

@@ -2,8 +2,9 @@
 /*
  * bindbench - what bindguard costs a bind(), measured on this machine.
  *
- * It builds its own sandbox (a child cgroup v2 with one leaf per configuration, a network
- * namespace, the bench pinned to one CPU and the agents to another), then:
+ * It builds its sandbox with the integration tests' (tests/integration/sandbox.h: a child cgroup
+ * v2 with one leaf per configuration, a network namespace, the agents' command line, teardown
+ * on every path), pins the bench to one CPU and the agents to another, then:
  *
  *   latency   a socket()+bind()+close() loop for tcp4, udp4, tcp6 and udp6 under each
  *             configuration: no program, a trivial program, bindguard allowing, denying and
@@ -23,15 +24,15 @@
  *
  * Results go to --out as tab-separated records that bench/run.sh turns into docs/benchmarks.md.
  * Nothing is ever attached to the root cgroup, nothing is pinned, and every path out (normal
- * end, error, SIGINT/SIGTERM) kills the agents, detaches the trivial program, restores the
- * sysctl, removes the cgroups and the scratch files.
+ * end, error, SIGINT/SIGTERM/SIGHUP) kills the agents, detaches the trivial program, restores
+ * the sysctl (bench_teardown(), a sandbox teardown hook), then the sandbox removes the cgroups
+ * and the scratch files.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <limits.h>
 #include <math.h>
-#include <mntent.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <arpa/inet.h>
@@ -54,6 +55,8 @@
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
+
+#include "sandbox.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 
@@ -201,15 +204,11 @@ struct child {
 };
 
 static struct {
-	char cg_root[PATH_MAX];
+	struct sb box; /* the test sandbox: cgroup, leaves, scratch dir, teardown */
 	char cg_orig[PATH_MAX]; /* where we came from (cgroup.procs is written back there) */
-	char cg_base[PATH_MAX];
 	char leaf[NR_LEAVES][PATH_MAX];
-	int leaf_made[NR_LEAVES];
-	int base_made;
 	int procs_fd[NR_LEAVES];
 	int orig_procs_fd;
-	char tmpdir[PATH_MAX];
 	char tmpfiles[16][PATH_MAX];
 	int n_tmpfiles;
 	struct child *children[16];
@@ -217,8 +216,7 @@ static struct {
 	struct bpf_link *trivial_links[2];
 	char stats_old[32]; /* kernel.bpf_stats_enabled before we set it; "" if untouched */
 	int bench_cpu, agent_cpu;
-	int cleaned;
-} sb = { .orig_procs_fd = -1 };
+} bench = { .orig_procs_fd = -1, .procs_fd = { -1, -1, -1, -1, -1 } };
 
 static const char stats_sysctl[] = "/proc/sys/kernel/bpf_stats_enabled";
 
@@ -226,61 +224,53 @@ static void child_kill(struct child *c);
 
 static void stats_restore(void)
 {
-	if (!sb.stats_old[0])
+	if (!bench.stats_old[0])
 		return;
-	if (write_file(stats_sysctl, sb.stats_old))
+	if (write_file(stats_sysctl, bench.stats_old))
 		fprintf(stderr, "bindbench: could not restore kernel.bpf_stats_enabled=%s",
-			sb.stats_old);
-	sb.stats_old[0] = '\0';
+			bench.stats_old);
+	bench.stats_old[0] = '\0';
 }
 
-static void cleanup(void)
+/*
+ * What the sandbox cannot know about, undone first on every path out (a teardown hook): then the
+ * sandbox removes the leaves, its cgroup and the scratch directory.
+ */
+static void bench_teardown(void *arg)
 {
 	size_t i;
-	int j, k;
+	int j;
 
-	if (sb.cleaned)
-		return;
-	sb.cleaned = 1;
-	for (i = 0; i < ARRAY_SIZE(sb.children); i++)
-		if (sb.children[i])
-			child_kill(sb.children[i]);
-	for (i = 0; i < ARRAY_SIZE(sb.trivial_links); i++) {
-		bpf_link__destroy(sb.trivial_links[i]);
-		sb.trivial_links[i] = NULL;
+	(void)arg;
+	for (i = 0; i < ARRAY_SIZE(bench.children); i++)
+		if (bench.children[i])
+			child_kill(bench.children[i]);
+	for (i = 0; i < ARRAY_SIZE(bench.trivial_links); i++) {
+		bpf_link__destroy(bench.trivial_links[i]);
+		bench.trivial_links[i] = NULL;
 	}
-	bpf_object__close(sb.trivial);
-	sb.trivial = NULL;
+	bpf_object__close(bench.trivial);
+	bench.trivial = NULL;
 	stats_restore();
 	/* Out of the sandbox, so that its cgroups can go. */
-	if (sb.orig_procs_fd >= 0) {
+	if (bench.orig_procs_fd >= 0) {
 		char pid[32];
 
 		snprintf(pid, sizeof(pid), "%d", (int)getpid());
-		if (write(sb.orig_procs_fd, pid, strlen(pid)) < 0)
-			fprintf(stderr, "bindbench: cannot move back to %s: %s\n", sb.cg_orig,
+		if (write(bench.orig_procs_fd, pid, strlen(pid)) < 0)
+			fprintf(stderr, "bindbench: cannot move back to %s: %s\n", bench.cg_orig,
 				strerror(errno));
+		close(bench.orig_procs_fd);
+		bench.orig_procs_fd = -1;
 	}
 	for (j = 0; j < NR_LEAVES; j++) {
-		if (sb.procs_fd[j] > 0)
-			close(sb.procs_fd[j]);
-		if (!sb.leaf_made[j])
-			continue;
-		/* Killed agents may take a moment to leave. */
-		for (k = 0; k < 100 && rmdir(sb.leaf[j]) != 0 && errno == EBUSY; k++)
-			usleep(20000);
-		if (access(sb.leaf[j], F_OK) == 0)
-			fprintf(stderr, "bindbench: could not remove cgroup %s\n", sb.leaf[j]);
+		if (bench.procs_fd[j] >= 0)
+			close(bench.procs_fd[j]);
+		bench.procs_fd[j] = -1;
 	}
-	if (sb.base_made && rmdir(sb.cg_base) != 0)
-		fprintf(stderr, "bindbench: could not remove cgroup %s: %s\n", sb.cg_base,
-			strerror(errno));
-	for (j = 0; j < sb.n_tmpfiles; j++)
-		unlink(sb.tmpfiles[j]);
-	if (sb.tmpdir[0] && rmdir(sb.tmpdir) != 0)
-		fprintf(stderr, "bindbench: could not remove %s: %s\n", sb.tmpdir, strerror(errno));
 }
 
+/* exit() tears the sandbox down (sb_setup()'s exit handler), bench_teardown() first. */
 static void die(const char *fmt, ...)
 {
 	va_list ap;
@@ -289,15 +279,7 @@ static void die(const char *fmt, ...)
 	va_start(ap, fmt);
 	vfprintf(stderr, fmt, ap);
 	va_end(ap);
-	cleanup();
 	exit(1);
-}
-
-static void on_signal(int sig)
-{
-	cleanup();
-	signal(sig, SIG_DFL);
-	raise(sig);
 }
 
 static const char *tmp_path(const char *name)
@@ -305,69 +287,28 @@ static const char *tmp_path(const char *name)
 	char path[PATH_MAX], *p;
 	int i;
 
-	if (snprintf(path, sizeof(path), "%s/%s", sb.tmpdir, name) >= (int)sizeof(path))
+	if (snprintf(path, sizeof(path), "%s/%s", bench.box.tmpdir, name) >= (int)sizeof(path))
 		die("scratch path too long\n");
-	for (i = 0; i < sb.n_tmpfiles; i++)
-		if (strcmp(sb.tmpfiles[i], path) == 0)
-			return sb.tmpfiles[i];
-	if (sb.n_tmpfiles >= (int)ARRAY_SIZE(sb.tmpfiles))
+	for (i = 0; i < bench.n_tmpfiles; i++)
+		if (strcmp(bench.tmpfiles[i], path) == 0)
+			return bench.tmpfiles[i];
+	if (bench.n_tmpfiles >= (int)ARRAY_SIZE(bench.tmpfiles))
 		die("too many scratch files\n");
-	p = sb.tmpfiles[sb.n_tmpfiles++];
+	p = bench.tmpfiles[bench.n_tmpfiles++];
 	strcpy(p, path);
 	return p;
-}
-
-static int cgroup2_root(char *buf, size_t len)
-{
-	struct mntent ent, *m;
-	char scratch[4096];
-	int ret = -ENOENT;
-	FILE *f;
-
-	f = setmntent("/proc/self/mounts", "re");
-	if (!f)
-		return -errno;
-	/* The first cgroup2 mount: on a hybrid host it is /sys/fs/cgroup/unified. */
-	while ((m = getmntent_r(f, &ent, scratch, sizeof(scratch)))) {
-		if (strcmp(m->mnt_type, "cgroup2") != 0)
-			continue;
-		if (strlen(m->mnt_dir) < len) {
-			strcpy(buf, m->mnt_dir);
-			ret = 0;
-		}
-		break;
-	}
-	endmntent(f);
-	return ret;
 }
 
 /* Move this (single-threaded) process into a leaf, or back where it came from (leaf -1). */
 static void cg_enter(int leaf)
 {
-	int fd = leaf < 0 ? sb.orig_procs_fd : sb.procs_fd[leaf];
+	int fd = leaf < 0 ? bench.orig_procs_fd : bench.procs_fd[leaf];
 	char pid[32];
 
 	snprintf(pid, sizeof(pid), "%d", (int)getpid());
 	if (write(fd, pid, strlen(pid)) < 0)
-		die("cannot move into cgroup %s: %s\n", leaf < 0 ? sb.cg_orig : sb.leaf[leaf],
+		die("cannot move into cgroup %s: %s\n", leaf < 0 ? bench.cg_orig : bench.leaf[leaf],
 		    strerror(errno));
-}
-
-static int lo_up(void)
-{
-	struct ifreq ifr;
-	int fd, err = 0;
-
-	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	memset(&ifr, 0, sizeof(ifr));
-	strcpy(ifr.ifr_name, "lo");
-	if (ioctl(fd, SIOCGIFFLAGS, &ifr) < 0 ||
-	    (ifr.ifr_flags |= IFF_UP, ioctl(fd, SIOCSIFFLAGS, &ifr) < 0))
-		err = -errno;
-	close(fd);
-	return err;
 }
 
 static int run_cmd(const char *const *argv)
@@ -402,82 +343,60 @@ static void sandbox_setup(void)
 	static const char *const ip4[] = { "ip", "addr", "add", SPEC_V4 "/32", "dev", "lo", NULL };
 	static const char *const ip6[] = { "ip",  "-6", "addr",	 "add", SPEC_V6 "/128",
 					   "dev", "lo", "nodad", NULL };
-	char buf[PATH_MAX + 64], *p;
-	struct sigaction sa;
+	char name[64], buf[PATH_MAX + 32];
 	cpu_set_t set;
 	int i, err;
 
 	if (geteuid() != 0)
 		die("needs root (BPF, cgroup v2, network namespaces)\n");
-	err = cgroup2_root(sb.cg_root, sizeof(sb.cg_root));
-	if (err)
-		die("no cgroup v2 hierarchy in /proc/self/mounts\n");
+	/* The sandbox takes the agent from $BINDGUARD and its scratch directory from $TMPDIR. */
+	if (setenv("BINDGUARD", opt.bindguard, 1) || setenv("TMPDIR", opt.tmpdir, 1))
+		die("setenv: %s\n", strerror(errno));
+	snprintf(name, sizeof(name), "bench-%s", opt.id);
+	if (sb_setup(&bench.box, name))
+		die("cannot set up the sandbox (see above)\n");
+	if (sb_on_teardown(bench_teardown, NULL))
+		die("cannot register the bench's teardown\n");
 
-	/* Our own cgroup v2 path ("0::/path"), to go back there before removing the sandbox. */
-	if (read_file("/proc/self/cgroup", buf, sizeof(buf)))
-		die("cannot read /proc/self/cgroup\n");
-	p = strstr(buf, "0::");
-	if (!p || (p != buf && p[-1] != '\n'))
-		die("no cgroup v2 entry in /proc/self/cgroup\n");
-	p += 3;
-	p[strcspn(p, "\n")] = '\0';
-	snprintf(sb.cg_orig, sizeof(sb.cg_orig), "%s%s", sb.cg_root, strcmp(p, "/") ? p : "");
-	snprintf(buf, sizeof(buf), "%s/cgroup.procs", sb.cg_orig);
-	sb.orig_procs_fd = open(buf, O_WRONLY | O_CLOEXEC);
-	if (sb.orig_procs_fd < 0)
+	/* Our own cgroup, to go back there before the sandbox is removed. */
+	err = sb_self_cgroup(&bench.box, bench.cg_orig, sizeof(bench.cg_orig));
+	if (err)
+		die("cannot find our cgroup v2 in /proc/self/cgroup: %s\n", strerror(-err));
+	snprintf(buf, sizeof(buf), "%s/cgroup.procs", bench.cg_orig);
+	bench.orig_procs_fd = open(buf, O_WRONLY | O_CLOEXEC);
+	if (bench.orig_procs_fd < 0)
 		die("cannot open %s: %s\n", buf, strerror(errno));
 
-	memset(&sa, 0, sizeof(sa));
-	sa.sa_handler = on_signal;
-	sigaction(SIGINT, &sa, NULL);
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGHUP, &sa, NULL);
-	signal(SIGPIPE, SIG_IGN);
-	atexit(cleanup);
-
-	snprintf(sb.cg_base, sizeof(sb.cg_base), "%s/bg-bench-%s", sb.cg_root, opt.id);
-	if (mkdir(sb.cg_base, 0755) != 0)
-		die("mkdir %s: %s\n", sb.cg_base, strerror(errno));
-	sb.base_made = 1;
 	for (i = 0; i < NR_LEAVES; i++) {
-		if (snprintf(sb.leaf[i], sizeof(sb.leaf[i]), "%s/%s", sb.cg_base, leaf_names[i]) >=
-		    (int)sizeof(sb.leaf[i]))
-			die("cgroup path too long\n");
-		if (mkdir(sb.leaf[i], 0755) != 0)
-			die("mkdir %s: %s\n", sb.leaf[i], strerror(errno));
-		sb.leaf_made[i] = 1;
-		snprintf(buf, sizeof(buf), "%s/cgroup.procs", sb.leaf[i]);
-		sb.procs_fd[i] = open(buf, O_WRONLY | O_CLOEXEC);
-		if (sb.procs_fd[i] < 0)
+		err = sb_mkcgroup(&bench.box, leaf_names[i], bench.leaf[i], sizeof(bench.leaf[i]));
+		if (err)
+			die("cannot make the cgroup %s/%s: %s\n", bench.box.cg_dir, leaf_names[i],
+			    strerror(-err));
+		snprintf(buf, sizeof(buf), "%s/cgroup.procs", bench.leaf[i]);
+		bench.procs_fd[i] = open(buf, O_WRONLY | O_CLOEXEC);
+		if (bench.procs_fd[i] < 0)
 			die("cannot open %s: %s\n", buf, strerror(errno));
 	}
 
-	if (snprintf(sb.tmpdir, sizeof(sb.tmpdir), "%s/bg-bench-XXXXXX", opt.tmpdir) >=
-	    (int)sizeof(sb.tmpdir))
-		die("--tmpdir too long\n");
-	if (!mkdtemp(sb.tmpdir)) {
-		sb.tmpdir[0] = '\0';
-		die("mkdtemp: %s\n", strerror(errno));
-	}
-
 	/* A netns of our own: the bench's ports and addresses collide with nothing. */
-	if (unshare(CLONE_NEWNET) != 0 || lo_up() != 0)
-		die("cannot make a network namespace: %s\n", strerror(errno));
+	err = sb_netns_new();
+	if (err)
+		die("cannot make a network namespace: %s\n", strerror(-err));
 	if (run_cmd(ip4) || run_cmd(ip6))
 		die("cannot add %s and %s to lo (ip addr add)\n", SPEC_V4, SPEC_V6);
 
 	/* The bench on the highest CPU, the agents (and bpftrace) on the lowest other one. */
 	if (sched_getaffinity(0, sizeof(set), &set) != 0)
 		die("sched_getaffinity: %s\n", strerror(errno));
-	sb.bench_cpu = sb.agent_cpu = -1;
+	bench.bench_cpu = bench.agent_cpu = -1;
 	for (i = 0; i < CPU_SETSIZE; i++) {
 		if (!CPU_ISSET(i, &set))
 			continue;
-		if (sb.agent_cpu < 0)
-			sb.agent_cpu = i;
-		sb.bench_cpu = i;
+		if (bench.agent_cpu < 0)
+			bench.agent_cpu = i;
+		bench.bench_cpu = i;
 	}
-	pin_cpu(sb.bench_cpu);
+	pin_cpu(bench.bench_cpu);
 }
 
 /* --- Children: the agent and bpftrace, through a drainer ----------------------------------- */
@@ -538,14 +457,13 @@ drainer_main(int ctl, const char *const *argv, const char *ready, const char *co
 
 	cpu_set_t set;
 
-	/* A copy of the bench's state: never clean up the bench's sandbox from here. */
-	sb.cleaned = 1;
+	/* A copy of the bench's state: the sandbox is torn down only by the bench itself. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	signal(SIGINT, SIG_IGN); /* the bench stops us, through the target */
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGHUP, SIG_DFL);
 	CPU_ZERO(&set);
-	CPU_SET(sb.agent_cpu, &set);
+	CPU_SET(bench.agent_cpu, &set);
 	sched_setaffinity(0, sizeof(set), &set);
 	if (tracefs)
 		drainer_tracefs();
@@ -599,9 +517,9 @@ static void child_register(struct child *c)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(sb.children); i++)
-		if (!sb.children[i]) {
-			sb.children[i] = c;
+	for (i = 0; i < ARRAY_SIZE(bench.children); i++)
+		if (!bench.children[i]) {
+			bench.children[i] = c;
 			return;
 		}
 	die("too many children\n");
@@ -611,9 +529,9 @@ static void child_unregister(struct child *c)
 {
 	size_t i;
 
-	for (i = 0; i < ARRAY_SIZE(sb.children); i++)
-		if (sb.children[i] == c)
-			sb.children[i] = NULL;
+	for (i = 0; i < ARRAY_SIZE(bench.children); i++)
+		if (bench.children[i] == c)
+			bench.children[i] = NULL;
 }
 
 /*
@@ -793,23 +711,21 @@ static __u64 json_u64(const char *line, const char *key)
 /* Start `bindguard run` on a leaf; stdout is the pipe to the drainer, which counts bind events. */
 static void agent_start(struct child *c, int leaf, const char *policy, int audit, const char *name)
 {
-	const char *argv[16];
+	const char *args[5], *argv[16];
 	char err[64];
 	int n = 0;
 
-	argv[n++] = opt.bindguard;
-	argv[n++] = "run";
-	argv[n++] = "--cgroup";
-	argv[n++] = sb.leaf[leaf];
 	if (policy) {
-		argv[n++] = "--policy";
-		argv[n++] = policy;
+		args[n++] = "--policy";
+		args[n++] = policy;
 	}
 	if (audit) {
-		argv[n++] = "--mode";
-		argv[n++] = "audit";
+		args[n++] = "--mode";
+		args[n++] = "audit";
 	}
-	argv[n] = NULL;
+	args[n] = NULL;
+	if (sb_agent_argv(&bench.box, bench.leaf[leaf], NULL, args, argv, ARRAY_SIZE(argv)) < 0)
+		die("agent command line too long\n");
 	snprintf(err, sizeof(err), "agent-%s.err", name);
 	child_spawn(c, argv, "\"state\":\"ready\"", "\"event\":\"bind\"", "\"state\":\"stopping\"",
 		    0, err);
@@ -1124,13 +1040,13 @@ static void leaf_stats(int leaf, struct prog_stat *s)
 	int cg, fd;
 
 	memset(s, 0, sizeof(*s));
-	cg = open(sb.leaf[leaf], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cg = open(bench.leaf[leaf], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg < 0)
-		die("open %s: %s\n", sb.leaf[leaf], strerror(errno));
+		die("open %s: %s\n", bench.leaf[leaf], strerror(errno));
 	for (t = 0; t < ARRAY_SIZE(stat_types); t++) {
 		cnt = ARRAY_SIZE(ids);
 		if (bpf_prog_query(cg, stat_types[t], 0, NULL, ids, &cnt) != 0)
-			die("bpf_prog_query %s: %s\n", sb.leaf[leaf], strerror(errno));
+			die("bpf_prog_query %s: %s\n", bench.leaf[leaf], strerror(errno));
 		for (i = 0; i < cnt; i++) {
 			fd = bpf_prog_get_fd_by_id(ids[i]);
 			if (fd < 0)
@@ -1255,20 +1171,20 @@ static void attach_trivial(void)
 	size_t i;
 	int cg;
 
-	sb.trivial = bpf_object__open_file(opt.trivial, NULL);
-	if (!sb.trivial)
+	bench.trivial = bpf_object__open_file(opt.trivial, NULL);
+	if (!bench.trivial)
 		die("cannot open %s: %s\n", opt.trivial, strerror(errno));
-	if (bpf_object__load(sb.trivial))
+	if (bpf_object__load(bench.trivial))
 		die("cannot load %s: %s\n", opt.trivial, strerror(errno));
-	cg = open(sb.leaf[LEAF_TRIVIAL], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	cg = open(bench.leaf[LEAF_TRIVIAL], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (cg < 0)
-		die("open %s: %s\n", sb.leaf[LEAF_TRIVIAL], strerror(errno));
+		die("open %s: %s\n", bench.leaf[LEAF_TRIVIAL], strerror(errno));
 	for (i = 0; i < ARRAY_SIZE(progs); i++) {
-		p = bpf_object__find_program_by_name(sb.trivial, progs[i]);
+		p = bpf_object__find_program_by_name(bench.trivial, progs[i]);
 		if (!p)
 			die("%s: no program %s\n", opt.trivial, progs[i]);
-		sb.trivial_links[i] = bpf_program__attach_cgroup(p, cg);
-		if (!sb.trivial_links[i])
+		bench.trivial_links[i] = bpf_program__attach_cgroup(p, cg);
+		if (!bench.trivial_links[i])
 			die("cannot attach %s: %s\n", progs[i], strerror(errno));
 	}
 	close(cg);
@@ -1338,10 +1254,10 @@ static void phase_kernel(void)
 	if (read_file(stats_sysctl, cur, sizeof(cur)))
 		die("cannot read %s\n", stats_sysctl);
 	cur[strcspn(cur, "\n")] = '\0';
-	snprintf(sb.stats_old, sizeof(sb.stats_old), "%s", cur);
+	snprintf(bench.stats_old, sizeof(bench.stats_old), "%s", cur);
 	err = write_file(stats_sysctl, "1");
 	if (err) {
-		sb.stats_old[0] = '\0';
+		bench.stats_old[0] = '\0';
 		die("cannot enable %s: %s\n", stats_sysctl, strerror(-err));
 	}
 	for (r = 0; r < nr; r++) {
@@ -1787,7 +1703,7 @@ int main(int argc, char **argv)
 
 	sandbox_setup();
 	bt = have_bpftrace();
-	put("meta\tbench_cpu\t%d\nmeta\tagent_cpu\t%d\n", sb.bench_cpu, sb.agent_cpu);
+	put("meta\tbench_cpu\t%d\nmeta\tagent_cpu\t%d\n", bench.bench_cpu, bench.agent_cpu);
 	put("meta\trounds\t%d\nmeta\titers\t%d\nmeta\tchunk\t%d\nmeta\twarmup\t%d\n"
 	    "meta\tstat_rounds\t%d\n",
 	    opt.rounds, opt.iters, opt.chunk, opt.warmup, opt.stat_rounds);
@@ -1826,7 +1742,7 @@ int main(int argc, char **argv)
 	if (res != stdout && fclose(res) != 0)
 		die("cannot write %s\n", opt.out);
 	res = NULL;
-	cleanup();
+	sb_teardown(&bench.box);
 	msg("done\n");
 	return 0;
 }

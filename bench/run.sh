@@ -36,13 +36,15 @@ stats_sysctl=/proc/sys/kernel/bpf_stats_enabled
 stats_old=$(cat $stats_sysctl 2>/dev/null || echo "")
 cgroot=$(awk '$3 == "cgroup2" { print $2; exit }' /proc/self/mounts)
 
+# bindbench's sandbox is the tests' (tests/integration/sandbox.c): bg-test-bench-$id-PID-N.
 cleanup() {
-	local d
-	if [ -n "$cgroot" ] && [ -d "$cgroot/bg-bench-$id" ]; then
-		for d in "$cgroot/bg-bench-$id"/*/ "$cgroot/bg-bench-$id"; do
+	local base d
+	for base in "$cgroot"/bg-test-bench-"$id"-*; do
+		[ -n "$cgroot" ] && [ -d "$base" ] || continue
+		for d in "$base"/*/ "$base"; do
 			[ -d "$d" ] && rmdir "$d" 2>/dev/null || true
 		done
-	fi
+	done
 	if [ -n "$stats_old" ] && [ "$(cat $stats_sysctl 2>/dev/null)" != "$stats_old" ]; then
 		echo "$stats_old" > $stats_sysctl || true
 	fi
@@ -386,7 +388,7 @@ END {
 	# --- Method ---
 	print "## Method"
 	print ""
-	print "- **Sandbox:** a child cgroup v2 per configuration under `bg-bench-*` (never the root), a network"
+	print "- **Sandbox:** a child cgroup v2 per configuration under `bg-test-bench-*` (never the root), a network"
 	print "  namespace of its own, all removed at the end. The bench runs pinned to CPU " meta["bench_cpu"] "; the agents and"
 	print "  bpftrace run pinned to CPU " meta["agent_cpu"] ". Only one bindguard may attach to a cgroup, so each agent has"
 	print "  its own sibling cgroup and the bench moves itself (`cgroup.procs`) into the configuration'"'"'s"

@@ -21,13 +21,15 @@ FUZZ_CC		?= $(CLANG)
 # -fno-sanitize-recover: a UBSan report must stop the run, or libFuzzer would not see it.
 FUZZ_SAN	:= -fsanitize=address,undefined -fno-sanitize-recover=all
 FUZZ_CFLAGS	:= -g -O1 -fno-omit-frame-pointer $(FUZZ_SAN) $(WARN) -std=gnu11 -D_GNU_SOURCE \
-		   -Iinclude -Ipolicy -Iagent -Itests/fuzz
+		   -Iinclude -Ipolicy -Iagent -Itests/lib
 FUZZ_LIB_SRCS	:= $(wildcard policy/*.c) agent/strbuf.c agent/event_fmt.c
 FUZZ_LIB_OBJS	:= $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(FUZZ_LIB_SRCS)) \
 		   $(FUZZ_DIR)/obj/policy/builtin.o
 FUZZ_HARNESS	:= $(patsubst %,$(FUZZ_DIR)/obj/harness_%.o,$(FUZZ_TARGETS))
+# The tests' strict JSON checker (tests/lib), shared with the unit tests.
+FUZZ_CHECK_OBJS	:= $(patsubst %.c,$(FUZZ_DIR)/obj/%.o,$(wildcard tests/lib/*.c))
 FUZZ_HDRS	:= $(wildcard include/*.h policy/*.h agent/strbuf.h agent/event_fmt.h \
-		   tests/fuzz/*.h)
+		   tests/lib/*.h)
 # Room for the whole iRedMail seed (10 KiB); an event is 112 bytes plus three short strings.
 FUZZ_MAX_LEN_policy := 12288
 FUZZ_MAX_LEN_event  := 512
@@ -57,11 +59,16 @@ $(FUZZ_DIR)/obj/harness_%.o: tests/fuzz/fuzz_%.c $(FUZZ_HDRS)
 	$(Q)mkdir -p $(@D)
 	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
-.SECONDARY: $(FUZZ_HARNESS) $(FUZZ_LIB_OBJS)
+$(FUZZ_DIR)/obj/tests/lib/%.o: tests/lib/%.c $(FUZZ_HDRS)
+	$(call msg,FUZZ-CC,$@)
+	$(Q)mkdir -p $(@D)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -c $< -o $@
 
-$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/harness_%.o $(FUZZ_LIB_OBJS)
+.SECONDARY: $(FUZZ_HARNESS) $(FUZZ_LIB_OBJS) $(FUZZ_CHECK_OBJS)
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/obj/harness_%.o $(FUZZ_LIB_OBJS) $(FUZZ_CHECK_OBJS)
 	$(call msg,FUZZ-LD,$@)
-	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lyaml
+	$(Q)$(FUZZ_CC) $(FUZZ_SAN) -fsanitize=fuzzer -o $@ $^ -lyaml -ljansson
 
 # fuzz_run(target, seconds, fresh|keep): run one target on its corpus copy and print one line;
 # on failure also the report from its log and the saved input, and leave $(FUZZ_DIR)/failed-*

@@ -11,8 +11,9 @@
  *   the rest       service, software and hint, separated by NUL bytes;
  *
  * formats the event as JSON and as text, and aborts on any broken invariant:
- *   - the line ends in its only '\n' and holds no control character (jc_line_check());
- *   - JSON: the line is one valid object without duplicate keys, with every documented field
+ *   - the line ends in its only '\n' and holds no control character (jc_line_rules());
+ *   - JSON: the line is one strict JSON object (jc_line(), tests/lib/json_check.h: no
+ *     duplicate keys, no \u0000), with every documented field
  *     and the optional ones exactly when they are due, and comm, rule and hint decode to what
  *     the encoder promises (the bytes, with U+FFFD for each invalid one);
  *   - text: the line splits into the documented fields, each key once, and comm, rule and hint
@@ -128,7 +129,7 @@ static void check_json_event(const struct bg_event *ev, const struct bg_policy_r
 	size_t i, want;
 	struct jc j;
 
-	if (json_check(&j, cur_line, cur_len - 1))
+	if (jc_line(&j, cur_line, cur_len))
 		fail(j.err_pos, "JSON: %s", j.err);
 	CHECK(cur_line[0] == '{', "JSON: the line is not an object");
 
@@ -168,7 +169,7 @@ static void check_json_event(const struct bg_event *ev, const struct bg_policy_r
 static size_t text_field(size_t pos, size_t end, size_t *koff, size_t *klen, size_t *voff,
 			 size_t *vlen)
 {
-	struct jc j;
+	const char *err = NULL;
 	size_t p = pos;
 
 	*koff = pos;
@@ -187,13 +188,9 @@ static size_t text_field(size_t pos, size_t end, size_t *koff, size_t *klen, siz
 	*voff = ++p;
 	if (p < end && cur_line[p] == '"') {
 		/* The string ends at its closing quote: find it with the JSON checker. */
-		memset(&j, 0, sizeof(j));
-		j.s = (const unsigned char *)cur_line;
-		j.n = end;
-		j.pos = p;
-		if (jc_string(&j))
-			fail(j.err_pos, "text: %s", j.err);
-		p = j.pos;
+		p = jc_string_end(cur_line, end, p, &err);
+		if (!p)
+			fail(*voff, "text: %s", err);
 	} else {
 		while (p < end && cur_line[p] != ' ' && cur_line[p] != '=' && cur_line[p] != '"')
 			p++;
@@ -285,7 +282,7 @@ static void check_line(const struct bg_strbuf *sb, size_t start)
 	CHECK(strlen(sb->buf) == sb->len, "a NUL inside the buffer");
 	cur_line = sb->buf + start;
 	cur_len = sb->len - start;
-	why = jc_line_check(cur_line, cur_len, 1, &where);
+	why = jc_line_rules(cur_line, cur_len, 1, &where);
 	if (why)
 		fail(where, "%s", why);
 }
@@ -342,7 +339,7 @@ static void fuzz_lifecycle(struct bg_strbuf *sb, const char *state, const struct
 		if (fmt == BG_FORMAT_JSON) {
 			const struct jc_member *m;
 
-			if (json_check(&j, cur_line, cur_len - 1))
+			if (jc_line(&j, cur_line, cur_len))
 				fail(j.err_pos, "lifecycle JSON: %s", j.err);
 			m = jc_get(&j, "state");
 			CHECK(m && j.n_top == 4, "lifecycle JSON: members");
@@ -414,13 +411,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	CHECK(err == 0, "bg_json_string failed: %d", err);
 	cur_line = sb.buf;
 	cur_len = sb.len;
-	why = jc_line_check(sb.buf, sb.len, 0, &where);
+	why = jc_line_rules(sb.buf, sb.len, 0, &where);
 	if (why)
 		fail(where, "bg_json_string: %s", why);
 	{
 		struct jc j;
 
-		if (json_check(&j, sb.buf, sb.len) || sb.buf[0] != '"')
+		if (jc_value(&j, sb.buf, sb.len) || sb.buf[0] != '"')
 			fail(j.err_pos, "bg_json_string: not one JSON string: %s",
 			     j.err ? j.err : "not a string");
 		if (size * 3 <= DEC_CAP)

@@ -768,21 +768,8 @@ static void run_bad_input(struct sb *sb)
 
 /* --- Reload (SIGHUP) ----------------------------------------------------------------------- */
 
-static int wait_for_line(struct sb *sb, const char *needle, int count)
-{
-	const char *n[] = { needle, NULL };
-	char *out;
-	int i, got = 0;
-
-	for (i = 0; i < 250 && got < count; i++) {
-		out = sb_slurp(sb->out_path);
-		got = out ? sb_count_lines(out, n) : 0;
-		free(out);
-		if (got < count)
-			usleep(20000);
-	}
-	return got >= count;
-}
+/* For a line the agent writes after a SIGHUP. */
+#define RELOAD_MS 5000
 
 static void run_reload(struct sb *sb)
 {
@@ -791,6 +778,8 @@ static void run_reload(struct sb *sb)
 	static const char open_[] = "version: 1\nname: open\nrules:\n"
 				    "  - port: 3306\n    expose: public\n    service: db\n"
 				    "  - port: 3307\n    expose: none\n    service: db2\n";
+	static const char *const reloaded[] = { "\"state\":\"reloaded\"", NULL };
+	static const char *const reload_failed[] = { "\"state\":\"reload-failed\"", NULL };
 	const char *path = sb_write_tmp(sb, "reload.yaml", strict);
 	const char *args[] = { "--policy", path, NULL };
 	int p3306 = 3306, p3307 = 3307, st;
@@ -806,7 +795,7 @@ static void run_reload(struct sb *sb)
 
 	sb_write_tmp(sb, "reload.yaml", open_);
 	kill(sb->agent, SIGHUP);
-	SB_CHECK(wait_for_line(sb, "\"state\":\"reloaded\"", 1), "reloaded line");
+	SB_CHECK(sb_wait_lines(sb->out_path, reloaded, 1, RELOAD_MS) >= 1, "reloaded line");
 	st = sb_child(sb, 1, 1, worker_quiet, &p3306);
 	SB_CHECK(st == 0, "after reload: 0.0.0.0:3306 allowed (exit %d)", st);
 	st = sb_child(sb, 1, 1, worker_quiet, &p3307);
@@ -815,7 +804,8 @@ static void run_reload(struct sb *sb)
 	/* A broken file leaves the live policy in force. */
 	sb_write_tmp(sb, "reload.yaml", "version: 1\nrules:\n  - port: 99999\n");
 	kill(sb->agent, SIGHUP);
-	SB_CHECK(wait_for_line(sb, "\"state\":\"reload-failed\"", 1), "reload-failed line");
+	SB_CHECK(sb_wait_lines(sb->out_path, reload_failed, 1, RELOAD_MS) >= 1,
+		 "reload-failed line");
 	st = sb_child(sb, 1, 1, worker_quiet, &p3306);
 	SB_CHECK(st == 0, "failed reload keeps the open policy: 3306 allowed (exit %d)", st);
 	st = sb_child(sb, 1, 1, worker_quiet, &p3307);
@@ -844,7 +834,7 @@ static void run_lifecycle(struct sb *sb)
 {
 	const char *argv[] = { sb->bin, "run", "--cgroup", sb->cg_dir, NULL };
 	char out[4096];
-	int st, i, n = -1;
+	int st, n;
 
 	printf("--- second agent, SIGKILL\n");
 	if (sb_agent_start(sb, NULL) != 0) {
@@ -859,12 +849,7 @@ static void run_lifecycle(struct sb *sb)
 	kill(sb->agent, SIGKILL);
 	waitpid(sb->agent, NULL, 0);
 	sb->agent = -1;
-	for (i = 0; i < 100; i++) {
-		n = sb_attached(sb);
-		if (n == 0)
-			break;
-		usleep(10000);
-	}
+	n = sb_wait_attached(sb->cg_dir, SB_HOOKS_BIND, 0, 1000);
 	SB_CHECK(n == 0, "after SIGKILL nothing is attached, got %d", n);
 }
 

@@ -84,16 +84,6 @@ static int bind_any(int port)
 	return err;
 }
 
-static int count_bind_lines(const char *path)
-{
-	const char *n[] = { "\"event\":\"bind\"", NULL };
-	char *out = sb_slurp(path);
-	int c = out ? sb_count_lines(out, n) : -1;
-
-	free(out);
-	return c;
-}
-
 /* The line of the output file that contains needle (malloc'ed), or NULL. */
 static char *find_line(const char *path, const char *needle)
 {
@@ -130,8 +120,7 @@ static int count_char(const char *s, char c)
 static int agent_run_expect_exit(const char *const *args, double timeout_s)
 {
 	const char *argv[32];
-	int n = 0, st, fd;
-	double t0;
+	int n = 0, st, fd, err;
 	pid_t pid;
 
 	argv[n++] = sb.bin;
@@ -154,15 +143,14 @@ static int agent_run_expect_exit(const char *const *args, double timeout_s)
 		execv(argv[0], (char *const *)argv);
 		_exit(127);
 	}
-	t0 = now_s();
-	while (waitpid(pid, &st, WNOHANG) == 0) {
-		if (now_s() - t0 > timeout_s) {
-			kill(pid, SIGKILL);
-			waitpid(pid, NULL, 0);
-			return -2;
-		}
-		usleep(20000);
+	err = sb_wait_exit(pid, (int)(timeout_s * 1000), &st);
+	if (err == -ETIMEDOUT) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		return -2;
 	}
+	if (err)
+		return -1;
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
@@ -262,9 +250,8 @@ static void run_ring_full(void)
 	const char *args[] = { "--policy", policy, "--mode", "audit", "--rate-limit", "0", NULL };
 	const char *any[] = { "\"event\":\"bind\"", NULL };
 	long long events, delivered, dropped, existing, *seqs;
-	int n = FLOOD_N, one = 1, st, lines, prev, i, stable, dup = 0;
+	int n = FLOOD_N, one = 1, st, lines, prev, i, dup = 0;
 	char *out, *stop, *line, *nl;
-	double t0;
 
 	printf("--- ring buffer full while the reader is stopped (%d binds)\n", n);
 	if (sb_agent_start(&sb, args) != 0) {
@@ -281,24 +268,14 @@ static void run_ring_full(void)
 	kill(sb.agent, SIGCONT);
 
 	/* Wait until the agent has drained what the ring held: the count stops growing. */
-	prev = -1;
-	stable = 0;
-	t0 = now_s();
-	while (stable < 20 && now_s() - t0 < 60) {
-		lines = count_bind_lines(sb.out_path);
-		stable = lines == prev && lines > 0 ? stable + 1 : 0;
-		prev = lines;
-		usleep(100000);
-	}
+	prev = sb_wait_lines_settled(sb.out_path, any, 2000, 60000);
 	printf("  %d events written after SIGCONT\n", prev);
 	SB_CHECK(prev > 0 && prev < n, "some events written, not all: %d of %d", prev, n);
 
 	/* The agent keeps working: one more bind, one more event. */
 	st = sb_child(&sb, 1, 1, worker_flood, &one);
 	SB_CHECK(st == 0, "one more bind after the flood");
-	t0 = now_s();
-	while ((lines = count_bind_lines(sb.out_path)) < prev + 1 && now_s() - t0 < 30)
-		usleep(50000);
+	lines = sb_wait_lines(sb.out_path, any, prev + 1, 30000);
 	SB_CHECK(lines == prev + 1, "one more event after the flood: %d -> %d", prev, lines);
 
 	st = sb_agent_stop(&sb);
@@ -330,8 +307,9 @@ static void run_ring_full(void)
 	i = 0;
 	for (line = out; seqs && line && *line; line = nl ? nl + 1 : NULL) {
 		nl = strchr(line, '\n');
-		if (i < lines && strstr(line, "\"event\":\"bind\"") &&
-		    (!nl || strstr(line, "\"event\":\"bind\"") < nl))
+		/* Within the line: strstr() would scan the rest of the output every time. */
+		if (i < lines &&
+		    memmem(line, nl ? (size_t)(nl - line) : strlen(line), any[0], strlen(any[0])))
 			seqs[i++] = sb_json_num(line, "seq");
 	}
 	if (seqs) {
@@ -381,13 +359,7 @@ static void run_cgroup_removed(void)
 	SB_CHECK(rmdir(victim) == 0, "rmdir of the attached cgroup: %s", strerror(errno));
 	victim[0] = '\0';
 	t0 = now_s();
-	while (now_s() - t0 < 20) {
-		if (waitpid(sb.agent, &st, WNOHANG) == sb.agent) {
-			exited = 1;
-			break;
-		}
-		usleep(20000);
-	}
+	exited = sb_wait_exit(sb.agent, 20000, &st) == 0;
 	dt = now_s() - t0;
 	if (!exited) {
 		SB_CHECK(0, "the agent still runs 20 s after its cgroup was removed");
@@ -471,6 +443,19 @@ struct flood_state {
 
 static struct flood_state *fs;
 
+/* Conditions to wait for (sb_wait_until()): the flood is being denied; a bind went through. */
+static int flood_denied_500(void *arg)
+{
+	(void)arg;
+	return fs->denied >= 500;
+}
+
+static int flood_bound(void *arg)
+{
+	(void)arg;
+	return fs->ok > 0;
+}
+
 static int worker_flood_until(void *arg)
 {
 	int err;
@@ -498,9 +483,8 @@ static int worker_bind_once(void *arg)
 
 static void run_sigkill(void)
 {
-	int st, n = -1, bound;
+	int st, n, bound;
 	long denied_at_kill;
-	double t0;
 	pid_t flood;
 
 	printf("--- SIGKILL of the agent during a bind flood\n");
@@ -518,9 +502,7 @@ static void run_sigkill(void)
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		_exit(sb_child(&sb, 1, 1, worker_flood_until, NULL) == 0 ? 0 : 1);
 	}
-	t0 = now_s();
-	while (fs->denied < 500 && now_s() - t0 < 30)
-		usleep(10000);
+	sb_wait_until(flood_denied_500, NULL, 30000);
 	SB_CHECK(fs->denied >= 500 && fs->ok == 0,
 		 "flood denied before the kill (%ld denied, %ld ok)", fs->denied, fs->ok);
 	denied_at_kill = fs->denied;
@@ -528,13 +510,9 @@ static void run_sigkill(void)
 	waitpid(sb.agent, &st, 0);
 	sb.agent = -1;
 	SB_CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGKILL, "the agent died of SIGKILL");
-	t0 = now_s();
-	while (now_s() - t0 < 10 && (n = sb_attached_all(sb.cg_dir)) != 0)
-		usleep(10000);
+	n = sb_wait_attached(sb.cg_dir, SB_HOOKS_ALL, 0, 10000);
 	SB_CHECK(n == 0, "nothing attached after SIGKILL (%d programs)", n);
-	t0 = now_s();
-	while (fs->ok == 0 && now_s() - t0 < 10)
-		usleep(10000);
+	sb_wait_until(flood_bound, NULL, 10000);
 	fs->stop = 1;
 	waitpid(flood, &st, 0);
 	printf("  flood: %ld denied (%ld before the kill), %ld bound, %ld other\n", fs->denied,
@@ -576,7 +554,7 @@ static int detach_agent_links(void)
 
 static void run_links_detached(void)
 {
-	int n, st, alive, i;
+	int n, st, alive;
 
 	printf("--- the agent's links detached by another process\n");
 	if (sb_agent_start(&sb, NULL) != 0) {
@@ -592,11 +570,7 @@ static void run_links_detached(void)
 	SB_CHECK(st == 0, "0.0.0.0:3306 binds once the links are detached (known limit): %s",
 		 strerror(st > 0 ? st : 0));
 	/* The agent checks its links once a second: it must notice, say so and exit 1. */
-	for (i = 0, alive = 1; i < 100 && alive; i++) {
-		alive = waitpid(sb.agent, &st, WNOHANG) == 0;
-		if (alive)
-			usleep(50000);
-	}
+	alive = sb_wait_exit(sb.agent, 5000, &st) != 0;
 	SB_CHECK(!alive, "the agent notices the detach and exits");
 	if (alive) {
 		sb_agent_stop(&sb);

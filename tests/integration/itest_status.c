@@ -528,17 +528,14 @@ static int learn_spawn(const struct sb *sb, const char *const *args, const char 
 /* Wait for the background learn, at most secs; its exit status, or -1. */
 static int learn_wait(int secs)
 {
-	int i, st;
+	int st;
 
-	for (i = 0; i < secs * 50; i++) {
-		if (waitpid(learn_pid, &st, WNOHANG) == learn_pid) {
-			learn_pid = -1;
-			return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-		}
-		usleep(20000);
+	if (sb_wait_exit(learn_pid, secs * 1000, &st)) {
+		learn_kill();
+		return -1;
 	}
-	learn_kill();
-	return -1;
+	learn_pid = -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
 static void ephemeral_mid(int *port)
@@ -579,7 +576,7 @@ static void test_learn(struct sb *sb, const char *policy)
 	char *out = malloc(OUT_LEN), *yaml = NULL, *log = NULL;
 	char learned[PATH_MAX + 32], logpath[PATH_MAX + 32], empty_cg[PATH_MAX + 32],
 		empty_out[PATH_MAX + 32];
-	int st, i, n;
+	int st, n;
 
 	printf("--- learn\n");
 	empty_cg[0] = '\0';
@@ -606,11 +603,7 @@ static void test_learn(struct sb *sb, const char *policy)
 		}
 	}
 	/* Bind inside the window: once learn's hooks are on the sandbox cgroup. */
-	for (i = 0, n = 0; i < 1500 && n != 4; i++) {
-		n = sb_attached(sb);
-		if (n != 4)
-			usleep(20000);
-	}
+	n = sb_wait_attached(sb->cg_dir, SB_HOOKS_BIND, 4, 30000);
 	SB_CHECK(n == 4, "learn attached its 4 bind hooks to the sandbox, got %d", n);
 	SB_CHECK(worker_start(sb, &web, &ww) == 0, "0.0.0.0:8080 bound and listening during learn");
 	st = learn_wait(60);

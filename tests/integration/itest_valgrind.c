@@ -8,7 +8,7 @@
  * sandbox drives it exactly as it drives the plain binary. tests/valgrind.supp holds the few
  * suppressions of valgrind's own gaps around bpf(), each with its proof.
  *
- * Every line the agent wrote is also checked as strict JSON (tests/fuzz/json_check.h): the
+ * Every line the agent wrote is also checked as strict JSON (tests/lib/json_check.h): the
  * worker's comm holds a quote, a backslash, a newline, a control byte and invalid UTF-8, and
  * must come back as one escaped string in one line.
  *
@@ -31,8 +31,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "json_check.h"
 #include "sandbox.h"
-#include "../fuzz/json_check.h"
 
 /* gcc defines __SANITIZE_ADDRESS__; clang before 15 only answers __has_feature. */
 #if defined(__SANITIZE_ADDRESS__)
@@ -131,27 +131,6 @@ static int write_wrapper(struct sb *sb, const char *valgrind, const char *supp, 
 	return 0;
 }
 
-static int wait_for_lines(struct sb *sb, const char *const *needles, int count)
-{
-	struct timespec t0, now;
-	int got = 0;
-	char *out;
-
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		out = sb_slurp(sb->out_path);
-		got = out ? sb_count_lines(out, needles) : 0;
-		free(out);
-		if (got >= count)
-			return 1;
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if ((now.tv_sec - t0.tv_sec) * 1000 + (now.tv_nsec - t0.tv_nsec) / 1000000 >
-		    WAIT_MS)
-			return 0;
-		usleep(50000);
-	}
-}
-
 /* Worker: take the hostile comm, bind 0.0.0.0:port. Exit 0 bound, 1 EPERM, 2 other. */
 static int worker_bind(void *arg)
 {
@@ -189,10 +168,10 @@ static void check_output(const char *out)
 			break;
 		len = (size_t)(nl - line) + 1;
 		lines++;
-		why = jc_line_check(line, len, 1, &where);
+		why = jc_line_rules(line, len, 1, &where);
 		SB_CHECK(!why, "output line %d: %s at byte %zu", lines, why ? why : "", where);
-		SB_CHECK(json_check(&j, line, len - 1) == 0,
-			 "output line %d is not JSON: %s at %zu", lines, j.err ? j.err : "",
+		SB_CHECK(jc_line(&j, line, len) == 0,
+			 "output line %d is not a JSON line: %s at %zu", lines, j.err ? j.err : "",
 			 j.err_pos);
 		if (!why && !j.err && memmem(line, len, BIND_EVENT, sizeof(BIND_EVENT) - 1)) {
 			const struct jc_member *m = jc_get(&j, "comm");
@@ -247,23 +226,27 @@ static void run_cycle(struct sb *sb, const char *vglog)
 
 	st = sb_child(sb, 1, 1, worker_bind, &p3306);
 	SB_CHECK(st == 1, "policy a: 0.0.0.0:3306 denied with EPERM (exit %d)", st);
-	SB_CHECK(wait_for_lines(sb, deny_a, 1), "deny event for 3306 written");
+	SB_CHECK(sb_wait_lines(sb->out_path, deny_a, 1, WAIT_MS) >= 1,
+		 "deny event for 3306 written");
 
 	sb_write_tmp(sb, "policy.yaml", policy_b);
 	kill(sb->agent, SIGHUP);
-	SB_CHECK(wait_for_lines(sb, reloaded, 1), "reloaded line");
+	SB_CHECK(sb_wait_lines(sb->out_path, reloaded, 1, WAIT_MS) >= 1, "reloaded line");
 	st = sb_child(sb, 1, 1, worker_bind, &p3306);
 	SB_CHECK(st == 0, "policy b: 0.0.0.0:3306 allowed (exit %d)", st);
 	st = sb_child(sb, 1, 1, worker_bind, &p3307);
 	SB_CHECK(st == 1, "policy b: 0.0.0.0:3307 denied (exit %d)", st);
-	SB_CHECK(wait_for_lines(sb, deny_b, 1), "deny event for 3307 written");
+	SB_CHECK(sb_wait_lines(sb->out_path, deny_b, 1, WAIT_MS) >= 1,
+		 "deny event for 3307 written");
 
 	sb_write_tmp(sb, "policy.yaml", policy_bad);
 	kill(sb->agent, SIGHUP);
-	SB_CHECK(wait_for_lines(sb, failed, 1), "reload-failed line naming file:line:col");
+	SB_CHECK(sb_wait_lines(sb->out_path, failed, 1, WAIT_MS) >= 1,
+		 "reload-failed line naming file:line:col");
 	st = sb_child(sb, 1, 1, worker_bind, &p3307);
 	SB_CHECK(st == 1, "after the failed reload policy b holds: 3307 denied (exit %d)", st);
-	SB_CHECK(wait_for_lines(sb, deny_b, 2), "second deny event for 3307 written");
+	SB_CHECK(sb_wait_lines(sb->out_path, deny_b, 2, WAIT_MS) >= 2,
+		 "second deny event for 3307 written");
 
 	st = sb_agent_stop(sb);
 	SB_CHECK(st == 0, "agent exit status %d after SIGTERM%s", st,

@@ -21,11 +21,15 @@
 #include "cgroup.h"
 #include "sandbox.h"
 
+/* How long the agent may take to write its ready line. */
+#define SB_READY_MS 30000
+
 int sb_failures;
 int sb_checks;
 
-/* The one sandbox of this process, for the signal and exit paths. */
+/* The one sandbox of this process, for the signal and exit paths, and the process that owns it. */
 static struct sb *sb_current;
+static pid_t sb_owner;
 
 /* Extra cleanup registered by the tests (foreign programs, child cgroups). */
 static struct {
@@ -34,9 +38,10 @@ static struct {
 } sb_hooks[8];
 static int sb_nhooks;
 
+/* A forked worker inherits the handlers: only the owner may tear the sandbox down. */
 static void sb_on_signal(int sig)
 {
-	if (sb_current)
+	if (sb_current && getpid() == sb_owner)
 		sb_teardown(sb_current);
 	signal(sig, SIG_DFL);
 	raise(sig);
@@ -44,7 +49,7 @@ static void sb_on_signal(int sig)
 
 static void sb_at_exit(void)
 {
-	if (sb_current)
+	if (sb_current && getpid() == sb_owner)
 		sb_teardown(sb_current);
 }
 
@@ -73,6 +78,7 @@ out:
 int sb_setup(struct sb *sb, const char *name)
 {
 	static unsigned int seq;
+	const char *tmp = getenv("TMPDIR");
 	int err;
 
 	memset(sb, 0, sizeof(*sb));
@@ -108,21 +114,33 @@ int sb_setup(struct sb *sb, const char *name)
 		sb->cg_dir[0] = '\0';
 		return 1;
 	}
-	strcpy(sb->tmpdir, "/tmp/bg-test-XXXXXX");
+	/* Room for the scratch files' names after it. */
+	if (!tmp || !tmp[0])
+		tmp = "/tmp";
+	if (strlen(tmp) > sizeof(sb->tmpdir) - 64) {
+		fprintf(stderr, "%s: TMPDIR too long\n", name);
+		rmdir(sb->cg_dir);
+		sb->cg_dir[0] = '\0';
+		return 1;
+	}
+	snprintf(sb->tmpdir, sizeof(sb->tmpdir), "%.*s/bg-test-XXXXXX", PATH_MAX - 64, tmp);
 	if (!mkdtemp(sb->tmpdir)) {
-		fprintf(stderr, "%s: mkdtemp: %s\n", name, strerror(errno));
+		fprintf(stderr, "%s: mkdtemp in %s: %s\n", name, tmp, strerror(errno));
 		sb->tmpdir[0] = '\0';
 		rmdir(sb->cg_dir);
 		sb->cg_dir[0] = '\0';
 		return 1;
 	}
-	snprintf(sb->out_path, sizeof(sb->out_path), "%s/events.jsonl", sb->tmpdir);
-	snprintf(sb->err_path, sizeof(sb->err_path), "%s/agent.err", sb->tmpdir);
+	snprintf(sb->out_path, sizeof(sb->out_path), "%.*s/events.jsonl", PATH_MAX - 32,
+		 sb->tmpdir);
+	snprintf(sb->err_path, sizeof(sb->err_path), "%.*s/agent.err", PATH_MAX - 32, sb->tmpdir);
 
 	sb_current = sb;
+	sb_owner = getpid();
 	atexit(sb_at_exit);
 	signal(SIGINT, sb_on_signal);
 	signal(SIGTERM, sb_on_signal);
+	signal(SIGHUP, sb_on_signal);
 	signal(SIGABRT, sb_on_signal);
 	signal(SIGSEGV, sb_on_signal);
 	signal(SIGPIPE, SIG_IGN);
@@ -131,10 +149,11 @@ int sb_setup(struct sb *sb, const char *name)
 
 static void sb_rm_tree(const char *dir)
 {
+	const char *base = strrchr(dir, '/');
 	char cmd[PATH_MAX + 32];
 
-	/* Only ever our own mkdtemp() directory under /tmp. */
-	if (strncmp(dir, "/tmp/bg-test-", 13) != 0)
+	/* Only ever our own mkdtemp() directory (and never one a quote could escape from). */
+	if (!base || strncmp(base, "/bg-test-", 9) != 0 || strchr(dir, '\''))
 		return;
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
@@ -186,6 +205,17 @@ void sb_teardown(struct sb *sb)
 	while (sb_nhooks > 0) {
 		sb_nhooks--;
 		sb_hooks[sb_nhooks].fn(sb_hooks[sb_nhooks].arg);
+	}
+	while (sb->n_kids > 0) {
+		char kid[PATH_MAX + 80];
+		int err;
+
+		sb->n_kids--;
+		snprintf(kid, sizeof(kid), "%s/%s", sb->cg_dir, sb->cg_kids[sb->n_kids]);
+		err = sb_rmdir_cgroup(kid);
+		if (err)
+			fprintf(stderr, "sandbox: could not remove cgroup %s: %s\n", kid,
+				strerror(-err));
 	}
 	if (sb->cg_dir[0]) {
 		/* The workers have exited; the kernel may take a moment to empty the cgroup. */
@@ -269,23 +299,66 @@ int sb_agent_start(struct sb *sb, const char *const *args)
 	return sb_agent_start_cg(sb, sb->cg_dir, args);
 }
 
-int sb_agent_start_cg(struct sb *sb, const char *cgroup, const char *const *args)
-{
-	const char *argv[32];
-	struct timespec t0, now;
-	char *out, *err;
-	int n = 0, fd;
-	pid_t pid;
+/* The agent wrote its ready line, or exited (then *status is set and agent is -1). */
+struct sb_ready_wait {
+	struct sb *sb;
+	int exited, status;
+};
 
+static int sb_agent_ready(void *arg)
+{
+	static const char *const ready[] = { "\"state\":\"ready\"", NULL };
+	struct sb_ready_wait *w = arg;
+	char *out = sb_slurp(w->sb->out_path);
+	int n = out ? sb_count_lines(out, ready) : 0;
+
+	free(out);
+	if (n)
+		return 1;
+	if (waitpid(w->sb->agent, &w->status, WNOHANG) == w->sb->agent) {
+		w->sb->agent = -1;
+		w->exited = 1;
+		return 1;
+	}
+	return 0;
+}
+
+int sb_agent_argv(const struct sb *sb, const char *cgroup, const char *output,
+		  const char *const *args, const char **argv, size_t max)
+{
+	size_t n = 0;
+
+	if (max < 7)
+		return -E2BIG;
 	argv[n++] = sb->bin;
 	argv[n++] = "run";
 	argv[n++] = "--cgroup";
 	argv[n++] = cgroup;
-	argv[n++] = "--output";
-	argv[n++] = sb->out_path;
-	while (args && *args && n < 31)
-		argv[n++] = *args++;
+	if (output) {
+		argv[n++] = "--output";
+		argv[n++] = output;
+	}
+	for (; args && *args; args++) {
+		if (n + 1 >= max)
+			return -E2BIG;
+		argv[n++] = *args;
+	}
 	argv[n] = NULL;
+	return (int)n;
+}
+
+int sb_agent_start_cg(struct sb *sb, const char *cgroup, const char *const *args)
+{
+	struct sb_ready_wait w = { .sb = sb };
+	const char *argv[32];
+	int fd;
+	char *err;
+	pid_t pid;
+
+	if (sb_agent_argv(sb, cgroup, sb->out_path, args, argv, 32) < 0) {
+		fprintf(stderr, "agent: too many arguments\n");
+		return -1;
+	}
 	unlink(sb->out_path);
 
 	pid = fork();
@@ -302,31 +375,18 @@ int sb_agent_start_cg(struct sb *sb, const char *cgroup, const char *const *args
 	}
 	sb->agent = pid;
 
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	for (;;) {
-		int st;
-
-		out = sb_slurp(sb->out_path);
-		if (out && strstr(out, "\"state\":\"ready\"")) {
-			free(out);
-			return 0;
-		}
-		free(out);
-		if (waitpid(pid, &st, WNOHANG) == pid) {
-			sb->agent = -1;
-			err = sb_slurp(sb->err_path);
-			fprintf(stderr, "agent exited before ready (status %d): %s\n",
-				WIFEXITED(st) ? WEXITSTATUS(st) : -1, err ? err : "");
-			free(err);
-			return -1;
-		}
-		clock_gettime(CLOCK_MONOTONIC, &now);
-		if (now.tv_sec - t0.tv_sec > 30) {
-			fprintf(stderr, "agent not ready after 30 s\n");
-			return -1;
-		}
-		usleep(20000);
+	if (sb_wait_until(sb_agent_ready, &w, SB_READY_MS)) {
+		fprintf(stderr, "agent not ready after %d ms\n", SB_READY_MS);
+		return -1;
 	}
+	if (w.exited) {
+		err = sb_slurp(sb->err_path);
+		fprintf(stderr, "agent exited before ready (status %d): %s\n",
+			WIFEXITED(w.status) ? WEXITSTATUS(w.status) : -1, err ? err : "");
+		free(err);
+		return -1;
+	}
+	return 0;
 }
 
 int sb_agent_stop(struct sb *sb)
@@ -363,8 +423,10 @@ int sb_child(struct sb *sb, int in_cgroup, int new_netns, int (*fn)(void *), voi
 			close(fd);
 		}
 		if (new_netns) {
-			if (unshare(CLONE_NEWNET) != 0 || sb_lo_up() != 0) {
-				perror("new netns");
+			int err = sb_netns_new();
+
+			if (err) {
+				fprintf(stderr, "new netns: %s\n", strerror(-err));
 				_exit(126);
 			}
 		}
@@ -411,31 +473,31 @@ int sb_exec(const char *const *argv, char *out, size_t len)
 	return st;
 }
 
-int sb_attached(const struct sb *sb)
+/* The hooks bindguard attaches: the four bind hooks, then sockops. */
+static const enum bpf_attach_type sb_hook_types[] = {
+	BPF_CGROUP_INET4_BIND,	    BPF_CGROUP_INET6_BIND, BPF_CGROUP_INET4_POST_BIND,
+	BPF_CGROUP_INET6_POST_BIND, BPF_CGROUP_SOCK_OPS,
+};
+#define SB_NR_BIND_HOOKS 4
+
+/* Programs attached to dir on the first n of sb_hook_types, or -1. */
+static int sb_count_hooks(const char *dir, size_t n)
 {
-	static const enum bpf_attach_type types[] = {
-		BPF_CGROUP_INET4_BIND,
-		BPF_CGROUP_INET6_BIND,
-		BPF_CGROUP_INET4_POST_BIND,
-		BPF_CGROUP_INET6_POST_BIND,
-	};
-	__u32 ids[16], cnt;
-	int fd, total = 0;
+	int total = 0, c;
 	size_t i;
 
-	fd = open(sb->cg_dir, O_RDONLY | O_DIRECTORY);
-	if (fd < 0)
-		return -1;
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		cnt = 16;
-		if (bpf_prog_query(fd, types[i], 0, NULL, ids, &cnt) != 0) {
-			close(fd);
+	for (i = 0; i < n; i++) {
+		c = sb_prog_count(dir, sb_hook_types[i], NULL);
+		if (c < 0)
 			return -1;
-		}
-		total += cnt;
+		total += c;
 	}
-	close(fd);
 	return total;
+}
+
+int sb_attached(const struct sb *sb)
+{
+	return sb_count_hooks(sb->cg_dir, SB_NR_BIND_HOOKS);
 }
 
 static int sb_line_has(const char *line, size_t len, const char *needle)
@@ -481,6 +543,27 @@ int sb_report(const char *name)
 {
 	printf("%s: %d checks, %d failed\n", name, sb_checks, sb_failures);
 	return sb_failures ? 1 : 0;
+}
+
+int sb_netns_new(void)
+{
+	if (unshare(CLONE_NEWNET) != 0)
+		return -errno;
+	return sb_lo_up();
+}
+
+int sb_mkcgroup(struct sb *sb, const char *name, char *buf, size_t len)
+{
+	if (sb->n_kids >= SB_MAX_CGROUPS)
+		return -ENOSPC;
+	if (strlen(name) >= sizeof(sb->cg_kids[0]) || strchr(name, '/'))
+		return -EINVAL;
+	if (snprintf(buf, len, "%s/%s", sb->cg_dir, name) >= (int)len)
+		return -ENAMETOOLONG;
+	if (mkdir(buf, 0755) != 0)
+		return -errno;
+	strcpy(sb->cg_kids[sb->n_kids++], name);
+	return 0;
 }
 
 int sb_join_cgroup(const char *dir)
@@ -557,20 +640,7 @@ int sb_prog_count(const char *dir, int type, unsigned int *ids)
 
 int sb_attached_all(const char *dir)
 {
-	static const enum bpf_attach_type types[] = {
-		BPF_CGROUP_INET4_BIND,	    BPF_CGROUP_INET6_BIND, BPF_CGROUP_INET4_POST_BIND,
-		BPF_CGROUP_INET6_POST_BIND, BPF_CGROUP_SOCK_OPS,
-	};
-	int total = 0, n;
-	size_t i;
-
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
-		n = sb_prog_count(dir, types[i], NULL);
-		if (n < 0)
-			return -1;
-		total += n;
-	}
-	return total;
+	return sb_count_hooks(dir, sizeof(sb_hook_types) / sizeof(sb_hook_types[0]));
 }
 
 const char *sb_bpf_object(const struct sb *sb, const char *name, char *buf, size_t len)
@@ -586,15 +656,23 @@ const char *sb_bpf_object(const struct sb *sb, const char *name, char *buf, size
 	return NULL;
 }
 
+/*
+ * Searches only the line: line is often the start of a line in a whole output file, and strstr()
+ * would scan the rest of it (ASan's strstr() even does so for every call), which made a pass
+ * over the 35,000 lines of itest_faults' ring test quadratic.
+ */
 long long sb_json_num(const char *line, const char *key)
 {
-	char needle[64];
 	const char *p, *end = strchr(line, '\n');
+	char needle[64];
 	long long v = 0;
+	int n;
 
-	snprintf(needle, sizeof(needle), "\"%s\":", key);
-	p = strstr(line, needle);
-	if (!p || (end && p > end))
+	n = snprintf(needle, sizeof(needle), "\"%s\":", key);
+	if (n < 0 || n >= (int)sizeof(needle))
+		return -1;
+	p = memmem(line, end ? (size_t)(end - line) : strlen(line), needle, n);
+	if (!p)
 		return -1;
 	p += strlen(needle);
 	if (*p < '0' || *p > '9')
@@ -673,4 +751,172 @@ struct bpf_object *sb_foreign_open(const struct sb *sb, char *why, size_t len)
 	}
 	fprintf(stderr, "sandbox: cannot load %s: %s\n", path, strerror(errno));
 	return NULL;
+}
+
+/* --- Waiting --------------------------------------------------------------------------------- */
+
+static long long sb_now_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The next pause between two polls: 10 ms, doubling up to 100 ms. */
+static int sb_backoff(int pause_ms)
+{
+	usleep(pause_ms * 1000);
+	return pause_ms < 50 ? pause_ms * 2 : 100;
+}
+
+int sb_wait_until(int (*cond)(void *arg), void *arg, int timeout_ms)
+{
+	long long t0 = sb_now_ms();
+	int pause = 10;
+
+	for (;;) {
+		if (cond(arg))
+			return 0;
+		if (sb_now_ms() - t0 >= timeout_ms)
+			return -ETIMEDOUT;
+		pause = sb_backoff(pause);
+	}
+}
+
+/* "a" + "b" + "c", for the messages. */
+static const char *sb_needles_str(const char *const *needles, char *buf, size_t len)
+{
+	size_t used = 0;
+
+	buf[0] = '\0';
+	for (; *needles && used < len; needles++)
+		used += snprintf(buf + used, len - used, "%s'%s'", used ? " + " : "", *needles);
+	return buf;
+}
+
+static int sb_count_file(const char *path, const char *const *needles)
+{
+	char *text = sb_slurp(path);
+	int n = text ? sb_count_lines(text, needles) : 0;
+
+	free(text);
+	return n;
+}
+
+struct sb_lines_wait {
+	const char *path;
+	const char *const *needles;
+	int count, seen;
+};
+
+static int sb_lines_reached(void *arg)
+{
+	struct sb_lines_wait *w = arg;
+
+	w->seen = sb_count_file(w->path, w->needles);
+	return w->seen >= w->count;
+}
+
+int sb_wait_lines(const char *path, const char *const *needles, int count, int timeout_ms)
+{
+	struct sb_lines_wait w = { .path = path, .needles = needles, .count = count };
+	char what[512];
+
+	if (sb_wait_until(sb_lines_reached, &w, timeout_ms))
+		fprintf(stderr,
+			"sandbox: gave up after %d ms waiting for %d line(s) with %s in %s: "
+			"saw %d\n",
+			timeout_ms, count, sb_needles_str(needles, what, sizeof(what)), path,
+			w.seen);
+	return w.seen;
+}
+
+int sb_wait_lines_settled(const char *path, const char *const *needles, int quiet_ms,
+			  int timeout_ms)
+{
+	long long t0 = sb_now_ms(), changed = t0, now;
+	int last = -1, n, pause = 10;
+	char what[512];
+
+	for (;;) {
+		n = sb_count_file(path, needles);
+		now = sb_now_ms();
+		if (n != last) {
+			last = n;
+			changed = now;
+		} else if (n > 0 && now - changed >= quiet_ms) {
+			return n;
+		}
+		if (now - t0 >= timeout_ms)
+			break;
+		pause = sb_backoff(pause);
+	}
+	fprintf(stderr,
+		"sandbox: the count of lines with %s in %s did not settle for %d ms "
+		"within %d ms: last %d\n",
+		sb_needles_str(needles, what, sizeof(what)), path, quiet_ms, timeout_ms, last);
+	return -1;
+}
+
+struct sb_exit_wait {
+	pid_t pid;
+	int status, err;
+};
+
+static int sb_exited(void *arg)
+{
+	struct sb_exit_wait *w = arg;
+	pid_t r = waitpid(w->pid, &w->status, WNOHANG);
+
+	if (r < 0 && errno != EINTR)
+		w->err = -errno;
+	return r == w->pid || w->err;
+}
+
+int sb_wait_exit(pid_t pid, int timeout_ms, int *status)
+{
+	struct sb_exit_wait w = { .pid = pid };
+
+	if (sb_wait_until(sb_exited, &w, timeout_ms)) {
+		fprintf(stderr, "sandbox: process %d still running after %d ms\n", (int)pid,
+			timeout_ms);
+		return -ETIMEDOUT;
+	}
+	if (w.err)
+		return w.err;
+	*status = w.status;
+	return 0;
+}
+
+struct sb_attach_wait {
+	const char *dir;
+	size_t hooks;
+	int want, seen;
+};
+
+static int sb_attach_reached(void *arg)
+{
+	struct sb_attach_wait *w = arg;
+
+	w->seen = sb_count_hooks(w->dir, w->hooks);
+	return w->seen == w->want;
+}
+
+int sb_wait_attached(const char *dir, int hooks, int want, int timeout_ms)
+{
+	struct sb_attach_wait w = {
+		.dir = dir,
+		.hooks = hooks == SB_HOOKS_ALL ? sizeof(sb_hook_types) / sizeof(sb_hook_types[0]) :
+						 SB_NR_BIND_HOOKS,
+		.want = want,
+	};
+
+	if (sb_wait_until(sb_attach_reached, &w, timeout_ms))
+		fprintf(stderr,
+			"sandbox: gave up after %d ms waiting for %d program(s) on the %s "
+			"hooks of %s: %d attached\n",
+			timeout_ms, want, hooks == SB_HOOKS_ALL ? "bind and sockops" : "bind", dir,
+			w.seen);
+	return w.seen;
 }

@@ -2,7 +2,8 @@
 /*
  * sandbox.h - the integration tests' sandbox: a throwaway child cgroup v2, network namespaces for
  * the workloads, the agent as a child process, and cleanup on every path (normal exit, failed
- * check, signal). Nothing is ever attached to the root cgroup and nothing is pinned.
+ * check, signal). Nothing is ever attached to the root cgroup and nothing is pinned. The
+ * benchmark (bench/bindbench.c) builds its sandbox with it too.
  */
 #ifndef BG_SANDBOX_H
 #define BG_SANDBOX_H
@@ -12,21 +13,49 @@
 #include <sys/types.h>
 
 #define SB_SKIP 77
+#define SB_MAX_CGROUPS 8 /* child cgroups made with sb_mkcgroup() */
 
 struct sb {
 	char cg_root[PATH_MAX];
 	char cg_dir[PATH_MAX]; /* the sandbox cgroup the agent attaches to */
-	char tmpdir[PATH_MAX]; /* scratch files: agent output, policies */
+	char cg_kids[SB_MAX_CGROUPS][64]; /* sb_mkcgroup()'s children of cg_dir, by name */
+	int n_kids;
+	char tmpdir[PATH_MAX]; /* scratch files: agent output, policies ($TMPDIR or /tmp) */
 	char out_path[PATH_MAX]; /* agent --output */
 	char err_path[PATH_MAX]; /* agent stderr */
 	const char *bin; /* the bindguard binary ($BINDGUARD) */
 	pid_t agent;
 };
 
-/* Set up the sandbox. Returns 0, SB_SKIP (reason printed) or 1 (error printed). */
+/*
+ * Set up the sandbox: the cgroup <cgroup v2 root>/bg-test-NAME-PID-N and a scratch directory
+ * bg-test-XXXXXX under $TMPDIR (default /tmp). SIGINT, SIGTERM, SIGHUP, SIGABRT, SIGSEGV and
+ * exit() tear it down, in this process only (never in a forked child). Returns 0, SB_SKIP (reason
+ * printed) or 1 (error printed).
+ */
 int sb_setup(struct sb *sb, const char *name);
-/* Stop the agent if running, remove the cgroup and the scratch files. Idempotent. */
+/*
+ * Stop the agent if running, run the teardown hooks, remove the child cgroups made with
+ * sb_mkcgroup(), the cgroup and the scratch files. Idempotent.
+ */
 void sb_teardown(struct sb *sb);
+
+/*
+ * Make the child cgroup cg_dir/name (its path in buf), which sb_teardown() removes after the
+ * hooks have run, killing what is left in it. 0 or -errno.
+ */
+int sb_mkcgroup(struct sb *sb, const char *name, char *buf, size_t len);
+
+/* Move the calling process into a new network namespace with lo up. 0 or -errno. */
+int sb_netns_new(void);
+
+/*
+ * Fill argv (max entries, the final NULL included) with `bindguard run --cgroup cgroup
+ * [--output output] args...`; args is NULL-terminated. Returns the number of arguments, or
+ * -E2BIG.
+ */
+int sb_agent_argv(const struct sb *sb, const char *cgroup, const char *output,
+		  const char *const *args, const char **argv, size_t max);
 
 /*
  * Start `bindguard run --cgroup <sandbox> --output <out> ARGS...` and wait for its ready line.
@@ -140,5 +169,43 @@ struct bpf_object;
  * why says so. NULL (reason printed) if not even the rest loads.
  */
 struct bpf_object *sb_foreign_open(const struct sb *sb, char *why, size_t len);
+
+/*
+ * Waiting. Every helper polls (10 ms at first, backing off to 100 ms) until its condition holds
+ * or timeout_ms pass. On a timeout it prints one line on stderr saying what it waited for, how
+ * long, and what it saw last, so the caller's check only has to say why it mattered.
+ */
+
+/* Poll cond(arg) until it returns nonzero. 0, or -ETIMEDOUT (nothing printed). */
+int sb_wait_until(int (*cond)(void *arg), void *arg, int timeout_ms);
+
+/*
+ * Wait until at least count lines of the file at path contain every needle (as
+ * sb_count_lines() counts them). Returns the last count seen: >= count, or less on a timeout.
+ */
+int sb_wait_lines(const char *path, const char *const *needles, int count, int timeout_ms);
+
+/*
+ * Wait until the number of lines of path that contain every needle is above 0 and has not
+ * changed for quiet_ms: a writer draining a backlog has caught up. Returns that count, or -1
+ * if it did not settle within timeout_ms.
+ */
+int sb_wait_lines_settled(const char *path, const char *const *needles, int quiet_ms,
+			  int timeout_ms);
+
+/*
+ * Wait for the child pid to exit, without killing it. 0 with its wait status in *status (raw,
+ * for WIFEXITED() and friends), or -ETIMEDOUT with the child still running.
+ */
+int sb_wait_exit(pid_t pid, int timeout_ms, int *status);
+
+#define SB_HOOKS_BIND 0 /* the four bind hooks, as sb_attached() counts */
+#define SB_HOOKS_ALL 1 /* the bind hooks and sockops, as sb_attached_all() counts */
+
+/*
+ * Wait until exactly want programs are attached to cgroup dir on the hooks (SB_HOOKS_*).
+ * Returns the last count seen (-1 if the cgroup cannot be queried).
+ */
+int sb_wait_attached(const char *dir, int hooks, int want, int timeout_ms);
 
 #endif /* BG_SANDBOX_H */
