@@ -59,7 +59,8 @@ const struct bg_feature_info bg_feature_table[BG_NR_FEATS] = {
 	},
 	[BG_FEAT_SOCK_ITER] = {
 		.name = "sock_iter", .needs = "5.9",
-		.gives = "existing sockets: reconcile at start, status, learn (iter/tcp, iter/udp)",
+		.gives = "existing sockets in every netns: reconcile at start, status, learn "
+			 "(iter/tcp, iter/udp, iter/task_file)",
 		.lost = "reconcile, status and learn's snapshot",
 	},
 	[BG_FEAT_SOCK_DESTROY] = {
@@ -236,7 +237,7 @@ static void probe_io_uring(struct bg_features *f)
 int bg_features_probe(struct bg_features *f)
 {
 	const char *binds[] = { "pr_bind", "pr_post_bind", NULL };
-	const char *iters[] = { "pr_iter_tcp", "pr_iter_udp", NULL };
+	const char *iters[] = { "pr_iter_tcp", "pr_iter_udp", "pr_iter_files", NULL };
 	struct utsname u;
 	struct btf *vmlinux;
 	char tmp[200];

@@ -22,6 +22,7 @@
 struct bg_loader {
 	struct bindguard_bpf *skel;
 	struct bpf_link *iter_link[2][BG_NR_PROTOS]; /* [close][proto] */
+	struct bpf_link *files_link; /* iter/task_file: netns held by an fd */
 	struct bg_features feat; /* what this kernel offers; decides what was loaded */
 	struct ring_buffer *rb;
 	bg_event_fn fn;
@@ -185,7 +186,9 @@ static int bg_pin_prepare(struct bg_loader *l)
 static int bg_pin_finish(struct bg_loader *l, const char *cgroup_path)
 {
 	struct bpf_map *maps[] = BG_PINNED_MAPS(l);
-	struct bg_cidr_key k, *prev = NULL;
+	/* An impossible key (prefixlen 0 is never stored) starts the walk: not NULL, which
+	 * valgrind cannot follow. */
+	struct bg_cidr_key k, start = { 0 }, *prev = &start;
 	char path[600];
 	size_t i, n = 0;
 	int err, fd;
@@ -303,6 +306,7 @@ static void bg_loader_configure(struct bg_loader *l)
 	bpf_program__set_autoload(sk->progs.bg_sockops,
 				  f->state[BG_FEAT_SOCKOPS] != BG_FEAT_OFF &&
 					  f->state[BG_FEAT_SOCKOPS_TASK] != BG_FEAT_OFF);
+	bpf_program__set_autoload(sk->progs.bg_iter_files, iter);
 	bpf_program__set_autoload(sk->progs.bg_iter_tcp, iter);
 	bpf_program__set_autoload(sk->progs.bg_iter_udp, iter);
 	bpf_program__set_autoload(sk->progs.bg_close_tcp, close);
@@ -837,6 +841,26 @@ int bg_loader_iter_open(struct bg_loader *l, int proto, int close)
 	return fd;
 }
 
+int bg_loader_files_open(struct bg_loader *l)
+{
+	int fd;
+
+	if (!bg_loader_have_iter(l))
+		return bg_fail(-EOPNOTSUPP, "this kernel cannot iterate files from BPF (%s)",
+			       l->feat.why[BG_FEAT_SOCK_ITER]);
+	/* A new pass reports every netns again. */
+	l->skel->bss->bg_ns_pass++;
+	if (!l->files_link) {
+		l->files_link = bpf_program__attach_iter(l->skel->progs.bg_iter_files, NULL);
+		if (!l->files_link)
+			return bg_fail(-errno, "cannot create the file iterator");
+	}
+	fd = bpf_iter_create(bpf_link__fd(l->files_link));
+	if (fd < 0)
+		return bg_fail(-errno, "cannot open the file iterator");
+	return fd;
+}
+
 void bg_loader_unpin_all(struct bg_loader *l)
 {
 	char why[512];
@@ -871,6 +895,7 @@ void bg_loader_free(struct bg_loader *l)
 		bpf_link__destroy(l->iter_link[0][i]);
 		bpf_link__destroy(l->iter_link[1][i]);
 	}
+	bpf_link__destroy(l->files_link);
 	ring_buffer__free(l->rb);
 	/* Destroying the skeleton destroys the links: that is the detach. */
 	bindguard_bpf__destroy(l->skel);

@@ -94,6 +94,12 @@ int bg_loader_have_close(const struct bg_loader *l);
  */
 int bg_loader_iter_open(struct bg_loader *l, int proto, int close);
 
+/*
+ * Open the file iterator: it yields one struct bg_ns_rec per network namespace that some process
+ * holds an inet socket in or an nsfs file of, with a (tgid, fd) that reaches it. fd or -errno.
+ */
+int bg_loader_files_open(struct bg_loader *l);
+
 struct bg_pin_meta;
 
 /*

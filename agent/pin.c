@@ -138,7 +138,8 @@ int bg_pin_polsrc_open(const char *dir, int create)
 
 int bg_pin_polsrc_store(int fd, __u32 gen, __u32 keep_gen, const char *text, size_t len)
 {
-	struct bg_polsrc_key k, next, *prev = NULL;
+	/* Generations are 16-bit: this key never exists, and starts the walk (NULL would too). */
+	struct bg_polsrc_key k, next, none = { 0xffffffffu, 0xffffffffu }, *prev = &none;
 	char chunk[BG_POLSRC_CHUNK];
 	size_t off;
 
@@ -155,7 +156,7 @@ int bg_pin_polsrc_store(int fd, __u32 gen, __u32 keep_gen, const char *text, siz
 		if ((next.gen != gen && next.gen != keep_gen) ||
 		    (next.gen == gen && (size_t)next.chunk * BG_POLSRC_CHUNK >= len)) {
 			bpf_map_delete_elem(fd, &next);
-			prev = NULL; /* start over: the walk is not stable under deletion */
+			prev = &none; /* start over: the walk is not stable under deletion */
 			continue;
 		}
 		k = next;

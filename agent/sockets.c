@@ -6,7 +6,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/sockios.h>
 #include <unistd.h>
 
 #include "log.h"
@@ -111,6 +114,29 @@ static int walk_here(struct bg_loader *l, int do_close, struct bg_sock_list *out
 	return 0;
 }
 
+/* Walk the netns of nsfd (already fstat'ed into st) unless it was walked; come back home. */
+static int walk_ns_at(struct bg_loader *l, int do_close, int nsfd, const struct stat *st,
+		      int self_fd, struct ns_set *seen, struct bg_sock_list *out)
+{
+	int err;
+
+	err = ns_set_add(seen, st);
+	if (err <= 0)
+		return err;
+	if (setns(nsfd, CLONE_NEWNET) < 0) {
+		bg_dbg("setns: %s\n", strerror(errno));
+		return 0;
+	}
+	out->n_netns++;
+	err = walk_here(l, do_close, out);
+	/* Always go home, whatever the walk did. */
+	if (setns(self_fd, CLONE_NEWNET) < 0) {
+		bg_err("cannot return to the agent's network namespace: %s\n", strerror(errno));
+		abort(); /* running on in a foreign netns would be worse */
+	}
+	return err;
+}
+
 static int walk_ns_file(struct bg_loader *l, int do_close, const char *path, int self_fd,
 			struct ns_set *seen, struct bg_sock_list *out)
 {
@@ -120,29 +146,8 @@ static int walk_ns_file(struct bg_loader *l, int do_close, const char *path, int
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0; /* the process exited, or the mount went away: nothing to walk */
-	if (fstat(fd, &st) < 0) {
-		close(fd);
-		return 0;
-	}
-	err = ns_set_add(seen, &st);
-	if (err <= 0) {
-		close(fd);
-		return err;
-	}
-	if (setns(fd, CLONE_NEWNET) < 0) {
-		err = -errno;
-		close(fd);
-		bg_dbg("setns %s: %s\n", path, strerror(-err));
-		return 0;
-	}
+	err = fstat(fd, &st) < 0 ? 0 : walk_ns_at(l, do_close, fd, &st, self_fd, seen, out);
 	close(fd);
-	out->n_netns++;
-	err = walk_here(l, do_close, out);
-	/* Always go home, whatever the walk did. */
-	if (setns(self_fd, CLONE_NEWNET) < 0) {
-		bg_err("cannot return to the agent's network namespace: %s\n", strerror(errno));
-		abort(); /* running on in a foreign netns would be worse */
-	}
 	return err;
 }
 
@@ -175,6 +180,84 @@ static int walk_ns_dir(struct bg_loader *l, int do_close, const char *dir, const
 	return err;
 }
 
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+#ifndef SYS_pidfd_getfd
+#define SYS_pidfd_getfd 438
+#endif
+
+/*
+ * An fd of the network namespace a process holds by its descriptor fd: for a socket, a copy of
+ * it (pidfd_getfd, 5.6) asked for its netns (SIOCGSKNS); for an nsfs file, the file reopened
+ * through /proc. -errno if the process or descriptor went away meanwhile.
+ */
+static int netns_of_fd(const struct bg_ns_rec *r)
+{
+	char path[64];
+	int pidfd, sfd, nsfd;
+
+	if (r->kind == BG_NSREC_NSFS) {
+		snprintf(path, sizeof(path), "/proc/%u/fd/%u", r->tgid, r->fd);
+		nsfd = open(path, O_RDONLY | O_CLOEXEC);
+		return nsfd < 0 ? -errno : nsfd;
+	}
+	pidfd = syscall(SYS_pidfd_open, (pid_t)r->tgid, 0);
+	if (pidfd < 0)
+		return -errno;
+	sfd = syscall(SYS_pidfd_getfd, pidfd, (int)r->fd, 0);
+	close(pidfd);
+	if (sfd < 0)
+		return -errno;
+	nsfd = ioctl(sfd, SIOCGSKNS);
+	close(sfd);
+	return nsfd < 0 ? -errno : nsfd;
+}
+
+/*
+ * The network namespaces no process lives in and nothing mounts: a worker that made one,
+ * listened there and setns()ed back out keeps it alive by its socket alone. The file iterator
+ * names one holder per netns; those not walked yet are walked through that holder.
+ */
+static int walk_held(struct bg_loader *l, int do_close, int self_fd, struct ns_set *seen,
+		     struct bg_sock_list *out)
+{
+	struct bg_ns_rec recs[256];
+	struct stat st;
+	ssize_t n;
+	size_t i, j;
+	int fd, nsfd, err = 0, known;
+
+	fd = bg_loader_files_open(l);
+	if (fd < 0)
+		return fd;
+	while ((n = read(fd, recs, sizeof(recs))) > 0 || (n < 0 && errno == EINTR)) {
+		for (i = 0; n > 0 && i < (size_t)n / sizeof(recs[0]); i++) {
+			for (j = 0, known = 0; j < seen->n && !known; j++)
+				known = seen->v[j].ino == recs[i].netns;
+			if (known)
+				continue;
+			nsfd = netns_of_fd(&recs[i]);
+			if (nsfd < 0) {
+				bg_dbg("netns %u held by pid %u fd %u: %s\n", recs[i].netns,
+				       recs[i].tgid, recs[i].fd, strerror(-nsfd));
+				continue;
+			}
+			err = fstat(nsfd, &st) < 0 ?
+				      0 :
+				      walk_ns_at(l, do_close, nsfd, &st, self_fd, seen, out);
+			close(nsfd);
+			if (err)
+				goto out;
+		}
+	}
+	if (n < 0)
+		err = -errno;
+out:
+	close(fd);
+	return err;
+}
+
 int bg_sockets_collect(struct bg_loader *l, int do_close, struct bg_sock_list *out)
 {
 	struct ns_set seen = { 0 };
@@ -192,6 +275,8 @@ int bg_sockets_collect(struct bg_loader *l, int do_close, struct bg_sock_list *o
 		err = walk_ns_dir(l, do_close, "/run/netns", "", 0, self_fd, &seen, out);
 	if (!err)
 		err = walk_ns_dir(l, do_close, "/var/run/netns", "", 0, self_fd, &seen, out);
+	if (!err)
+		err = walk_held(l, do_close, self_fd, &seen, out);
 	free(seen.v);
 	close(self_fd);
 	return err;

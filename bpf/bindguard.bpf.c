@@ -968,3 +968,77 @@ int bg_close_udp(struct bpf_iter__udp *ctx)
 {
 	return bg_iter_udp_common(ctx, 1);
 }
+
+/* --- Every netns that holds a socket: iter/task_file -------------------------------------- */
+
+#define BG_S_IFMT 00170000
+#define BG_S_IFSOCK 0140000
+#define BG_NSFS_MAGIC 0x6e736673
+#define BG_CLONE_NEWNET 0x40000000
+
+/*
+ * Network namespaces already reported, with the pass that reported them: the agent bumps
+ * bg_ns_pass before each pass, so nothing needs clearing between passes.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_LRU_HASH);
+	__uint(max_entries, 65536);
+	__type(key, __u32);
+	__type(value, __u32);
+} bg_ns_seen SEC(".maps");
+
+__u32 bg_ns_pass = 0;
+
+/*
+ * One record per network namespace that some process holds an inet socket in, or holds open as
+ * an nsfs file, with one (tgid, fd) that reaches it. A netns with no process and no mount, kept
+ * alive only by a socket a worker took with it after setns() back out, is found this way: the
+ * agent reaches it through that fd (pidfd_getfd + SIOCGSKNS, or /proc/PID/fd/N for nsfs).
+ */
+SEC("iter/task_file")
+int bg_iter_files(struct bpf_iter__task_file *ctx)
+{
+	struct task_struct *task = ctx->task;
+	struct file *file = ctx->file;
+	struct bg_ns_rec rec;
+	struct inode *inode;
+	__u32 *pass, cur;
+	__u16 mode;
+
+	if (!task || !file || task->pid != task->tgid)
+		return 0; /* threads share their process's files */
+	inode = BPF_CORE_READ(file, f_inode);
+	mode = BPF_CORE_READ(inode, i_mode);
+	__builtin_memset(&rec, 0, sizeof(rec));
+	if ((mode & BG_S_IFMT) == BG_S_IFSOCK) {
+		struct socket *sock = BPF_CORE_READ(file, private_data);
+		struct sock *sk = BPF_CORE_READ(sock, sk);
+		__u16 family;
+
+		if (!sk)
+			return 0;
+		family = BPF_CORE_READ(sk, __sk_common.skc_family);
+		if (family != AF_INET && family != AF_INET6)
+			return 0;
+		rec.netns = BPF_CORE_READ(sk, __sk_common.skc_net.net, ns.inum);
+		rec.kind = BG_NSREC_SOCKET;
+	} else if (BPF_CORE_READ(inode, i_sb, s_magic) == BG_NSFS_MAGIC) {
+		struct ns_common *ns = BPF_CORE_READ(inode, i_private);
+
+		if (!ns || bg_ns_type(ns) != BG_CLONE_NEWNET)
+			return 0;
+		rec.netns = BPF_CORE_READ(ns, inum);
+		rec.kind = BG_NSREC_NSFS;
+	} else {
+		return 0;
+	}
+	pass = bpf_map_lookup_elem(&bg_ns_seen, &rec.netns);
+	if (pass && *pass == bg_ns_pass)
+		return 0;
+	cur = bg_ns_pass;
+	bpf_map_update_elem(&bg_ns_seen, &rec.netns, &cur, BPF_ANY);
+	rec.tgid = task->tgid;
+	rec.fd = ctx->fd;
+	bpf_seq_write(ctx->meta->seq, &rec, sizeof(rec));
+	return 0;
+}

@@ -68,4 +68,29 @@ static __always_inline __u64 bg_cgroup_ancestor_id(struct cgroup *cg, __u32 leve
 	return id;
 }
 
+/*
+ * The type of a namespace (CLONE_NEWNET, ...): proc_ns_operations.type until 6.18 moved it to
+ * ns_common.ns_type (the namespace-tree rework of 6.18).
+ */
+struct proc_ns_operations___old {
+	int type;
+} __attribute__((preserve_access_index));
+
+struct ns_common___new {
+	__u32 ns_type;
+} __attribute__((preserve_access_index));
+
+static __always_inline __u32 bg_ns_type(const struct ns_common *ns)
+{
+	const struct ns_common___new *n = (const void *)ns;
+
+	if (bpf_core_field_exists(n->ns_type))
+		return BPF_CORE_READ(n, ns_type);
+	{
+		const struct proc_ns_operations___old *ops = (const void *)BPF_CORE_READ(ns, ops);
+
+		return BPF_CORE_READ(ops, type);
+	}
+}
+
 #endif /* BG_CORE_FIXES_BPF_H */

@@ -150,6 +150,22 @@ int pr_iter_udp(struct bpf_iter__udp *ctx)
 	return 0;
 }
 
+/* The task_file iterator (5.8): every netns some process holds a socket in. */
+SEC("iter/task_file")
+int pr_iter_files(struct bpf_iter__task_file *ctx)
+{
+	struct file *file = ctx->file;
+	struct task_struct *task = ctx->task;
+	__u32 v[2];
+
+	if (!file || !task)
+		return 0;
+	v[0] = task->tgid;
+	v[1] = BPF_CORE_READ(file, f_inode, i_mode) ^ BPF_CORE_READ(file, f_inode, i_sb, s_magic);
+	bpf_seq_write(ctx->meta->seq, v, sizeof(v));
+	return 0;
+}
+
 /* bpf_sock_destroy (6.5) from a socket iterator: --close-existing. */
 extern int bpf_sock_destroy(struct sock_common *sk) __ksym __weak;
 

@@ -269,6 +269,25 @@ struct bg_sock_rec {
 };
 _Static_assert(sizeof(struct bg_sock_rec) == 88, "struct bg_sock_rec is ABI");
 
+/*
+ * struct bg_ns_rec - one network namespace that a process holds a socket in or an nsfs file of,
+ * written by iter/task_file (one per netns and pass). All host order.
+ *
+ * @netns: inode number of the network namespace.
+ * @tgid:  a process that holds it; @fd: the descriptor it holds it by.
+ * @kind:  BG_NSREC_SOCKET (an inet socket in that netns) or BG_NSREC_NSFS (the netns itself).
+ */
+#define BG_NSREC_SOCKET 1
+#define BG_NSREC_NSFS 2
+
+struct bg_ns_rec {
+	__u32 netns;
+	__u32 tgid;
+	__u32 fd;
+	__u32 kind;
+};
+_Static_assert(sizeof(struct bg_ns_rec) == 16, "struct bg_ns_rec is ABI");
+
 /* Per-CPU counters in BG_MAP_STATS (a PERCPU_ARRAY of __u64, host order). */
 #define BG_STAT_DROPPED 0 /* events lost because the ring buffer was full */
 #define BG_STAT_EVENTS 1 /* events submitted */

@@ -15,6 +15,8 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <sys/stat.h>
+#include <sys/mman.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -190,7 +192,11 @@ struct worker {
  * SERVER_LATE starts after the agent: in A, listen() on an unbound socket (autobind, the port
  * range pinned to 40000 in A), so its listen and the accepts on it name it as the owner.
  */
-enum { SERVER_A, SERVER_V6, CLIENT_B, SERVER_LATE };
+enum { SERVER_A, SERVER_V6, CLIENT_B, SERVER_LATE, SERVER_HIDDEN };
+
+/* SERVER_HIDDEN's netns: no process lives in it and nothing mounts it; its socket holds it. */
+static volatile unsigned long long *hidden_ns;
+static char hid_nsn[48]; /* "netns":<hidden_ns> */
 
 /*
  * listen() without bind() in the current netns, with the ephemeral range pinned to port for the
@@ -248,6 +254,22 @@ static void worker_body(struct sb *sb, int kind, int ctl, int rep)
 		fd3306 = listen_autobind(40000); /* accepted like the 3306 listener */
 		if (fd3306 < 0)
 			c = '0';
+	} else if (kind == SERVER_HIDDEN) {
+		struct stat nst;
+		int home;
+
+		/* A new netns, a listener in it, then back home: only the socket keeps it alive. */
+		home = open("/proc/self/ns/net", O_RDONLY | O_CLOEXEC);
+		if (home < 0 || join_cgroup(sb) || unshare(CLONE_NEWNET) || sb_lo_up())
+			_exit(2);
+		fd3306 = listen_on(AF_INET, "0.0.0.0", 5432); /* postgresql: loopback only */
+		if (stat("/proc/self/ns/net", &nst) == 0)
+			*hidden_ns = nst.st_ino;
+		if (setns(home, CLONE_NEWNET) < 0)
+			_exit(2);
+		close(home);
+		if (fd3306 < 0)
+			c = '0';
 	} else if (kind == SERVER_V6) {
 		if (join_cgroup(sb) || unshare(CLONE_NEWNET) || sb_lo_up())
 			_exit(2);
@@ -284,6 +306,14 @@ static void worker_body(struct sb *sb, int kind, int ctl, int rep)
 			c = (char)connect_v4("192.0.2.1", 3306);
 		} else if (c == 'p') {
 			c = (char)connect_v4("192.0.2.1", 40000);
+		} else if (c == 'a') {
+			/* Is the listening socket still a listener? ('1' yes, '0' closed) */
+			int on = 0;
+			socklen_t len = sizeof(on);
+
+			c = getsockopt(fd3306, SOL_SOCKET, SO_ACCEPTCONN, &on, &len) == 0 && on ?
+				    '1' :
+				    '0';
 		} else if (c == 'l') {
 			c = (char)connect_v4("127.0.0.1", 5432);
 		}
@@ -376,7 +406,7 @@ static int count(const char *out, const char *const *needles)
 
 int main(void)
 {
-	struct worker srv = { 0 }, srv6 = { 0 }, cli = { 0 }, late = { 0 };
+	struct worker srv = { 0 }, srv6 = { 0 }, cli = { 0 }, late = { 0 }, hid = { 0 };
 	const char *policy, *args1[4], *args2[5];
 	char *out = NULL;
 	struct sb sb;
@@ -387,6 +417,13 @@ int main(void)
 	rc = sb_setup(&sb, "visibility");
 	if (rc)
 		return rc;
+	hidden_ns = mmap(NULL, sizeof(*hidden_ns), PROT_READ | PROT_WRITE,
+			 MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (hidden_ns == MAP_FAILED) {
+		perror("mmap");
+		sb_teardown(&sb);
+		return 1;
+	}
 	if (topology_make() != 0) {
 		SB_CHECK(0, "veth topology between two netns");
 		goto out;
@@ -494,6 +531,38 @@ int main(void)
 	free(out);
 	out = NULL;
 
+	printf("--- a netns held only by a listener's socket (no process in it, no mount)\n");
+	if (worker_start(&sb, SERVER_HIDDEN, &hid) != 0 || !*hidden_ns) {
+		SB_CHECK(0, "the hidden-netns listener starts");
+	} else {
+		char nsn[48], pidn[32], msg[65536];
+		const char *argv[] = { sb.bin,	   "status", "--cgroup", sb.cg_dir,
+				       "--format", "json",   NULL };
+		const char *ex[] = { "\"event\":\"existing\"", "\"port\":5432", nsn, pidn, NULL };
+		const char *stl[] = { "\"port\":5432", nsn, "\"verdict\":\"deny\"", NULL };
+
+		snprintf(hid_nsn, sizeof(hid_nsn), "\"netns\":%llu", *hidden_ns);
+		snprintf(nsn, sizeof(nsn), "%s", hid_nsn);
+		snprintf(pidn, sizeof(pidn), "\"pid\":%d,", (int)hid.pid);
+		printf("  netns %llu, held by pid %d's socket\n", *hidden_ns, (int)hid.pid);
+		if (sb_agent_start(&sb, args1) != 0) {
+			SB_CHECK(0, "agent start");
+		} else {
+			SB_CHECK(sb_agent_stop(&sb) == 0, "agent stops cleanly");
+			free(out);
+			out = sb_slurp(sb.out_path);
+			SB_CHECK(
+				count(out, ex) == 1,
+				"the listener in the hidden netns is reported at start, with its owner");
+		}
+		st = sb_exec(argv, msg, sizeof(msg));
+		SB_CHECK(st == 3 && sb_count_lines(msg, stl) == 1,
+			 "status lists it as a violation (exit %d)", st);
+	}
+	/* It stays up: the next section checks that --close-existing closes it too. */
+	free(out);
+	out = NULL;
+
 	printf("--- --close-existing, and a re-listen on the closed fd\n");
 	feat = sb_kernel_feature(&sb, "sock_destroy");
 	if (feat && strcmp(feat, "on") != 0) {
@@ -521,6 +590,9 @@ int main(void)
 	SB_CHECK(st == ECONNREFUSED, "closed listener refuses 192.0.2.2 (errno %d)", st);
 	st = worker_local_connect(&sb);
 	SB_CHECK(st == 0, "compliant 127.0.0.1:5432 still accepts (errno %d)", st);
+	if (hid.pid)
+		SB_CHECK(worker_ask(&hid, 'a') == '0',
+			 "the listener in the netns held only by its socket is closed too");
 	st = worker_ask(&srv, 'r');
 	SB_CHECK(st == '1', "the server can listen() again on the closed fd");
 	/* The listen event triggers a second close; give the agent a moment (no timing check). */
@@ -541,16 +613,26 @@ int main(void)
 				     NULL };
 		const char *l1[] = { "\"event\":\"listen\"", "\"port\":3306",
 				     "\"verdict\":\"deny\"", NULL };
-		const char *st1[] = { "\"state\":\"stopping\"", "\"closed\":3", NULL };
+		const char *st1[] = { "\"state\":\"stopping\"",
+				      hid.pid ? "\"closed\":4" : "\"closed\":3", NULL };
 
 		SB_CHECK(count(out, c1) == 2, "3306 closed at start and after the re-listen (%d)",
 			 count(out, c1));
 		SB_CHECK(count(out, c2) == 1, "[::]:389 in the other netns closed");
+		if (hid.pid) {
+			const char *c3[] = { "\"event\":\"existing\"", "\"port\":5432", hid_nsn,
+					     "\"closed\":true", NULL };
+
+			SB_CHECK(count(out, c3) == 1,
+				 "the hidden netns's listener reported closed");
+		}
 		SB_CHECK(count(out, l1) == 1, "the re-listen is reported as a listen event");
-		SB_CHECK(count(out, st1) == 1, "stopping line counts 3 closed sockets");
+		SB_CHECK(count(out, st1) == 1,
+			 "stopping line counts the closed sockets (3, and the hidden one)");
 	}
 out:
 	free(out);
+	worker_stop(&hid);
 	worker_stop(&late);
 	worker_stop(&cli);
 	worker_stop(&srv6);
