@@ -274,6 +274,28 @@ static int setup_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+/*
+ * Write everything queued in the ring: a batch to the sinks, flushed, then given back to the
+ * kernel; again until the ring is empty. Returns the records written or -errno.
+ */
+#define BG_BATCH 4096
+
+static int drain(struct bg_agent *a)
+{
+	int n, total = 0;
+
+	do {
+		n = bg_loader_consume(a->loader, BG_BATCH);
+		if (n < 0)
+			return n;
+		total += n;
+		if (n)
+			bg_agent_flush(a);
+		bg_loader_commit(a->loader);
+	} while (n == BG_BATCH);
+	return total;
+}
+
 static int epoll_add(int epfd, int fd, __u32 tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
@@ -331,14 +353,12 @@ static int event_loop(struct bg_agent *a, int sigfd)
 				} else {
 					timerfd_settime(sfd, 0, &soon, NULL);
 				}
-				err = bg_loader_consume(a->loader);
+				err = drain(a);
 				if (err < 0) {
 					bg_err("%s\n", bg_loader_strerror());
 					snprintf(why, sizeof(why), "%s", bg_loader_strerror());
 					goto out;
 				}
-				if (err > 0)
-					bg_agent_flush(a);
 				break;
 			case TAG_SIGNAL:
 				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -360,7 +380,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 				    errno != EAGAIN)
 					bg_dbg("timerfd: %s\n", strerror(errno));
 				/* Records submitted without a wakeup wait for this. */
-				if (bg_loader_consume(a->loader) < 0) {
+				if (drain(a) < 0) {
 					bg_err("%s\n", bg_loader_strerror());
 					snprintf(why, sizeof(why), "%s", bg_loader_strerror());
 					goto out;
@@ -401,7 +421,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 		}
 	}
 	/* Drain what the kernel queued before the signal. */
-	bg_loader_consume(a->loader);
+	drain(a);
 	ret = 0;
 out:
 	if (a->notify)
@@ -547,7 +567,7 @@ int bg_agent_run(const struct bg_run_opts *o)
 		 * numbers; drops since the last agent's report are reported as such.
 		 */
 		a.dropped_seen = meta.dropped_seen;
-		bg_loader_consume(a.loader);
+		drain(&a);
 		if (bg_loader_stats(a.loader, stats) == 0)
 			report_adoption(&a, &meta, stats);
 	}

@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <dirent.h>
+#include <poll.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -18,13 +19,14 @@
 #include "loader.h"
 #include "log.h"
 #include "pin.h"
+#include "ringbuf.h"
 
 struct bg_loader {
 	struct bindguard_bpf *skel;
 	struct bpf_link *iter_link[2][BG_NR_PROTOS]; /* [close][proto] */
 	struct bpf_link *files_link; /* iter/task_file: netns held by an fd */
 	struct bg_features feat; /* what this kernel offers; decides what was loaded */
-	struct ring_buffer *rb;
+	struct bg_ring *rb; /* commits only what the agent has written (ringbuf.c) */
 	bg_event_fn fn;
 	void *fn_ctx;
 	int cgroup_fd;
@@ -676,7 +678,7 @@ out_detach:
 	return err;
 }
 
-static int bg_ring_cb(void *ctx, void *data, size_t size)
+static int bg_ring_cb(void *ctx, const void *data, size_t size)
 {
 	struct bg_loader *l = ctx;
 
@@ -687,45 +689,53 @@ static int bg_ring_cb(void *ctx, void *data, size_t size)
 
 int bg_loader_set_handler(struct bg_loader *l, bg_event_fn fn, void *ctx)
 {
+	int err = 0;
+
 	l->fn = fn;
 	l->fn_ctx = ctx;
 	if (l->rb)
 		return 0;
-	l->rb = ring_buffer__new(bpf_map__fd(l->skel->maps.bg_events), bg_ring_cb, l, NULL);
+	l->rb = bg_ring_new(bpf_map__fd(l->skel->maps.bg_events), bg_ring_cb, l, &err);
 	if (!l->rb)
-		return bg_fail(-errno, "cannot set up the ring buffer");
+		return bg_fail(err, "cannot set up the ring buffer");
 	return 0;
 }
 
 int bg_loader_ring_fd(struct bg_loader *l)
 {
-	return ring_buffer__epoll_fd(l->rb);
+	return bg_ring_fd(l->rb);
 }
 
-int bg_loader_consume(struct bg_loader *l)
+int bg_loader_consume(struct bg_loader *l, int max)
 {
-	int n = ring_buffer__consume(l->rb);
+	int n = bg_ring_consume(l->rb, max);
 
 	if (n < 0)
-		return bg_fail(n, "ring buffer consume failed");
+		return bg_fail(n, "the event handler failed");
 	return n;
+}
+
+void bg_loader_commit(struct bg_loader *l)
+{
+	bg_ring_commit(l->rb);
 }
 
 int bg_loader_poll(struct bg_loader *l, int timeout_ms)
 {
-	int n, m;
+	struct pollfd pfd = { .fd = bg_ring_fd(l->rb), .events = POLLIN };
+	int n, total = 0;
 
-	n = ring_buffer__poll(l->rb, timeout_ms);
-	if (n < 0 && n != -EINTR)
-		return bg_fail(n, "ring buffer poll failed");
-	/*
-	 * Records submitted with BPF_RB_NO_WAKEUP do not wake poll(); libbpf 1.1's poll consumes
-	 * nothing on a timeout, so always consume what is queued.
-	 */
-	m = ring_buffer__consume(l->rb);
-	if (m < 0)
-		return bg_fail(m, "ring buffer consume failed");
-	return (n > 0 ? n : 0) + m;
+	if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
+		return bg_fail(-errno, "ring buffer poll failed");
+	/* Records submitted with BPF_RB_NO_WAKEUP do not wake poll(): always look. */
+	do {
+		n = bg_loader_consume(l, 4096);
+		if (n < 0)
+			return n;
+		total += n;
+		bg_ring_commit(l->rb);
+	} while (n == 4096);
+	return total;
 }
 
 int bg_loader_links_alive(struct bg_loader *l)
@@ -896,7 +906,7 @@ void bg_loader_free(struct bg_loader *l)
 		bpf_link__destroy(l->iter_link[1][i]);
 	}
 	bpf_link__destroy(l->files_link);
-	ring_buffer__free(l->rb);
+	bg_ring_free(l->rb);
 	/* Destroying the skeleton destroys the links: that is the detach. */
 	bindguard_bpf__destroy(l->skel);
 	if (l->cgroup_fd >= 0)

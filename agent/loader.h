@@ -55,9 +55,15 @@ int bg_loader_attach(struct bg_loader *l);
 /* Set the event callback; wait up to timeout_ms for events and consume everything queued. */
 int bg_loader_set_handler(struct bg_loader *l, bg_event_fn fn, void *ctx);
 int bg_loader_poll(struct bg_loader *l, int timeout_ms);
-/* For an event loop: an fd that is readable when records wait (after a wakeup), and consume. */
+/*
+ * For an event loop: an fd that is readable when the kernel woke the reader; hand up to max
+ * queued records to the handler (bg_loader_consume(), returns how many); and give them back to
+ * the kernel once they are written (bg_loader_commit()). Until the commit, a killed agent's
+ * successor gets them again (pinned enforcement), so nothing read is lost.
+ */
 int bg_loader_ring_fd(struct bg_loader *l);
-int bg_loader_consume(struct bg_loader *l);
+int bg_loader_consume(struct bg_loader *l, int max);
+void bg_loader_commit(struct bg_loader *l);
 
 /* 1 while every attached link is still attached, 0 once one was detached (BPF_LINK_DETACH). */
 int bg_loader_links_alive(struct bg_loader *l);

@@ -110,6 +110,8 @@ struct fd_sink {
 	int regular; /* a regular file: a partial write can be cut back */
 	struct bg_strbuf queue;
 	unsigned long long queued; /* records in queue */
+	size_t *ends; /* where each queued record ends in queue (a text record may be two lines) */
+	size_t cap_ends;
 };
 
 int bg_sink_open_file(const char *path, int flags, char *why, size_t len)
@@ -164,9 +166,16 @@ out_close:
 	return err;
 }
 
+static void fd_reset(struct fd_sink *s)
+{
+	bg_strbuf_reset(&s->queue);
+	s->queued = 0;
+}
+
 static void fd_flush(struct bg_sink *base)
 {
 	struct fd_sink *s = (struct fd_sink *)base;
+	unsigned long long kept = 0;
 	struct stat st;
 	off_t before = -1;
 	size_t off = 0;
@@ -194,18 +203,31 @@ static void fd_flush(struct bg_sink *base)
 	if (!err) {
 		unsigned long long q = s->queued;
 
-		bg_strbuf_reset(&s->queue);
-		s->queued = 0;
+		fd_reset(s);
 		bg_sink_wrote(base, q);
 		return;
 	}
-	/* Cut back a partial batch: a half line would be a corrupt record for every reader. */
-	if (off && before >= 0 && ftruncate(s->fd, before) < 0)
-		bg_dbg("cannot cut back a partial write to %s: %s\n", base->name, strerror(errno));
+	/*
+	 * Part of the batch went out (a disk filling up takes what fits): keep the records that
+	 * are whole and cut the file back to the end of the last one, so no half record stays
+	 * and only what did not fit is lost. Elsewhere (a pipe) nothing can be taken back.
+	 */
+	if (off) {
+		while (kept < s->queued && s->ends[kept] <= off)
+			kept++;
+		if (before >= 0 &&
+		    ftruncate(s->fd, before + (off_t)(kept ? s->ends[kept - 1] : 0)) < 0) {
+			bg_dbg("cannot cut back a partial write to %s: %s\n", base->name,
+			       strerror(errno));
+		} else if (before < 0) {
+			kept = 0; /* not a file: what went out is what the reader got */
+		}
+	}
 out_lost:
-	bg_sink_lost(base, s->queued, err);
-	bg_strbuf_reset(&s->queue);
-	s->queued = 0;
+	if (kept)
+		base->written += kept; /* not bg_sink_wrote(): the sink is failing */
+	bg_sink_lost(base, s->queued - kept, err);
+	fd_reset(s);
 }
 
 static void fd_emit(struct bg_sink *base, const struct bg_record *r)
@@ -220,6 +242,17 @@ static void fd_emit(struct bg_sink *base, const struct bg_record *r)
 		bg_sink_lost(base, 1, EAGAIN);
 		return;
 	}
+	if (s->queued == s->cap_ends) {
+		size_t cap = s->cap_ends ? s->cap_ends * 2 : 256, *ne;
+
+		ne = realloc(s->ends, cap * sizeof(*ne));
+		if (!ne) {
+			bg_sink_lost(base, 1, ENOMEM);
+			return;
+		}
+		s->ends = ne;
+		s->cap_ends = cap;
+	}
 	err = bg_record_render(&s->queue, base->format, r);
 	if (err) {
 		bg_strbuf_truncate(&s->queue, start);
@@ -227,7 +260,7 @@ static void fd_emit(struct bg_sink *base, const struct bg_record *r)
 		bg_sink_lost(base, 1, -err);
 		return;
 	}
-	s->queued++;
+	s->ends[s->queued++] = s->queue.len;
 }
 
 static int fd_reopen(struct bg_sink *base)
@@ -260,6 +293,7 @@ static void fd_destroy(struct bg_sink *base)
 	if (s->fd >= 0 && !base->is_stdout)
 		close(s->fd);
 	bg_strbuf_release(&s->queue);
+	free(s->ends);
 	free(s);
 }
 

@@ -281,7 +281,7 @@ static __always_inline int bg_proto_of(__u32 type)
  * is only reachable between an outer-map clear and a swap, and bindguard never denies what it
  * has no rule for.
  */
-static __always_inline const struct bg_rule *bg_lookup_rule(int proto, __u16 port)
+static __always_inline const struct bg_rule *bg_lookup_rule_own(int proto, __u16 port, int unlisted)
 {
 	const struct bg_rule *r;
 	__u32 key = 0;
@@ -294,10 +294,15 @@ static __always_inline const struct bg_rule *bg_lookup_rule(int proto, __u16 por
 	}
 	key = BG_RULE_KEY(proto, port);
 	r = bpf_map_lookup_elem(table, &key);
-	if (bg_rule_is_set(r))
+	if (bg_rule_is_set(r) || !unlisted)
 		return r;
 	key = BG_KEY_UNLISTED;
 	return bpf_map_lookup_elem(table, &key);
+}
+
+static __always_inline const struct bg_rule *bg_lookup_rule(int proto, __u16 port)
+{
+	return bg_lookup_rule_own(proto, port, 1);
 }
 
 static __always_inline int bg_cidr_hit(__u32 set, const __u32 w[4])
@@ -508,10 +513,7 @@ static __always_inline int bg_was_alerted(__u64 cookie, __u16 port)
 {
 	__u32 *v = bpf_map_lookup_elem(&bg_alerted, &cookie);
 
-	if (!v || *v != port)
-		return 0;
-	bpf_map_delete_elem(&bg_alerted, &cookie);
-	return 1;
+	return v && *v == port;
 }
 
 /*
@@ -519,17 +521,52 @@ static __always_inline int bg_was_alerted(__u64 cookie, __u16 port)
  * so the tests can prove that an upgrade to a different build adopts the pins with no gap.
  */
 #ifdef BG_BUILD_VARIANT
-#define BG_VARIANT_NOP() asm volatile("r0 = r0" ::: "r0")
+#define BG_VARIANT_NOP() asm volatile("r0 = 0" ::: "r0")
 #else
 #define BG_VARIANT_NOP() \
 	do {             \
 	} while (0)
 #endif
 
-SEC("cgroup/bind4")
-int bg_bind4(struct bpf_sock_addr *ctx)
+/*
+ * What bind4/6 judged, for post_bind: the socket (its address, as an opaque number), the
+ * address and port after any rewrite of ours, whether the caller asked for port 0, and whether
+ * the bind was reported already. Per CPU, so the fast path writes it without contention.
+ * post_bind trusts it only when the socket, address and port all match: a rewrite by a program
+ * that ran after ours, or a task that migrated to another CPU between the two hooks, finds no
+ * match and goes through the full judgement (fail-closed), as it did before the note existed.
+ */
+struct bg_note {
+	__u64 sk;
+	__u32 addr[4];
+	__u16 port;
+	__u8 any_port;
+	__u8 denied; /* bind4/6 refused it: if post_bind runs anyway, a later program overrode us */
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
+	__uint(max_entries, 1);
+	__type(key, __u32);
+	__type(value, struct bg_note);
+} bg_notes SEC(".maps");
+
+static __always_inline struct bg_note *bg_note_get(void)
+{
+	__u32 zero = 0;
+
+	return bpf_map_lookup_elem(&bg_notes, &zero);
+}
+
+/*
+ * bind4 and bind6: judge the address and port the caller asked for. A bind to port 0 asks the
+ * kernel for an ephemeral port: it is judged once the port is known (post_bind), by that port's
+ * own rule only; the unlisted default is for services, not for a client's ephemeral port.
+ */
+static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 {
 	const struct bg_rule *r;
+	struct bg_note *note;
 	struct bg_seen s;
 	__u8 verdict;
 	int proto;
@@ -539,20 +576,37 @@ int bg_bind4(struct bpf_sock_addr *ctx)
 	if (proto < 0)
 		return ALLOW;
 	s.port = bpf_ntohs((__u16)ctx->user_port);
+	if (v6) {
+		s.addr[0] = ctx->user_ip6[0];
+		s.addr[1] = ctx->user_ip6[1];
+		s.addr[2] = ctx->user_ip6[2];
+		s.addr[3] = ctx->user_ip6[3];
+	} else {
+		s.addr[0] = 0;
+		s.addr[1] = 0;
+		s.addr[2] = BG_V4MAPPED_BE;
+		s.addr[3] = ctx->user_ip4;
+	}
+	note = bg_note_get();
+	if (note) {
+		note->sk = (__u64)ctx->sk;
+		__builtin_memcpy(note->addr, s.addr, 16);
+		note->port = s.port;
+		note->any_port = s.port == 0;
+		note->denied = 0;
+	}
+	if (s.port == 0)
+		return ALLOW;
 	r = bg_lookup_rule(proto, s.port);
 	if (!r)
 		return ALLOW;
-
-	s.addr[0] = 0;
-	s.addr[1] = 0;
-	s.addr[2] = BG_V4MAPPED_BE;
-	s.addr[3] = ctx->user_ip4;
-	s.class = bg_class_v4(s.addr[3]);
+	s.class = v6 ? bg_class_v6(s.addr[0], s.addr[1], s.addr[2], s.addr[3]) :
+		       bg_class_v4(s.addr[3]);
 	verdict = bg_judge(r, s.class, s.addr);
 	if (!bg_should_emit(r, verdict))
 		return ALLOW;
 
-	s.family = BG_AF_INET;
+	s.family = v6 ? BG_AF_INET6 : BG_AF_INET;
 	s.proto = proto;
 	s.hook = BG_HOOK_BIND;
 	s.type = BG_EVENT_BIND;
@@ -560,89 +614,85 @@ int bg_bind4(struct bpf_sock_addr *ctx)
 	s.port2 = 0;
 	__builtin_memset(s.addr2, 0, sizeof(s.addr2));
 	if (verdict == BG_VERDICT_CONFINE) {
-		s.addr2[2] = BG_V4MAPPED_BE;
-		s.addr2[3] = BG_V4_LOOPBACK_BE;
-		ctx->user_ip4 = BG_V4_LOOPBACK_BE;
+		if (v6) {
+			bg_confine_v6(s.addr[0], s.addr[1], s.addr[2], s.addr2);
+			ctx->user_ip6[0] = s.addr2[0];
+			ctx->user_ip6[1] = s.addr2[1];
+			ctx->user_ip6[2] = s.addr2[2];
+			ctx->user_ip6[3] = s.addr2[3];
+		} else {
+			s.addr2[2] = BG_V4MAPPED_BE;
+			s.addr2[3] = BG_V4_LOOPBACK_BE;
+			ctx->user_ip4 = BG_V4_LOOPBACK_BE;
+		}
+		if (note)
+			__builtin_memcpy(note->addr, s.addr2, 16);
 	} else if (verdict == BG_VERDICT_ALERT) {
+		/* listen() on this socket would report the same violation again: it will not. */
 		bg_mark_alerted(bpf_get_socket_cookie(ctx), s.port);
 	}
+	if (verdict == BG_VERDICT_DENY && note)
+		note->denied = 1;
 	bg_emit(r, verdict, &s, bg_sock_netns(ctx->sk), BG_NOW_CGROUP());
 	bg_count(verdict);
 	return verdict == BG_VERDICT_DENY ? REJECT : ALLOW;
+}
+
+SEC("cgroup/bind4")
+int bg_bind4(struct bpf_sock_addr *ctx)
+{
+	return bg_bind(ctx, 0);
 }
 
 SEC("cgroup/bind6")
 int bg_bind6(struct bpf_sock_addr *ctx)
 {
-	const struct bg_rule *r;
-	struct bg_seen s;
-	__u8 verdict;
-	int proto;
-
-	proto = bg_proto_of(ctx->type);
-	if (proto < 0)
-		return ALLOW;
-	s.port = bpf_ntohs((__u16)ctx->user_port);
-	r = bg_lookup_rule(proto, s.port);
-	if (!r)
-		return ALLOW;
-
-	s.addr[0] = ctx->user_ip6[0];
-	s.addr[1] = ctx->user_ip6[1];
-	s.addr[2] = ctx->user_ip6[2];
-	s.addr[3] = ctx->user_ip6[3];
-	s.class = bg_class_v6(s.addr[0], s.addr[1], s.addr[2], s.addr[3]);
-	verdict = bg_judge(r, s.class, s.addr);
-	if (!bg_should_emit(r, verdict))
-		return ALLOW;
-
-	s.family = BG_AF_INET6;
-	s.proto = proto;
-	s.hook = BG_HOOK_BIND;
-	s.type = BG_EVENT_BIND;
-	s.who = BG_WHO_HELPERS;
-	s.port2 = 0;
-	__builtin_memset(s.addr2, 0, sizeof(s.addr2));
-	if (verdict == BG_VERDICT_CONFINE) {
-		bg_confine_v6(s.addr[0], s.addr[1], s.addr[2], s.addr2);
-		ctx->user_ip6[0] = s.addr2[0];
-		ctx->user_ip6[1] = s.addr2[1];
-		ctx->user_ip6[2] = s.addr2[2];
-		ctx->user_ip6[3] = s.addr2[3];
-	} else if (verdict == BG_VERDICT_ALERT) {
-		bg_mark_alerted(bpf_get_socket_cookie(ctx), s.port);
-	}
-	bg_emit(r, verdict, &s, bg_sock_netns(ctx->sk), BG_NOW_CGROUP());
-	bg_count(verdict);
-	return verdict == BG_VERDICT_DENY ? REJECT : ALLOW;
+	return bg_bind(ctx, 1);
 }
 
 /*
- * post_bind: the port is now assigned and the address final. A confine cannot be applied here
- * (the socket is already hashed), so a violation that only shows up now is denied, or alerted in
- * audit mode or under an alert rule. Fail-closed on purpose: this path is reached only by an
- * ephemeral port that a rule covers, or by an address rewritten after our bind hook.
+ * post_bind: the port is now assigned and the address final. What bind4/6 already judged (the
+ * note matches) is done. Otherwise this is an ephemeral port (judged by its own rule only) or
+ * an address or port rewritten after our bind hook (judged fully). A confine cannot be applied
+ * here (the socket is already hashed), so a violation is denied, or alerted in audit mode or
+ * under an alert rule: fail-closed.
  */
 static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 {
 	const struct bg_rule *r;
+	struct bg_note *note;
+	int proto, ephemeral = 0;
 	__u8 verdict;
-	int proto;
 
 	proto = bg_proto_of(ctx->type);
 	if (proto < 0)
 		return ALLOW;
 	s->port = (__u16)ctx->src_port;
-	r = bg_lookup_rule(proto, s->port);
-	if (!r)
+	note = bg_note_get();
+	if (note && note->sk == (__u64)ctx && note->addr[0] == s->addr[0] &&
+	    note->addr[1] == s->addr[1] && note->addr[2] == s->addr[2] &&
+	    note->addr[3] == s->addr[3]) {
+		/*
+		 * Judged by bind4/6 and reported there if due; unless it was denied: then a
+		 * program after ours overrode the deny (bpf_set_retval), and it is denied again.
+		 */
+		if (!note->any_port && note->port == s->port && !note->denied)
+			return ALLOW;
+		ephemeral = note->any_port;
+	}
+	r = bg_lookup_rule_own(proto, s->port, !ephemeral);
+	if (!bg_rule_is_set(r))
 		return ALLOW;
 	verdict = bg_judge(r, s->class, s->addr);
 	if (verdict == BG_VERDICT_ALLOW)
 		return ALLOW;
-	if (bg_was_alerted(bpf_get_socket_cookie(ctx), s->port))
+	/* A bind4/6 alert on another CPU (the task migrated): reported already. */
+	if (!ephemeral && bg_was_alerted(bpf_get_socket_cookie(ctx), s->port))
 		return ALLOW;
 	if (verdict == BG_VERDICT_CONFINE)
 		verdict = BG_VERDICT_DENY;
+	if (verdict == BG_VERDICT_ALERT)
+		bg_mark_alerted(bpf_get_socket_cookie(ctx), s->port);
 
 	s->proto = proto;
 	s->hook = BG_HOOK_POST_BIND;
@@ -860,6 +910,18 @@ int bg_sockops(struct bpf_sock_ops *skops)
 	}
 	if (!bg_should_emit(r, verdict))
 		return 1;
+	/*
+	 * bind() + listen() is one service coming up: when its bind already reported the
+	 * violation, its listen does not report it again (the mark goes with it).
+	 */
+	if (s.type == BG_EVENT_LISTEN && verdict != BG_VERDICT_ALLOW) {
+		__u64 cookie = bpf_get_socket_cookie(skops);
+
+		if (bg_was_alerted(cookie, s.port)) {
+			bpf_map_delete_elem(&bg_alerted, &cookie);
+			return 1;
+		}
+	}
 	s.proto = BG_PROTO_TCP;
 	s.hook = BG_HOOK_SOCK_OPS;
 	bg_emit(r, verdict, &s, bg_sock_netns(sk), BG_NOW_CGROUP());
