@@ -234,7 +234,7 @@ static void report_drops(struct bg_agent *a)
 			(unsigned long long)dropped, (unsigned long long)stats[BG_STAT_DROPPED]);
 	a->dropped_seen = stats[BG_STAT_DROPPED];
 	a->suppressed_seen = stats[BG_STAT_SUPPRESSED];
-	bg_loader_pin_note_dropped(a->loader, a->dropped_seen);
+	bg_loader_pin_note_dropped(a->loader, a->dropped_seen, a->suppressed_seen);
 }
 
 static void write_stopping(struct bg_agent *a, const char *why)
@@ -477,10 +477,13 @@ static void report_adoption(struct bg_agent *a, const struct bg_pin_meta *m, con
 	bg_record_uint(&r, "previous_generation", m->gen);
 	bg_record_uint(&r, "delivered_from_queue", a->delivered);
 	bg_record_uint(&r, "dropped_while_away", stats[BG_STAT_DROPPED] - m->dropped_seen);
+	bg_record_uint(&r, "suppressed_while_away",
+		       stats[BG_STAT_SUPPRESSED] - m->suppressed_seen);
 	add_counters(a, &r, stats);
 	bg_agent_record(a, &r, 1);
 	a->dropped_seen = stats[BG_STAT_DROPPED];
-	bg_loader_pin_note_dropped(a->loader, a->dropped_seen);
+	a->suppressed_seen = stats[BG_STAT_SUPPRESSED];
+	bg_loader_pin_note_dropped(a->loader, a->dropped_seen, a->suppressed_seen);
 }
 
 int bg_agent_run(const struct bg_run_opts *o)
@@ -567,6 +570,7 @@ int bg_agent_run(const struct bg_run_opts *o)
 		 * numbers; drops since the last agent's report are reported as such.
 		 */
 		a.dropped_seen = meta.dropped_seen;
+		a.suppressed_seen = meta.suppressed_seen;
 		drain(&a);
 		if (bg_loader_stats(a.loader, stats) == 0)
 			report_adoption(&a, &meta, stats);

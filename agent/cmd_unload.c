@@ -5,11 +5,14 @@
  * bindguard's. A state held by a running agent is refused: stop the agent first.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+#include <bpf/bpf.h>
 
 #include "cgroup.h"
 #include "commands.h"
@@ -52,13 +55,64 @@ static int unload_opt(void *ctx, int key, const char *arg)
 	return 0;
 }
 
+/* Programs of ours (bg_*) attached to the cgroup at path, on the hooks bindguard uses; -1. */
+static int ours_attached(const char *path)
+{
+	static const enum bpf_attach_type types[] = {
+		BPF_CGROUP_INET4_BIND,	    BPF_CGROUP_INET6_BIND, BPF_CGROUP_INET4_POST_BIND,
+		BPF_CGROUP_INET6_POST_BIND, BPF_CGROUP_SOCK_OPS,
+	};
+	struct bpf_prog_info info;
+	__u32 ids[64], cnt, len, i, t;
+	int cg, fd, n = 0;
+
+	cg = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cg < 0)
+		return -1;
+	for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
+		cnt = 64;
+		if (bpf_prog_query(cg, types[t], 0, NULL, ids, &cnt) < 0)
+			continue;
+		for (i = 0; i < cnt; i++) {
+			fd = bpf_prog_get_fd_by_id(ids[i]);
+			if (fd < 0)
+				continue;
+			memset(&info, 0, sizeof(info));
+			len = sizeof(info);
+			if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+			    !strncmp(info.name, "bg_", 3))
+				n++;
+			close(fd);
+		}
+	}
+	close(cg);
+	return n;
+}
+
 static void unload_one(void *ctx, const char *dir, const struct bg_pin_meta *m)
 {
 	struct unload_ctx *u = ctx;
 	char why[600];
+	int i, n = -1;
 
 	if (bg_pin_remove(dir, why, sizeof(why))) {
 		bg_err("%s\n", why);
+		u->failed++;
+		return;
+	}
+	/*
+	 * The hooks detach as the links' last references go, which the kernel may finish a
+	 * moment after the pins are gone: when this returns, nothing of ours is attached.
+	 */
+	for (i = 0; m && m->cgroup[0] && i < 200; i++) {
+		n = ours_attached(m->cgroup);
+		if (n <= 0)
+			break;
+		usleep(10000);
+	}
+	if (n > 0) {
+		bg_err("%s: %d bindguard programs are still attached to %s after 2 s\n", dir, n,
+		       m->cgroup);
 		u->failed++;
 		return;
 	}

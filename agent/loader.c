@@ -280,11 +280,12 @@ int bg_loader_pin_policy(struct bg_loader *l, __u16 gen, const char *source, con
 	return 0;
 }
 
-void bg_loader_pin_note_dropped(struct bg_loader *l, __u64 dropped)
+void bg_loader_pin_note_dropped(struct bg_loader *l, __u64 dropped, __u64 suppressed)
 {
 	if (!l->pin || l->meta_fd < 0)
 		return;
 	l->meta.dropped_seen = dropped;
+	l->meta.suppressed_seen = suppressed;
 	bg_pin_meta_write(l->meta_fd, &l->meta);
 }
 

@@ -119,8 +119,8 @@ int bg_loader_pinned_text(struct bg_loader *l, __u16 gen, size_t len, char **out
 int bg_loader_pin_policy(struct bg_loader *l, __u16 gen, const char *source, const char *text,
 			 size_t len);
 
-/* With --pin: the drop counter as reported, so the next agent reports only what is new. */
-void bg_loader_pin_note_dropped(struct bg_loader *l, __u64 dropped);
+/* With --pin: the counters as reported, so the next agent reports only what is new. */
+void bg_loader_pin_note_dropped(struct bg_loader *l, __u64 dropped, __u64 suppressed);
 
 /* With --pin: remove the pins (a start that failed before the state was ever used). */
 void bg_loader_unpin_all(struct bg_loader *l);

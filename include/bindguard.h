@@ -329,7 +329,8 @@ _Static_assert(sizeof(struct bg_ns_rec) == 16, "struct bg_ns_rec is ABI");
  * @gen:          generation of the installed policy; @prev_gen of the one before it.
  * @src_len:      length of the policy text of @gen in BG_PIN_POLSRC; @prev_src_len of @prev_gen.
  * @dropped_seen: the kernel's drop counter as the last agent reported it, so the next one says
- *                exactly how many were dropped while no agent ran.
+ *                exactly how many were dropped while no agent ran; @suppressed_seen likewise
+ *                for the flood control's counter.
  * @cgroup:       NUL-terminated path of the cgroup, for status and unload.
  * @source:       NUL-terminated name of the installed policy (a path or "<builtin:...>").
  */
@@ -344,10 +345,11 @@ struct bg_pin_meta {
 	__u32 src_len;
 	__u32 prev_src_len;
 	__u64 dropped_seen;
+	__u64 suppressed_seen;
 	char cgroup[BG_PIN_PATH_LEN];
 	char source[BG_PIN_PATH_LEN];
 };
-_Static_assert(sizeof(struct bg_pin_meta) == 560, "struct bg_pin_meta is ABI");
+_Static_assert(sizeof(struct bg_pin_meta) == 568, "struct bg_pin_meta is ABI");
 
 /* Key of BG_PIN_POLSRC (a hash of BG_POLSRC_CHUNK-byte chunks): policy generation, chunk index. */
 struct bg_polsrc_key {
