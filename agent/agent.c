@@ -477,8 +477,7 @@ static void report_adoption(struct bg_agent *a, const struct bg_pin_meta *m, con
 	bg_record_uint(&r, "previous_generation", m->gen);
 	bg_record_uint(&r, "delivered_from_queue", a->delivered);
 	bg_record_uint(&r, "dropped_while_away", stats[BG_STAT_DROPPED] - m->dropped_seen);
-	bg_record_uint(&r, "suppressed_while_away",
-		       stats[BG_STAT_SUPPRESSED] - m->suppressed_seen);
+	bg_record_uint(&r, "suppressed_while_away", stats[BG_STAT_SUPPRESSED] - m->suppressed_seen);
 	add_counters(a, &r, stats);
 	bg_agent_record(a, &r, 1);
 	a->dropped_seen = stats[BG_STAT_DROPPED];

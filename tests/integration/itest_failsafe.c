@@ -620,7 +620,8 @@ static int binds_before(const char *text, const char *needle)
 static void run_kill9_bind_loop(void)
 {
 	const char *pin[] = { "--pin", NULL };
-	long long d_kill, d_stop, q_from, q_away, q_supp, q_dropped, events, dropped, a_last, b_first;
+	long long d_kill, d_stop, q_from, q_away, q_supp, q_dropped, events, dropped, a_last,
+		b_first;
 	long eperm_killed, eperm_spawn;
 	char *out_a = NULL, *out_b = NULL, *adopted = NULL, *stop = NULL;
 	struct bg_pin_meta meta;
