@@ -104,17 +104,46 @@ void bg_agent_event(struct bg_agent *a, const struct bg_event *ev)
 		bg_sink_emit(a->sinks[i], &r);
 }
 
-/* Ring-buffer callback. */
+/*
+ * Ring-buffer callback. A verdict says what bindguard did: the kernel judges a listen as it
+ * would a bind, but a listen cannot be refused, so its "deny" is true only once --close-existing
+ * has closed the socket. Until the close pass runs (this tick), such an event is held; without
+ * --close-existing it is an alert (the rule's action still says deny).
+ */
 static int on_event(void *ctx, const struct bg_event *ev)
 {
 	struct bg_agent *a = ctx;
+	struct bg_event alert;
 
-	bg_agent_event(a, ev);
 	a->delivered++;
-	/* A closed listener can listen() again on the same fd: close it again. */
-	if (a->o->close_existing && ev->type == BG_EVENT_LISTEN && ev->verdict == BG_VERDICT_DENY)
-		a->need_close = 1;
+	if (ev->type == BG_EVENT_LISTEN && ev->verdict == BG_VERDICT_DENY) {
+		if (a->o->close_existing) {
+			/* A closed listener can listen() again on the same fd: close it again. */
+			a->need_close = 1;
+			if (a->n_held < BG_HELD_LISTENS) {
+				a->held[a->n_held++] = *ev;
+				return 0;
+			}
+		}
+		alert = *ev;
+		alert.verdict = BG_VERDICT_ALERT;
+		bg_agent_event(a, &alert);
+		return 0;
+	}
+	bg_agent_event(a, ev);
 	return 0;
+}
+
+void bg_agent_release_held(struct bg_agent *a)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_held; i++) {
+		if (!(a->held[i].flags & BG_EV_F_CLOSED))
+			a->held[i].verdict = BG_VERDICT_ALERT;
+		bg_agent_event(a, &a->held[i]);
+	}
+	a->n_held = 0;
 }
 
 static int open_sinks(struct bg_agent *a)
@@ -392,6 +421,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 					if (err < 0)
 						bg_warn("cannot close a denied listener: %s\n",
 							strerror(-err));
+					bg_agent_release_held(a);
 				}
 				bg_agent_flush(a);
 				if (++ticks % (1000 / BG_TICK_MS))
@@ -422,6 +452,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 	}
 	/* Drain what the kernel queued before the signal. */
 	drain(a);
+	bg_agent_release_held(a);
 	ret = 0;
 out:
 	if (a->notify)

@@ -16,6 +16,7 @@
 
 #define BG_MAX_SINKS 4
 #define BG_OLD_POLICIES 2
+#define BG_HELD_LISTENS 64
 
 struct bg_run_opts {
 	const char *policy_path; /* NULL: the built-in policy */
@@ -58,6 +59,12 @@ struct bg_agent {
 	unsigned long long dropped_seen; /* kernel drops already reported */
 	unsigned long long suppressed_seen; /* flood-control suppressions already reported */
 	int need_close; /* a denied listen was seen: close it again (--close-existing) */
+	/*
+	 * Listen events held until the close pass (--close-existing) says whether the socket was
+	 * closed: only then is "deny" true. Bounded: past it, an event is written as "alert".
+	 */
+	struct bg_event held[BG_HELD_LISTENS];
+	size_t n_held;
 	int notify; /* started by systemd with NOTIFY_SOCKET */
 	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */
 };
@@ -70,6 +77,9 @@ void bg_agent_event(struct bg_agent *a, const struct bg_event *ev);
 
 /* Write an agent record to every sink (and to stderr when no sink is stdout and loud is set). */
 void bg_agent_record(struct bg_agent *a, const struct bg_record *r, int loud);
+
+/* Write the held listen events: deny where the close pass closed the socket, else alert. */
+void bg_agent_release_held(struct bg_agent *a);
 
 /* Flush every sink. */
 void bg_agent_flush(struct bg_agent *a);

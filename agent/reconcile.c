@@ -5,6 +5,7 @@
  * "existing" events, closed with --close-existing.
  */
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -20,12 +21,31 @@ static int reported(const struct bg_sock_info *si, int only_closed)
 	return !only_closed || si->rec.closed;
 }
 
+/* Mark the held listen event for the same socket (netns, family, address, port) closed. */
+static int held_match(struct bg_agent *a, const struct bg_event *ev)
+{
+	size_t i;
+
+	for (i = 0; i < a->n_held; i++) {
+		struct bg_event *h = &a->held[i];
+
+		if (!(h->flags & BG_EV_F_CLOSED) && h->netns == ev->netns &&
+		    h->family == ev->family && h->port == ev->port &&
+		    !memcmp(h->addr, ev->addr, sizeof(h->addr))) {
+			h->flags |= BG_EV_F_CLOSED;
+			h->verdict = BG_VERDICT_DENY;
+			return 1;
+		}
+	}
+	return 0;
+}
+
 int bg_reconcile(struct bg_agent *a, int do_close, int only_closed, size_t *n_netns)
 {
 	struct bg_sock_list list = { 0 };
 	struct timespec mono;
 	struct bg_event ev;
-	int err, violations = 0;
+	int err, violations = 0, *emit = NULL;
 	__u64 seq = 0;
 	size_t i;
 
@@ -34,8 +54,28 @@ int bg_reconcile(struct bg_agent *a, int do_close, int only_closed, size_t *n_ne
 		goto out;
 	bg_sockets_attribute(&list);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
-	for (i = 0; i < list.n; i++)
-		violations += reported(&list.v[i], only_closed);
+	emit = calloc(list.n ? list.n : 1, sizeof(*emit));
+	if (!emit) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < list.n; i++) {
+		const struct bg_sock_info *si = &list.v[i];
+
+		if (!reported(si, only_closed))
+			continue;
+		bg_sockets_to_event(si, &ev);
+		/*
+		 * A re-listen closed now: its held listen event becomes the deny, and no second
+		 * event is made for it (nor a sequence number taken).
+		 */
+		if (si->rec.closed && held_match(a, &ev)) {
+			a->closed++;
+			continue;
+		}
+		emit[i] = 1;
+		violations++;
+	}
 	/* The events the agent makes share the kernel's sequence numbers. */
 	if (violations) {
 		err = bg_loader_take_seq(a->loader, violations, &seq);
@@ -45,11 +85,14 @@ int bg_reconcile(struct bg_agent *a, int do_close, int only_closed, size_t *n_ne
 	for (i = 0; i < list.n; i++) {
 		const struct bg_sock_info *si = &list.v[i];
 
-		if (!reported(si, only_closed))
+		if (!emit[i])
 			continue;
 		bg_sockets_to_event(si, &ev);
 		ev.seq = seq++;
 		ev.ts_ns = (__u64)mono.tv_sec * 1000000000ULL + mono.tv_nsec;
+		/* "deny" only for what was closed: left in place, a violation is an alert. */
+		if (ev.verdict == BG_VERDICT_DENY && !si->rec.closed)
+			ev.verdict = BG_VERDICT_ALERT;
 		bg_agent_event(a, &ev);
 		a->existing++;
 		a->closed += si->rec.closed;
@@ -59,6 +102,7 @@ int bg_reconcile(struct bg_agent *a, int do_close, int only_closed, size_t *n_ne
 	err = violations;
 	bg_agent_flush(a);
 out:
+	free(emit);
 	bg_sock_list_release(&list);
 	return err;
 }

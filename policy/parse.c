@@ -1238,8 +1238,9 @@ static int warn_unlisted(struct pctx *c, yaml_mark_t at)
 	}
 	return warn_at(
 		c, at,
-		"%s %s: every server you did not list, and every client that binds %s (to a "
-		"fixed port, or to port 0 for an ephemeral one); %s, or keep unlisted: public",
+		"%s %s: every server you did not list, and every client that binds %s to a "
+		"fixed local port (a bind to port 0, an ephemeral port, is not judged by it); "
+		"%s, or keep unlisted: public",
 		what, fate, who, fix);
 }
 

@@ -586,6 +586,98 @@ static void run_confine(struct sb *sb)
 	free(out);
 }
 
+/* --- Ephemeral ports and one report per violation ----------------------------------------- */
+
+/* A strict policy: anything not listed may only bind loopback. */
+static const char strict_policy[] = "version: 1\n"
+				    "name: strict\n"
+				    "unlisted: loopback\n"
+				    "rules:\n"
+				    "  - port: 3306\n"
+				    "    expose: loopback\n"
+				    "    service: mysql\n";
+
+static struct {
+	int tcp0, udp0, tcp8080, listen3306;
+} * eres;
+
+static int worker_ephemeral(void *arg)
+{
+	const struct form any4 = { AF_INET, "0.0.0.0", -1, 0, 0 };
+
+	(void)arg;
+	/* A client binding port 0 asks for an ephemeral port: no service, no unlisted default. */
+	eres->tcp0 = try_bind(&any4, 0, SOCK_STREAM, NULL);
+	eres->udp0 = try_bind(&any4, 0, SOCK_DGRAM, NULL);
+	/* A server naming an unlisted port is judged by the unlisted default. */
+	eres->tcp8080 = try_bind(&any4, 8080, SOCK_STREAM, NULL);
+	return 0;
+}
+
+/* bind() and listen() on 0.0.0.0:3306 in audit mode: one service coming up, one alert. */
+static int worker_bind_listen(void *arg)
+{
+	const struct form any4 = { AF_INET, "0.0.0.0", -1, 0, 0 };
+	int fd = -1;
+
+	(void)arg;
+	eres->listen3306 = try_bind(&any4, 3306, SOCK_STREAM, &fd);
+	if (fd >= 0) {
+		if (listen(fd, 4) != 0)
+			eres->listen3306 = errno;
+		close(fd);
+	}
+	return 0;
+}
+
+static void run_ephemeral(struct sb *sb)
+{
+	const char *policy = sb_write_tmp(sb, "strict.yaml", strict_policy);
+	const char *enforce[] = { "--policy", policy, NULL };
+	const char *audit[] = { "--policy", policy, "--mode", "audit", NULL };
+	const char *any_event[] = { "\"event\":\"bind\"", NULL };
+	const char *p8080[] = { "\"verdict\":\"deny\"", "\"port\":8080", "\"rule\":null", NULL };
+	const char *a3306[] = { "\"verdict\":\"alert\"", "\"port\":3306", NULL };
+	const char *l3306[] = { "\"event\":\"listen\"", NULL };
+	char *out;
+	int st;
+
+	printf("--- unlisted: loopback: an ephemeral client bind, an unlisted server port\n");
+	if (sb_agent_start(sb, enforce) != 0) {
+		SB_CHECK(0, "agent start with the strict policy");
+		return;
+	}
+	memset(eres, 0xff, sizeof(*eres));
+	st = sb_child(sb, 1, 1, worker_ephemeral, NULL);
+	SB_CHECK(st == 0, "worker exit %d", st);
+	SB_CHECK(sb_agent_stop(sb) == 0, "agent stops cleanly");
+	SB_CHECK(eres->tcp0 == 0, "a TCP client's 0.0.0.0:0 bind succeeds (errno %d)", eres->tcp0);
+	SB_CHECK(eres->udp0 == 0, "a UDP client's 0.0.0.0:0 bind succeeds (errno %d)", eres->udp0);
+	SB_CHECK(eres->tcp8080 == EPERM, "0.0.0.0:8080 (unlisted) is denied (errno %d)",
+		 eres->tcp8080);
+	out = sb_slurp(sb->out_path);
+	SB_CHECK(out && sb_count_lines(out, p8080) == 1, "one deny event for 8080");
+	SB_CHECK(out && sb_count_lines(out, any_event) == 1,
+		 "no event for the ephemeral binds (%d bind events)",
+		 out ? sb_count_lines(out, any_event) : -1);
+	free(out);
+
+	printf("--- bind() + listen() in audit mode: one alert, not two\n");
+	if (sb_agent_start(sb, audit) != 0) {
+		SB_CHECK(0, "agent start in audit mode");
+		return;
+	}
+	st = sb_child(sb, 1, 1, worker_bind_listen, NULL);
+	SB_CHECK(st == 0 && eres->listen3306 == 0, "audit: bind and listen succeed (errno %d)",
+		 eres->listen3306);
+	SB_CHECK(sb_agent_stop(sb) == 0, "agent stops cleanly");
+	out = sb_slurp(sb->out_path);
+	SB_CHECK(out && sb_count_lines(out, a3306) == 1, "one alert for 0.0.0.0:3306 (%d)",
+		 out ? sb_count_lines(out, a3306) : -1);
+	SB_CHECK(out && sb_count_lines(out, l3306) == 0, "no second report from the listen");
+	free(out);
+}
+
 /* --- Bad input and environment errors ------------------------------------------------------ */
 
 static const struct {
@@ -867,7 +959,9 @@ int main(void)
 	cres = mmap(NULL, sizeof(*cres), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
 	udp_results = mmap(NULL, sizeof(int) * NUDP, PROT_READ | PROT_WRITE,
 			   MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	if (results == MAP_FAILED || cres == MAP_FAILED || udp_results == MAP_FAILED) {
+	eres = mmap(NULL, sizeof(*eres), PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	if (results == MAP_FAILED || cres == MAP_FAILED || udp_results == MAP_FAILED ||
+	    eres == MAP_FAILED) {
 		perror("mmap");
 		sb_teardown(&sb);
 		return 1;
@@ -878,6 +972,7 @@ int main(void)
 	run_builtin_udp(&sb);
 	run_quiet(&sb);
 	run_confine(&sb);
+	run_ephemeral(&sb);
 	run_bad_input(&sb);
 	run_reload(&sb);
 	run_lifecycle(&sb);

@@ -1660,9 +1660,9 @@ static void test_warnings(void **state)
 		  { "test.yaml:2:11: warning: unlisted: loopback applies to clients too: on every "
 		    "port no rule lists, a bind() outside loopback is denied (EPERM): every server "
 		    "you did not list, and every client that binds 0.0.0.0 or another non-loopback "
-		    "address before connecting (to a fixed port, or to port 0 for an ephemeral "
-		    "one); list each port other hosts must reach with expose: public, or keep "
-		    "unlisted: public" } },
+		    "address before connecting to a fixed local port (a bind to port 0, an "
+		    "ephemeral port, is not judged by it); list each port other hosts must reach "
+		    "with expose: public, or keep unlisted: public" } },
 		{ "unlisted: none, audit",
 		  "version: 1\nmode: audit\nrules: []\nunlisted: none\n",
 		  4,
