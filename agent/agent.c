@@ -33,6 +33,8 @@
 #include "log.h"
 #include "pin.h"
 #include "sink.h"
+#include "whois.h"
+#include "cgroup.h"
 
 #ifndef BG_VERSION
 #define BG_VERSION "0.0.0"
@@ -89,6 +91,14 @@ void bg_agent_event(struct bg_agent *a, const struct bg_event *ev)
 	}
 	if (p && ev->rule_id >= 1 && ev->rule_id <= p->n_rules)
 		m.rule = &p->rules[ev->rule_id - 1];
+	if (a->whois && !(ev->flags & BG_EV_F_NO_TASK)) {
+		const struct bg_whois_entry *w = bg_whois_get(a->whois, ev->cgroup_id);
+
+		m.exe = bg_whois_exe(a->whois, ev->pid);
+		m.cgroup = w->path[0] ? w->path : NULL;
+		m.unit = w->info.unit[0] ? w->info.unit : NULL;
+		m.pod = w->have_pod ? &w->pod : NULL;
+	}
 	ns = (__s64)ev->ts_ns + a->mono_to_wall_ns;
 	if (ns < 0)
 		ns = 0; /* a clock set before 1970: print the epoch rather than lose the event */
@@ -427,6 +437,8 @@ static int event_loop(struct bg_agent *a, int sigfd)
 				if (++ticks % (1000 / BG_TICK_MS))
 					break;
 				report_drops(a);
+				if (ticks % (10000 / BG_TICK_MS) == 0)
+					bg_whois_sweep(a->whois);
 				if (a->watchdog_usec)
 					sd_notify(0, "WATCHDOG=1");
 				if (!bg_loader_cgroup_alive(a->loader)) {
@@ -544,6 +556,14 @@ int bg_agent_run(const struct bg_run_opts *o)
 			a.watchdog_usec = usec;
 	}
 
+	{
+		struct bg_whois_opts wopts = { .containerd_state = o->containerd_state };
+		char mnt[PATH_MAX];
+
+		if (bg_cgroup2_root("/proc/self/mounts", mnt, sizeof(mnt)) == 0)
+			wopts.cgroup_mount = mnt;
+		a.whois = bg_whois_new(&wopts);
+	}
 	lopts.cgroup_path = a.cgroup;
 	lopts.pin = o->pin;
 	lopts.src_rate = o->src_rate;
@@ -649,6 +669,7 @@ out_sinks:
 	if (sigfd >= 0)
 		close(sigfd);
 out_free_policy:
+	bg_whois_free(a.whois);
 	bg_policy_free(a.policy);
 	for (i = 0; i < BG_OLD_POLICIES; i++)
 		bg_policy_free(a.old[i]);

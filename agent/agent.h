@@ -29,11 +29,13 @@ struct bg_run_opts {
 	int close_existing;
 	int pin; /* pinned enforcement: outlives the agent, adopted by the next one */
 	__u32 src_rate, src_burst; /* flood control: events a second and at once per source */
+	const char *containerd_state; /* NULL: /run/containerd (pod names) */
 	int verbose;
 };
 
 struct bg_loader;
 struct bg_sink;
+struct bg_whois;
 
 struct bg_agent {
 	const struct bg_run_opts *o;
@@ -65,6 +67,7 @@ struct bg_agent {
 	 */
 	struct bg_event held[BG_HELD_LISTENS];
 	size_t n_held;
+	struct bg_whois *whois; /* cgroup id -> path, unit, pod; pid -> executable */
 	int notify; /* started by systemd with NOTIFY_SOCKET */
 	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */
 };
