@@ -1,6 +1,6 @@
 # SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 #
-# packaging.mk - install like a daemon.
+# packaging.mk - install like a daemon, package, and prove it on a real systemd host.
 # Included by the top-level Makefile (paths are relative to the repository root).
 #
 #   make man             build/man/bindguard.8 (help2man over --help) and bindguard-policy.5
@@ -13,6 +13,11 @@
 #   make packaging-check no root: the installed unit passes `systemd-analyze verify` and its
 #                        exposure score is at most $(SECURITY_MAX); both man pages render; the
 #                        logrotate snippet parses; bash completion completes
+#   make deb             build/deb/bindguard_<version>_amd64.deb with debhelper, built in a clean
+#                        copy of the tree, then lintian (fails on any error)
+#   make deb-test        root: dpkg -i, upgrade and purge of that .deb on this machine, checking
+#                        each step; refuses if bindguard is installed already (DEB=FILE: that
+#                        package instead of a fresh `make deb`)
 
 PREFIX		?= /usr/local
 SYSCONFDIR	?= /etc
@@ -27,11 +32,13 @@ SECURITY_MAX	?= 2.5
 MAN_PAGES	:= $(BUILD)/man/bindguard.8 $(BUILD)/man/bindguard-policy.5
 UNIT_OUT	:= $(BUILD)/packaging/bindguard.service
 
-# help2man, go-md2man: man pages.
+# help2man, go-md2man: man pages. debhelper, lintian, dpkg-dev, fakeroot: make deb.
+# libsystemd-dev, libmicrohttpd-dev: the package's Build-Depends (journald, sd_notify, metrics).
 # systemd (systemd-analyze), man-db, logrotate, bash-completion: packaging-check.
-DEPS_PKGS	+= help2man go-md2man systemd man-db logrotate bash-completion
+DEPS_PKGS	+= help2man go-md2man debhelper lintian dpkg-dev fakeroot libsystemd-dev \
+		   libmicrohttpd-dev systemd man-db logrotate bash-completion
 
-.PHONY: man install uninstall packaging-check
+.PHONY: man install uninstall packaging-check deb deb-test
 
 man: $(MAN_PAGES)
 
@@ -75,3 +82,10 @@ uninstall:
 
 packaging-check: $(BUILD)/bindguard $(MAN_PAGES)
 	$(Q)SECURITY_MAX=$(SECURITY_MAX) packaging/check.sh $(BUILD)
+
+deb:
+	$(Q)packaging/mkdeb.sh $(BUILD)
+
+deb-test:
+	$(Q)[ -n "$(DEB)" ] || $(MAKE) --no-print-directory deb
+	$(Q)packaging/deb-test.sh $(BUILD) $(DEB)
