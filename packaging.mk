@@ -18,6 +18,10 @@
 #   make deb-test        root: dpkg -i, upgrade and purge of that .deb on this machine, checking
 #                        each step; refuses if bindguard is installed already (DEB=FILE: that
 #                        package instead of a fresh `make deb`)
+#   make systemd-test    root: debootstrap a bookworm guest (cached under build/), boot it with
+#                        systemd as PID 1 under qemu and run tests/systemd/guest-test.sh against
+#                        the .deb there (start, deny, journal, reload, restart with no gap,
+#                        upgrade, purge); DEB=FILE as for deb-test
 
 PREFIX		?= /usr/local
 SYSCONFDIR	?= /etc
@@ -35,10 +39,13 @@ UNIT_OUT	:= $(BUILD)/packaging/bindguard.service
 # help2man, go-md2man: man pages. debhelper, lintian, dpkg-dev, fakeroot: make deb.
 # libsystemd-dev, libmicrohttpd-dev: the package's Build-Depends (journald, sd_notify, metrics).
 # systemd (systemd-analyze), man-db, logrotate, bash-completion: packaging-check.
+# debootstrap, qemu-system-x86, e2fsprogs (mkfs.ext4 -d), libc6-dev (a static test helper):
+# systemd-test.
 DEPS_PKGS	+= help2man go-md2man debhelper lintian dpkg-dev fakeroot libsystemd-dev \
-		   libmicrohttpd-dev systemd man-db logrotate bash-completion
+		   libmicrohttpd-dev systemd man-db logrotate bash-completion debootstrap \
+		   qemu-system-x86 e2fsprogs libc6-dev
 
-.PHONY: man install uninstall packaging-check deb deb-test
+.PHONY: man install uninstall packaging-check deb deb-test systemd-test
 
 man: $(MAN_PAGES)
 
@@ -89,3 +96,8 @@ deb:
 deb-test:
 	$(Q)[ -n "$(DEB)" ] || $(MAKE) --no-print-directory deb
 	$(Q)packaging/deb-test.sh $(BUILD) $(DEB)
+
+# DEB=FILE tests that package instead of building one.
+systemd-test:
+	$(Q)[ -n "$(DEB)" ] || $(MAKE) --no-print-directory deb
+	$(Q)tests/systemd/systemd-test.sh $(BUILD) $(DEB)
