@@ -31,7 +31,7 @@ UNITDIR		?= $(PREFIX)/lib/systemd/system
 COMPLETIONDIR	?= $(PREFIX)/share/bash-completion/completions
 DOCDIR		?= $(PREFIX)/share/doc/bindguard
 DESTDIR		?=
-SECURITY_MAX	?= 2.5
+SECURITY_MAX	?= 2.7
 
 MAN_PAGES	:= $(BUILD)/man/bindguard.8 $(BUILD)/man/bindguard-policy.5
 UNIT_OUT	:= $(BUILD)/packaging/bindguard.service

@@ -120,6 +120,36 @@ s_install() {
 	why="installed $(dpkg-query -W -f '${Version}' bindguard), disabled, inactive; unit verified"
 }
 
+# Pins made inside the unit's sandbox must land in the host's bpffs, writable through
+# ProtectSystem=strict and ProtectKernelTunables=: a private mount, or a read-only one, would
+# make --pin fail or pin where the next agent cannot see. Checked with bpftool in a copy of the
+# unit that keeps every sandboxing setting and only runs something else.
+s_sandbox_pin() {
+	p=/run/systemd/system/bg-pinprobe.service
+	sed -e '/^\(Type\|NotifyAccess\|ExecStartPre\|ExecStart\|ExecReload\|Restart\|RestartSec\|RestartPreventExitStatus\|WatchdogSec\)=/d' \
+		-e '/^\[Install\]/,$d' /lib/systemd/system/$U >"$p"
+	cat >>"$p" <<-EOF
+	Type=oneshot
+	ExecStart=/bin/mkdir -p /sys/fs/bpf/bindguard
+	ExecStart=/usr/sbin/bpftool map create /sys/fs/bpf/bindguard/probe type array key 4 value 4 entries 1 name bg_probe
+	EOF
+	grep -E '^(ProtectSystem|ReadWritePaths|ProtectKernelTunables|SystemCallFilter)=' "$p"
+	systemctl daemon-reload
+	timeout 60 systemctl start bg-pinprobe.service
+	rc=$?
+	journalctl -u bg-pinprobe.service --no-pager -o cat | tail -n 5
+	shown=$(bpftool map show pinned /sys/fs/bpf/bindguard/probe 2>&1)
+	echo "$shown"
+	rm -f /sys/fs/bpf/bindguard/probe
+	rmdir /sys/fs/bpf/bindguard 2>/dev/null
+	rm -f "$p"
+	systemctl daemon-reload
+	[ $rc -eq 0 ] || fail "bpftool map create + pin inside the unit's sandbox: exit $rc" || return 1
+	echo "$shown" | grep -q 'name bg_probe' ||
+		fail "the pin made inside the sandbox is not visible outside it: $shown" || return 1
+	why="a map pinned inside the sandbox is in the host's /sys/fs/bpf"
+}
+
 # A listener that breaks the policy before the service starts, held by another user in another
 # network namespace: reconcile finds it only if the unit's capabilities let the agent into that
 # netns (CAP_SYS_ADMIN, CAP_SYS_PTRACE) and /proc/PID/fd (CAP_DAC_READ_SEARCH).
@@ -354,8 +384,17 @@ t_all=$(date +%s)
 info "guest up: $(uname -r), $(cat /proc/uptime | cut -d' ' -f1)s since the kernel started"
 [ -f "$T/compat.conf" ] && info "COMPAT: the unit runs with tests/systemd/compat.conf (an agent without --pin, --output journal, sd_notify)"
 installed_at=$(date +%s)
+if [ -x "$T/cmd" ]; then
+	# SYSTEMD_TEST_CMD on the host: a one-off command instead of the steps, for investigating.
+	"$T/cmd"
+	echo "BGTEST-RESULT 0 passed, 0 failed"
+	echo "BGTEST-DONE"
+	sync
+	systemctl poweroff --force --force
+fi
 step boot s_boot
 step install s_install
+step sandbox-pin s_sandbox_pin
 step existing-setup s_existing_setup
 step start s_start
 step sandbox s_sandbox

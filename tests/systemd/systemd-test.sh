@@ -26,6 +26,8 @@
 #   SYSTEMD_TEST_CACHE    where the rootfs tarball is kept (default BUILD/systemd-test/cache)
 #   SYSTEMD_TEST_COMPAT   1: run the unit with tests/systemd/compat.conf, for an agent without
 #                         --pin, --output journal and sd_notify (see that file)
+#   SYSTEMD_TEST_CMD      a shell command run in the guest instead of the steps (investigating;
+#                         its output is in the console log)
 #   SYSTEMD_TEST_KERNEL   the kernels.sh series to boot (default 6.1, bookworm's own; 6.12 is
 #                         bookworm's backport)
 #   VMTEST_CACHE          where kernels are kept (default BUILD/vmtest/kernels, shared with
@@ -124,6 +126,10 @@ gcc -static -O2 -Wall -Wextra -Werror -o "$bg/bgbind" "$here/bgbind.c" ||
 install -m 0755 "$here/guest-test.sh" "$bg/guest-test.sh"
 cp "$here/policy-allow-3306.yaml" "$bg/"
 [ "${SYSTEMD_TEST_COMPAT:-0}" = 1 ] && cp "$here/compat.conf" "$bg/"
+if [ -n "${SYSTEMD_TEST_CMD:-}" ]; then
+	printf '#!/bin/sh\n%s\n' "$SYSTEMD_TEST_CMD" >"$bg/cmd"
+	chmod 755 "$bg/cmd"
+fi
 img=$tmp/root.img
 size=$(($(du -sm "$root" | cut -f1) + 512))
 truncate -s "${size}M" "$img"
