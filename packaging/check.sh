@@ -163,6 +163,8 @@ if [ -r "$bc" ]; then
 	expect "bindguard status --format " table json
 	expect "bindguard run --mode " enforce audit
 	expect "bindguard learn --" --duration --output --cgroup
+	expect "bindguard run -f " json text
+	expect "bindguard probe --format " table json
 	got=$(complete_words "bindguard check --")
 	case " $got" in *" --policy "*) cfail="$cfail [check offers run's --policy]" ;; esac
 	if [ -z "$cfail" ]; then
