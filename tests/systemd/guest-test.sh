@@ -212,7 +212,8 @@ s_deny() {
 	why="0.0.0.0:3306 EPERM (pid $deny_pid), 127.0.0.1:3306 allowed"
 }
 
-# The deny as a native journal record: its own fields, the priority of a deny.
+# The deny as a native journal record: its own fields, the priority of a deny, a one-line
+# MESSAGE. (JSON goes through printf: dash's echo would turn its \n escapes into newlines.)
 deny_record() {
 	journal_json | jq -c --arg pid "$deny_pid" \
 		'select(.BINDGUARD_VERDICT == "deny" and .BINDGUARD_PORT == "3306" and
@@ -229,15 +230,17 @@ s_journal() {
 		fail "no journal record with BINDGUARD_VERDICT=deny BINDGUARD_PORT=3306 BINDGUARD_PID=$deny_pid"
 		return 1
 	fi
-	echo "$rec" | jq -c 'with_entries(select(.key | test("^(BINDGUARD_|PRIORITY|MESSAGE$|_SYSTEMD_UNIT)")))'
-	prio=$(echo "$rec" | jq -r .PRIORITY)
-	rule=$(echo "$rec" | jq -r .BINDGUARD_RULE)
-	unit=$(echo "$rec" | jq -r ._SYSTEMD_UNIT)
-	msg=$(echo "$rec" | jq -r .MESSAGE)
+	printf '%s\n' "$rec" | jq -c 'with_entries(select(.key | test("^(BINDGUARD_|PRIORITY|MESSAGE$|_SYSTEMD_UNIT)")))'
+	prio=$(printf '%s\n' "$rec" | jq -r .PRIORITY)
+	rule=$(printf '%s\n' "$rec" | jq -r .BINDGUARD_RULE)
+	unit=$(printf '%s\n' "$rec" | jq -r ._SYSTEMD_UNIT)
+	msg=$(printf '%s\n' "$rec" | jq -r .MESSAGE)
 	[ "$prio" = 4 ] || fail "PRIORITY=$prio, a deny is 4 (warning)" || return 1
 	[ "$rule" = mysql ] || fail "BINDGUARD_RULE=$rule, want mysql" || return 1
 	[ "$unit" = "$U" ] || fail "_SYSTEMD_UNIT=$unit" || return 1
 	[ -n "$msg" ] && [ "$msg" != null ] || fail "empty MESSAGE" || return 1
+	[ "$(printf '%s\n' "$msg" | wc -l)" -eq 1 ] ||
+		fail "MESSAGE is not one line: $(printf '%s' "$msg" | tr '\n' '|')" || return 1
 	n=$(journalctl -u "$U" --no-pager -o cat BINDGUARD_VERDICT=deny BINDGUARD_PORT=3306 | wc -l)
 	[ "$n" -ge 1 ] || fail "journalctl -u $U BINDGUARD_VERDICT=deny finds nothing" || return 1
 	why="PRIORITY=4 BINDGUARD_RULE=mysql BINDGUARD_PORT=3306; MESSAGE: $msg"
@@ -259,13 +262,13 @@ s_existing() {
 	[ -n "${listener:-}" ] || fail "no listener" || return 1
 	rec=$(events | jq -c --arg pid "$listener" 'select(.pid == $pid and .port == "3306")' |
 		head -n 1)
-	echo "record: $rec"
+	printf 'record: %s\n' "$rec"
 	[ -n "$rec" ] ||
 		fail "nothing reported 0.0.0.0:3306 of pid $listener (uid 65534, netns $listener_netns)" ||
 		return 1
-	ns=$(echo "$rec" | jq -r .netns)
+	ns=$(printf '%s\n' "$rec" | jq -r .netns)
 	[ "$ns" = "$listener_netns" ] || fail "netns $ns, want $listener_netns" || return 1
-	why="reported with its pid, uid and netns: $(echo "$rec" | jq -r '"\(.event) \(.verdict) uid=\(.uid) comm=\(.comm)"')"
+	why="reported with its pid, uid and netns: $(printf '%s\n' "$rec" | jq -r '"\(.event) \(.verdict) uid=\(.uid) comm=\(.comm)"')"
 }
 
 s_pinned() {
