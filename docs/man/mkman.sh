@@ -27,17 +27,22 @@ case $section in
 		{ echo "mkman: help2man is missing (Debian package help2man)" >&2; exit 1; }
 	bin=$(cd "$(dirname "$src")" && pwd)/$(basename "$src")
 	# help2man wants "Usage: PROG ..." with further forms on "  or:  PROG ..." lines; the
-	# binary prints "Usage:" alone, then one indented form per line, long forms wrapped.
+	# binary prints one form per line after "Usage:" (on that line or alone on it), each
+	# starting with "bindguard", long forms wrapped onto more indented lines.
 	cat >"$tmp/bindguard" <<WRAP
 #!/bin/sh
 if [ "\$1" = --version ]; then exec "$bin" --version; fi
 "$bin" \${BG_MAN_CMD:-} --help | awk '
-	/^Usage:[ \t]*\$/ { inusage = 1; n = 0; next }
+	/^Usage:/ {
+		inusage = 1; n = 0; sub(/^Usage:[ \t]*/, "")
+		if (\$0 != "") form[++n] = \$0
+		next
+	}
 	inusage && /^[ \t]*\$/ {
 		for (i = 1; i <= n; i++) print (i == 1 ? "Usage: " : "  or:  ") form[i]
 		inusage = 0; print; next
 	}
-	inusage && /^  [^ ]/ { sub(/^ +/, ""); form[++n] = \$0; next }
+	inusage && /^ +bindguard / { sub(/^ +/, ""); form[++n] = \$0; next }
 	inusage { sub(/^ +/, ""); form[n] = form[n] " " \$0; next }
 	{ print }'
 WRAP
