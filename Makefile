@@ -195,5 +195,6 @@ clean:
 # Optional parts, each owned by its own file: fuzzing, sanitizer runs, benchmarks.
 -include tests/fuzz/fuzz.mk tests/sanitize.mk bench/bench.mk
 -include k8s.mk
+-include packaging.mk
 
 -include $(shell find $(BUILD) -type f -name '*.d' 2>/dev/null)
