@@ -114,11 +114,4 @@ int bg_record_summary(struct bg_strbuf *sb, const struct bg_record *r);
 int bg_event_format(struct bg_strbuf *sb, int format, const struct bg_event *ev,
 		    const struct bg_policy_rule *rule, const struct timespec *wall);
 
-/*
- * Append one lifecycle line: {"ts":..,"event":"agent","state":STATE, ...extra}. @extra_json is
- * NULL or a string of already-encoded members without braces, e.g. "\"mode\":\"enforce\"".
- */
-int bg_lifecycle_format(struct bg_strbuf *sb, int format, const char *state,
-			const struct timespec *wall, const char *extra_json);
-
 #endif /* BG_EVENT_FMT_H */
