@@ -32,6 +32,7 @@
 #include "loader.h"
 #include "log.h"
 #include "pin.h"
+#include "scopes.h"
 #include "sink.h"
 #include "whois.h"
 #include "cgroup.h"
@@ -91,6 +92,8 @@ void bg_agent_event(struct bg_agent *a, const struct bg_event *ev)
 	}
 	if (p && ev->rule_id >= 1 && ev->rule_id <= p->n_rules)
 		m.rule = &p->rules[ev->rule_id - 1];
+	if (p && ev->scope >= 1 && ev->scope <= p->n_scopes)
+		m.scope = p->scopes[ev->scope - 1].name;
 	if (a->whois && !(ev->flags & BG_EV_F_NO_TASK)) {
 		const struct bg_whois_entry *w = bg_whois_get(a->whois, ev->cgroup_id);
 
@@ -342,7 +345,7 @@ static int epoll_add(int epfd, int fd, __u32 tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON };
+enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON, TAG_SCOPES };
 
 /*
  * After a wakeup, look again in BG_SOON_MS: the kernel wakes the reader at most every 5 ms in a
@@ -369,7 +372,8 @@ static int event_loop(struct bg_agent *a, int sigfd)
 	if (epfd < 0 || tfd < 0 || sfd < 0 || timerfd_settime(tfd, 0, &its, NULL) < 0 ||
 	    epoll_add(epfd, bg_loader_ring_fd(a->loader), TAG_RING) ||
 	    epoll_add(epfd, sigfd, TAG_SIGNAL) || epoll_add(epfd, tfd, TAG_TIMER) ||
-	    epoll_add(epfd, sfd, TAG_SOON)) {
+	    epoll_add(epfd, sfd, TAG_SOON) ||
+	    (a->scopes && epoll_add(epfd, bg_scopes_fd(a->scopes), TAG_SCOPES))) {
 		bg_err("cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
@@ -398,6 +402,10 @@ static int event_loop(struct bg_agent *a, int sigfd)
 					snprintf(why, sizeof(why), "%s", bg_loader_strerror());
 					goto out;
 				}
+				break;
+			case TAG_SCOPES:
+				/* Cgroups made or removed: classify them before their first bind. */
+				bg_scopes_update(a->scopes, a->policy, a->loader);
 				break;
 			case TAG_SIGNAL:
 				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -437,6 +445,8 @@ static int event_loop(struct bg_agent *a, int sigfd)
 				if (++ticks % (1000 / BG_TICK_MS))
 					break;
 				report_drops(a);
+				/* Containers whose runtime state was not there yet. */
+				bg_scopes_update(a->scopes, a->policy, a->loader);
 				if (ticks % (10000 / BG_TICK_MS) == 0)
 					bg_whois_sweep(a->whois);
 				if (a->watchdog_usec)
@@ -563,6 +573,14 @@ int bg_agent_run(const struct bg_run_opts *o)
 		if (bg_cgroup2_root("/proc/self/mounts", mnt, sizeof(mnt)) == 0)
 			wopts.cgroup_mount = mnt;
 		a.whois = bg_whois_new(&wopts);
+		/* Which cgroups the policy's scopes take; watched only if it has scopes. */
+		if (wopts.cgroup_mount) {
+			a.scopes = bg_scopes_new(mnt, a.cgroup, a.whois);
+			if (!a.scopes) {
+				bg_err("cannot watch the cgroup tree: %s\n", strerror(errno));
+				goto out_sinks;
+			}
+		}
 	}
 	lopts.cgroup_path = a.cgroup;
 	lopts.pin = o->pin;
@@ -595,7 +613,7 @@ int bg_agent_run(const struct bg_run_opts *o)
 
 		/* A new generation after the adopted ones, so queued events keep their names. */
 		copts.gen = adopted ? (__u16)(meta.gen + 1) : 0;
-		err = bg_cli_install(a.loader, a.policy, &copts, &a.compiled);
+		err = bg_cli_install_scoped(a.loader, a.policy, &copts, &a.compiled, a.scopes);
 		if (err) {
 			ret = err;
 			goto out_free_loader;
@@ -669,6 +687,7 @@ out_sinks:
 	if (sigfd >= 0)
 		close(sigfd);
 out_free_policy:
+	bg_scopes_free(a.scopes);
 	bg_whois_free(a.whois);
 	bg_policy_free(a.policy);
 	for (i = 0; i < BG_OLD_POLICIES; i++)

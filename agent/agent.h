@@ -36,6 +36,7 @@ struct bg_run_opts {
 struct bg_loader;
 struct bg_sink;
 struct bg_whois;
+struct bg_scopes;
 
 struct bg_agent {
 	const struct bg_run_opts *o;
@@ -68,6 +69,7 @@ struct bg_agent {
 	struct bg_event held[BG_HELD_LISTENS];
 	size_t n_held;
 	struct bg_whois *whois; /* cgroup id -> path, unit, pod; pid -> executable */
+	struct bg_scopes *scopes; /* the cgroups the policy's scopes take */
 	int notify; /* started by systemd with NOTIFY_SOCKET */
 	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */
 };
