@@ -1185,12 +1185,9 @@ enum {
 };
 
 static const char *const scope_keys[SK_COUNT] = {
-	[SK_NAME] = "name",
-	[SK_MATCH] = "match",
-	[SK_RULES] = "rules",
-	[SK_DEFAULT_ACTION] = "default_action",
-	[SK_UNLISTED] = "unlisted",
-	[SK_UNLISTED_ACTION] = "unlisted_action",
+	[SK_NAME] = "name",	    [SK_MATCH] = "match",
+	[SK_RULES] = "rules",	    [SK_DEFAULT_ACTION] = "default_action",
+	[SK_UNLISTED] = "unlisted", [SK_UNLISTED_ACTION] = "unlisted_action",
 };
 
 /* A glob is matched with fnmatch(); this only refuses what cannot be meant as one. */
@@ -1247,17 +1244,18 @@ static int read_match(struct pctx *c, struct bg_policy_scope *sc)
 			return ret;
 	}
 	if (!seen)
-		return fail_at(c, at,
-			       "match is empty: a scope names the cgroup, namespace or pod it is for "
-			       "(it would take every socket)");
+		return fail_at(
+			c, at,
+			"match is empty: a scope names the cgroup, namespace or pod it is for "
+			"(it would take every socket)");
 	return 0;
 }
 
 /* The current event starts one scope's mapping. */
 static int read_scope(struct pctx *c)
 {
-	const struct keyset ks = { scope_keys, SK_COUNT, "in scope", rule_keys, RK_COUNT,
-				   "a rule key" };
+	const struct keyset ks = { scope_keys, SK_COUNT, "in scope",
+				   rule_keys,  RK_COUNT, "a rule key" };
 	yaml_mark_t at = c->ev.start_mark, firsts[SK_COUNT], rules_at = at, unlisted_at = at;
 	struct bg_policy *p = c->pol;
 	struct bg_policy_scope *sc, *grown;
@@ -1304,8 +1302,9 @@ static int read_scope(struct pctx *c)
 			ret = read_action(c, "default_action", &sc->default_action);
 			break;
 		case SK_UNLISTED:
-			ret = read_exposure(c, "unlisted", &sc->unlisted_expose, &sc->unlisted_cidrs,
-					    &sc->n_unlisted_cidrs, &unlisted_at);
+			ret = read_exposure(c, "unlisted", &sc->unlisted_expose,
+					    &sc->unlisted_cidrs, &sc->n_unlisted_cidrs,
+					    &unlisted_at);
 			break;
 		case SK_UNLISTED_ACTION:
 			ret = read_action(c, "unlisted_action", &sc->unlisted_action);
@@ -1321,7 +1320,8 @@ static int read_scope(struct pctx *c)
 	if (!(seen & (1u << SK_NAME)))
 		return fail_at(c, at, "scope has no name (write name: ...)");
 	if (!(seen & (1u << SK_MATCH)))
-		return fail_at(c, at, "scope %s has no match (cgroup:, namespace:, pod:)", sc->name);
+		return fail_at(c, at, "scope %s has no match (cgroup:, namespace:, pod:)",
+			       sc->name);
 	if (!(seen & (1u << SK_RULES)))
 		return fail_at(c, at, "scope %s has no rules (write rules: [] for none)", sc->name);
 	for (i = 0; i + 1 < p->n_scopes; i++)
@@ -1547,9 +1547,10 @@ static int read_top(struct pctx *c)
 	}
 	for (i = 0; i < p->n_rules; i++)
 		if (!p->rules[i].action)
-			p->rules[i].action = p->rules[i].scope ?
-						     p->scopes[p->rules[i].scope - 1].default_action :
-						     p->default_action;
+			p->rules[i].action =
+				p->rules[i].scope ?
+					p->scopes[p->rules[i].scope - 1].default_action :
+					p->default_action;
 	if (p->unlisted_expose != BG_EXPOSE_PUBLIC)
 		return warn_unlisted(c, unlisted_at);
 	return 0;
