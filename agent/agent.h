@@ -29,11 +29,15 @@ struct bg_run_opts {
 	int close_existing;
 	int pin; /* pinned enforcement: outlives the agent, adopted by the next one */
 	__u32 src_rate, src_burst; /* flood control: events a second and at once per source */
+	const char *containerd_state; /* NULL: /run/containerd (pod names) */
 	int verbose;
 };
 
 struct bg_loader;
 struct bg_sink;
+struct bg_whois;
+struct bg_scopes;
+struct bg_pwatch;
 
 struct bg_agent {
 	const struct bg_run_opts *o;
@@ -65,6 +69,9 @@ struct bg_agent {
 	 */
 	struct bg_event held[BG_HELD_LISTENS];
 	size_t n_held;
+	struct bg_whois *whois; /* cgroup id -> path, unit, pod; pid -> executable */
+	struct bg_scopes *scopes; /* the cgroups the policy's scopes take */
+	struct bg_pwatch *pwatch; /* --policy's file, reloaded when it changes */
 	int notify; /* started by systemd with NOTIFY_SOCKET */
 	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */
 };
@@ -91,8 +98,11 @@ void bg_agent_flush(struct bg_agent *a);
  */
 int bg_reconcile(struct bg_agent *a, int do_close, int only_closed, size_t *n_netns);
 
-/* SIGHUP: read the policy again and swap it in; a bad one keeps the old. (reload.c) */
-void bg_agent_reload(struct bg_agent *a);
+/*
+ * SIGHUP, or the file changed: read the policy again and swap it in; a bad one keeps the old.
+ * trigger names the cause in the reloaded / reload-failed record. (reload.c)
+ */
+void bg_agent_reload(struct bg_agent *a, const char *trigger);
 
 /* Make np (generation gen) the live policy; the live one joins the old ones. (reload.c) */
 void bg_agent_set_policy(struct bg_agent *a, struct bg_policy *np, __u16 gen);

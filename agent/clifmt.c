@@ -99,7 +99,8 @@ const struct bg_policy_rule *bg_cli_rule_for(const struct bg_policy *p, __u8 pro
 	for (i = 0; p && i < p->n_rules; i++) {
 		const struct bg_policy_rule *r = &p->rules[i];
 
-		if (port >= r->port_lo && port <= r->port_hi && (r->protos & BG_PROTO_BIT(proto)))
+		if (!r->scope && port >= r->port_lo && port <= r->port_hi &&
+		    (r->protos & BG_PROTO_BIT(proto)))
 			return r;
 	}
 	return NULL;

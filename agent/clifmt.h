@@ -36,7 +36,10 @@ const char *bg_cli_printable(char *buf, size_t len, const char *s, size_t n);
 void bg_cli_wrap(struct bg_strbuf *sb, const char *lead, const char *cont, const char *text,
 		 size_t width);
 
-/* The rule of p that covers proto (BG_PROTO_*) on port, or NULL (the unlisted default). */
+/*
+ * The host rule of p (not a scope's) that covers proto (BG_PROTO_*) on port, or NULL (the
+ * unlisted default).
+ */
 const struct bg_policy_rule *bg_cli_rule_for(const struct bg_policy *p, __u8 proto, __u16 port);
 
 #endif /* BG_CLIFMT_H */

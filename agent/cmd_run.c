@@ -13,6 +13,7 @@
 
 #define OPT_SYSLOG_FACILITY 256
 #define OPT_RATE_LIMIT 257
+#define OPT_CONTAINERD 258
 
 /* Flood control by default: events a second and at once per source (uid in a cgroup). */
 #define BG_DEFAULT_RATE 200
@@ -39,6 +40,9 @@ static const struct bg_opt run_opts[] = {
 	  "source, a uid in a cgroup; the rest are counted and\n"
 	  "the next event says how many (default 200/400; 0:\n"
 	  "no limit). Enforcement is never limited" },
+	{ "containerd-state", OPT_CONTAINERD, "DIR",
+	  "containerd's state directory, where pod names are\n"
+	  "read (default /run/containerd)" },
 	{ "log-allowed", 'a', NULL,
 	  "also write an event for every allowed bind, and for\n"
 	  "every accepted connection on a public port" },
@@ -141,6 +145,9 @@ static int run_opt(void *ctx, int key, const char *arg)
 		o->src_burst = (__u32)burst;
 		break;
 	}
+	case OPT_CONTAINERD:
+		o->containerd_state = arg;
+		break;
 	case 'a':
 		o->copts.log_allowed = 1;
 		break;

@@ -4,7 +4,9 @@
  * nothing: the old policy stays live (a failed reload never widens access) and the failure is
  * reported with its file:line:col.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -12,6 +14,8 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
+#include "policy_watch.h"
+#include "scopes.h"
 #include "commands.h"
 #include "loader.h"
 #include "log.h"
@@ -31,7 +35,7 @@ void bg_agent_set_policy(struct bg_agent *a, struct bg_policy *np, __u16 gen)
 	a->gen = gen;
 }
 
-void bg_agent_reload(struct bg_agent *a)
+void bg_agent_reload(struct bg_agent *a, const char *trigger)
 {
 	struct bg_compile_opts copts = a->o->copts;
 	struct bg_compiled compiled = { 0 };
@@ -53,9 +57,22 @@ void bg_agent_reload(struct bg_agent *a)
 			snprintf(msg, sizeof(msg), "cannot compile the policy: %s", strerror(-err));
 	}
 	if (!err) {
-		err = bg_loader_install_policy(a->loader, &compiled);
+		struct bg_scope_entry *cg = NULL;
+		size_t n_cg = 0;
+
+		err = bg_scopes_classify(a->scopes, np, &cg, &n_cg);
 		if (err)
+			snprintf(msg, sizeof(msg), "cannot classify the cgroups: %s",
+				 strerror(-err));
+		else if (bg_loader_install_policy(a->loader, &compiled, cg, n_cg)) {
+			err = -EIO;
 			snprintf(msg, sizeof(msg), "%s", bg_loader_strerror());
+		}
+		free(cg);
+		cg = NULL;
+		/* Failed: what the scopes module knows goes back to the policy in force. */
+		if (err && !bg_scopes_classify(a->scopes, a->policy, &cg, &n_cg))
+			free(cg);
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (err) {
@@ -65,6 +82,7 @@ void bg_agent_reload(struct bg_agent *a)
 				      a->o->policy_path ? a->o->policy_path :
 							  BG_BUILTIN_POLICY_NAME);
 			bg_record_str(&r, "error", msg);
+			bg_record_str(&r, "trigger", trigger);
 			bg_record_uint(&r, "generation", a->gen);
 			bg_agent_record(a, &r, 0);
 		}
@@ -73,6 +91,7 @@ void bg_agent_reload(struct bg_agent *a)
 	/* Pinned: the text goes with the pins, for the next agent to name queued events with. */
 	if (bg_loader_pin_policy(a->loader, copts.gen, np->source, np->text, np->text_len))
 		bg_warn("%s\n", bg_loader_strerror());
+	bg_pwatch_set(a->pwatch, np->text, np->text_len);
 	bg_agent_set_policy(a, np, copts.gen);
 	np = NULL;
 	mode = copts.mode_override >= 0 ? (__u8)copts.mode_override : a->policy->mode;
@@ -82,6 +101,7 @@ void bg_agent_reload(struct bg_agent *a)
 		bg_record_str(&r, "policy", a->policy->name);
 		bg_record_str(&r, "source", a->policy->source);
 		bg_record_str(&r, "mode", bg_mode_str(mode));
+		bg_record_str(&r, "trigger", trigger);
 		bg_agent_record(a, &r, 1);
 	}
 out:
