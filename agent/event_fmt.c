@@ -205,7 +205,7 @@ int bg_rfc3339(struct bg_strbuf *sb, const struct timespec *wall)
  * IPv4 is carried v4-mapped, so its dotted quad is the last four bytes. Any other family is
  * shown as the full 16 bytes in IPv6 notation: nothing from the event is hidden.
  */
-static int fmt_addr(char *buf, socklen_t size, __u8 family, const __u8 addr[16])
+int bg_fmt_addr(char *buf, size_t size, __u8 family, const __u8 addr[16])
 {
 	const void *src = addr;
 	int af = AF_INET6;
@@ -214,7 +214,7 @@ static int fmt_addr(char *buf, socklen_t size, __u8 family, const __u8 addr[16])
 		af = AF_INET;
 		src = addr + 12;
 	}
-	return inet_ntop(af, src, buf, size) ? 0 : -EINVAL;
+	return inet_ntop(af, src, buf, (socklen_t)size) ? 0 : -EINVAL;
 }
 
 /* The names come from policy/names.c, which answers "?" for a value it does not know. */
@@ -273,7 +273,7 @@ static const char *family_str(__u8 family)
  * The rule is named by its service, else by its software. A rule with neither (or an empty
  * one) gives NULL, printed as null like the unlisted default.
  */
-static const char *rule_name(const struct bg_policy_rule *rule)
+const char *bg_rule_name(const struct bg_policy_rule *rule)
 {
 	if (!rule)
 		return NULL;
@@ -408,12 +408,12 @@ int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct
 	err = fmt_rfc3339(r->ts, sizeof(r->ts), m->wall);
 	if (err)
 		return err;
-	err = fmt_addr(r->addr, sizeof(r->addr), ev->family, ev->addr);
+	err = bg_fmt_addr(r->addr, sizeof(r->addr), ev->family, ev->addr);
 	if (err)
 		return err;
 	confine = ev->verdict == BG_VERDICT_CONFINE;
 	accept = ev->type == BG_EVENT_ACCEPT;
-	if ((confine || accept) && fmt_addr(r->addr2, sizeof(r->addr2), ev->family, ev->addr2))
+	if ((confine || accept) && bg_fmt_addr(r->addr2, sizeof(r->addr2), ev->family, ev->addr2))
 		return -EINVAL;
 	switch (ev->verdict) {
 	case BG_VERDICT_DENY:
@@ -432,7 +432,7 @@ int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct
 	bg_record_str(r, "event", event_str(ev->type));
 	bg_record_str(r, "verdict", known(bg_verdict_str(ev->verdict)));
 	bg_record_str(r, "mode", known(bg_mode_str(ev->mode)));
-	bg_record_str(r, "rule", rule_name(rule));
+	bg_record_str(r, "rule", bg_rule_name(rule));
 	bg_record_str(r, "expose", known(bg_expose_str(ev->expose)));
 	bg_record_str(r, "action", known(bg_action_str(ev->action)));
 	bg_record_str(r, "hook", hook_str(ev->hook));

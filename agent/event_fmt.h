@@ -17,11 +17,27 @@
 #include "policy.h"
 #include "strbuf.h"
 
+/*
+ * The output formats, one list for every command: records render as JSON or TEXT; the CLI's
+ * listings (status, probe) as TABLE (fits 80 columns), WIDE (every column, nothing cut) or JSON.
+ */
 #define BG_FORMAT_JSON 0
 #define BG_FORMAT_TEXT 1
+#define BG_FORMAT_TABLE 2
+#define BG_FORMAT_WIDE 3
 
 /* Append s (n bytes, may hold anything) as a quoted, escaped JSON string. */
 int bg_json_string(struct bg_strbuf *sb, const char *s, size_t n);
+
+/*
+ * Format an address as the kernel records it (IPv4 v4-mapped in addr): dotted for BG_AF_INET,
+ * IPv6 text for anything else, so nothing of the 16 bytes is hidden. 0, or -EINVAL when it does
+ * not fit in size.
+ */
+int bg_fmt_addr(char *buf, size_t size, __u8 family, const __u8 addr[16]);
+
+/* A rule's name: its service, else its software; NULL for neither, or for rule NULL. */
+const char *bg_rule_name(const struct bg_policy_rule *rule);
 
 /* Append an RFC 3339 UTC timestamp with microseconds, e.g. 2026-11-27T18:43:44.123456Z. */
 int bg_rfc3339(struct bg_strbuf *sb, const struct timespec *wall);
