@@ -28,7 +28,9 @@
 #include "opts.h"
 #include "pin.h"
 #include "policy.h"
+#include "scopes.h"
 #include "sockets.h"
+#include "whois.h"
 #include "strbuf.h"
 
 /* The generation of the one policy this command installs; rule ids of any other are stale. */
@@ -169,6 +171,14 @@ static const char *hint_of(const struct bg_policy_rule *rule)
 	return rule && rule->hint && rule->hint[0] ? rule->hint : NULL;
 }
 
+/* The name of the policy scope that judged r, NULL for the host rules. */
+static const char *scope_of(const struct bg_policy *p, const struct bg_sock_rec *r)
+{
+	if (!p || !r->scope || r->scope > p->n_scopes)
+		return NULL;
+	return p->scopes[r->scope - 1].name;
+}
+
 /* ---- JSON -------------------------------------------------------------------------------- */
 
 static void json_str(struct bg_strbuf *sb, const char *key, const char *val)
@@ -210,6 +220,7 @@ static void json_line(struct bg_strbuf *sb, const struct bg_policy *p,
 	else
 		bg_strbuf_puts(sb, "null");
 	bg_strbuf_printf(sb, ",\"cgroup_id\":%llu", (unsigned long long)r->cgroup_id);
+	json_str(sb, "scope", scope_of(p, r));
 	json_str(sb, "rule", bg_rule_name(rule));
 	json_str(sb, "service", rule && rule->service && rule->service[0] ? rule->service : NULL);
 	json_str(sb, "software",
@@ -234,6 +245,7 @@ enum {
 	COL_ACTION,
 	COL_UID,
 	COL_CGROUP,
+	COL_SCOPE,
 	NR_COLS,
 };
 
@@ -256,6 +268,7 @@ static const struct {
 	[COL_OWNER] = { "PID/COMM", 10, 1 }, [COL_RULE] = { "RULE", 8, 1 },
 	[COL_EXPOSE] = { "EXPOSE", 0, 0 },   [COL_ACTION] = { "ACTION", 0, 0 },
 	[COL_UID] = { "UID", 0, 0 },	     [COL_CGROUP] = { "CGROUP", 0, 0 },
+	[COL_SCOPE] = { "SCOPE", 0, 0 },
 };
 #define NR_ROUNDS 3
 
@@ -310,6 +323,11 @@ static void fill_row(struct row *row, const struct bg_policy *p, const struct bg
 				 sizeof(si->cgroup));
 	else
 		CELL(COL_CGROUP, "-");
+	s = scope_of(p, r);
+	if (s)
+		bg_cli_printable(row->cell[COL_SCOPE], sizeof(row->cell[COL_SCOPE]), s, strlen(s));
+	else
+		CELL(COL_SCOPE, "-");
 #undef CELL
 }
 
@@ -545,6 +563,8 @@ int bg_cmd_status(int argc, char **argv)
 	struct bg_sock_info **shown = NULL;
 	struct bg_loader *loader = NULL;
 	struct bg_policy *policy = NULL;
+	struct bg_scopes *scopes = NULL;
+	struct bg_whois *whois = NULL;
 	int err, first, ret = EXIT_RUNTIME, verbose = 0;
 	size_t i, n = 0, violations = 0;
 	char root[PATH_MAX], msg[1024];
@@ -578,8 +598,19 @@ int bg_cmd_status(int argc, char **argv)
 		goto out_free_loader;
 	}
 
+	/* The cgroups the policy's scopes take, as the agent would classify them. */
+	if (policy->n_scopes) {
+		struct bg_whois_opts wopts = { 0 };
+		char mnt[PATH_MAX];
+
+		if (bg_cgroup2_root("/proc/self/mounts", mnt, sizeof(mnt)) == 0) {
+			wopts.cgroup_mount = mnt;
+			whois = bg_whois_new(&wopts);
+			scopes = whois ? bg_scopes_new(mnt, o.cgroup_path, whois) : NULL;
+		}
+	}
 	/* Into this loader's own maps only: the iterators judge by it; no hook is attached. */
-	err = bg_cli_install(loader, policy, &copts, &compiled);
+	err = bg_cli_install_scoped(loader, policy, &copts, &compiled, scopes);
 	if (err) {
 		ret = err;
 		goto out_free_loader;
@@ -625,6 +656,8 @@ out_release_list:
 	bg_compiled_release(&compiled);
 out_free_loader:
 	bg_loader_free(loader);
+	bg_scopes_free(scopes);
+	bg_whois_free(whois);
 out_free_policy:
 	bg_policy_free(policy);
 	return ret;

@@ -213,6 +213,23 @@ int main(void)
 	SB_CHECK(hold_host > 0 && hold_db > 0, "two listeners on 0.0.0.0:3306 before the agent");
 
 	path = sb_write_tmp(&sb, "scoped.yaml", scoped_policy);
+	{
+		/* status judges them as the agent would, and names the scope. */
+		const char *argv[] = { sb.bin,	  "status",   "--policy", path, "--cgroup",
+				       sb.cg_dir, "--format", "json",	  NULL };
+		const char *db_row[] = { "\"port\":3306", "\"scope\":\"db\"",
+					 "\"verdict\":\"allow\"", NULL };
+		const char *host_row[] = { "\"port\":3306", "\"scope\":null",
+					   "\"verdict\":\"deny\"", "\"rule\":\"mysql\"", NULL };
+		static char text[65536];
+
+		st = sb_exec(argv, text, sizeof(text));
+		SB_CHECK(st == 3, "status exits 3: the host's listener breaks the policy (%d)", st);
+		SB_CHECK(sb_count_lines(text, db_row) == 1,
+			 "status: the db scope's listener is allowed, scope db");
+		SB_CHECK(sb_count_lines(text, host_row) == 1,
+			 "status: the host's listener is denied by the host rule, no scope");
+	}
 	args[0] = "--policy";
 	args[1] = path;
 	args[2] = NULL;
