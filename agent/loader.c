@@ -53,7 +53,7 @@ struct bg_loader {
 	{                                                                                       \
 		(l)->skel->maps.bg_policy, (l)->skel->maps.bg_cidrs, (l)->skel->maps.bg_events, \
 			(l)->skel->maps.bg_stats, (l)->skel->maps.bg_seqs,                      \
-			(l)->skel->maps.bg_owners, (l)->skel->maps.bg_alerted                   \
+			(l)->skel->maps.bg_owners, (l)->skel->maps.bg_alerts                    \
 	}
 
 static char bg_loader_err[512];

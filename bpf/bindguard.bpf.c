@@ -111,15 +111,22 @@ struct {
 } bg_stats SEC(".maps");
 
 /*
- * Sockets whose bind already raised an alert at bind4/6, by socket cookie, so post_bind does not
- * report the same bind twice. Written only on the alert path, never on the fast path.
+ * Sockets whose bind raised an alert, so that neither post_bind (after the task migrated to
+ * another CPU, see struct bg_note) nor the socket's listen() reports the same bind again.
+ * Written only on the alert path. A direct-mapped table rather than a hash: a mark is one plain
+ * store, where an LRU hash update cost an alert ~190 ns (BPF run-time stats, docs/benchmarks.md).
+ * A slot holds one 8-byte word, (cookie << 16) | port, written and read whole, so no reader sees
+ * half of one mark and half of another. Two sockets whose cookies share a slot overwrite each
+ * other's mark: a collision costs a second event for the same bind, never a lost event.
  */
+#define BG_ALERT_SLOTS 8192
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, __u32);
-} bg_alerted SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BG_ALERT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} bg_alerts SEC(".maps");
 
 /*
  * Optional kernel features, set by the agent from its probes before load (agent/kfeatures.c).
@@ -340,6 +347,16 @@ static __always_inline void bg_where_bank(struct bg_where *w)
 	k = 1 + w->bank;
 	w->cfg = bpf_map_lookup_elem(&bg_ctl, &k);
 	w->scope = 0;
+}
+
+/* The bank in force, alone (post_bind's check of its note). */
+static __always_inline __u32 bg_bank_now(void)
+{
+	const struct bg_ctl *c;
+	__u32 k = 0;
+
+	c = bpf_map_lookup_elem(&bg_ctl, &k);
+	return c ? (c->v0 & 1) : 0;
 }
 
 /*
@@ -660,19 +677,44 @@ static __always_inline void bg_count(__u8 verdict)
 		bg_stat_inc(BG_STAT_CONFINED);
 }
 
-/* Remember that this socket's bind at @port was reported as an alert (see bg_alerted). */
+/* The slot of a socket in bg_alerts, and the mark of its bind at @port. */
+static __always_inline __u64 *bg_alert_slot(__u64 cookie)
+{
+	__u32 k = (__u32)cookie & (BG_ALERT_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&bg_alerts, &k);
+}
+
+static __always_inline __u64 bg_alert_tag(__u64 cookie, __u16 port)
+{
+	return (cookie << 16) | port;
+}
+
+/* Remember that this socket's bind at @port was reported as an alert (see bg_alerts). */
 static __always_inline void bg_mark_alerted(__u64 cookie, __u16 port)
 {
-	__u32 v = port;
+	__u64 *v = bg_alert_slot(cookie);
 
-	bpf_map_update_elem(&bg_alerted, &cookie, &v, BPF_ANY);
+	if (v)
+		*v = bg_alert_tag(cookie, port);
 }
 
 static __always_inline int bg_was_alerted(__u64 cookie, __u16 port)
 {
-	__u32 *v = bpf_map_lookup_elem(&bg_alerted, &cookie);
+	__u64 *v = bg_alert_slot(cookie);
 
-	return v && *v == port;
+	return v && *v == bg_alert_tag(cookie, port);
+}
+
+/* The same, and forget the mark: it has done its job. */
+static __always_inline int bg_take_alerted(__u64 cookie, __u16 port)
+{
+	__u64 *v = bg_alert_slot(cookie);
+
+	if (!v || *v != bg_alert_tag(cookie, port))
+		return 0;
+	*v = 0;
+	return 1;
 }
 
 /*
@@ -688,21 +730,12 @@ static __always_inline int bg_was_alerted(__u64 cookie, __u16 port)
 #endif
 
 /*
- * What bind4/6 judged, for post_bind: the socket (its address, as an opaque number), the
- * address and port after any rewrite of ours, whether the caller asked for port 0, and whether
- * the bind was reported already. Per CPU, so the fast path writes it without contention.
- * post_bind trusts it only when the socket, address and port all match: a rewrite by a program
- * that ran after ours, or a task that migrated to another CPU between the two hooks, finds no
- * match and goes through the full judgement (fail-closed), as it did before the note existed.
+ * What bind4/6 judged, for post_bind (struct bg_note, bg_note_check() in bg_decide.h). Per CPU,
+ * so the fast path writes it without contention; post_bind trusts it only when it is this
+ * socket's (by cookie), for this address and port, under this policy bank. A rewrite by a
+ * program that ran after ours, or a task that migrated to another CPU between the two hooks,
+ * finds no match and goes through the full judgement (fail-closed), as if there were no note.
  */
-struct bg_note {
-	__u64 sk;
-	__u32 addr[4];
-	__u16 port;
-	__u8 any_port;
-	__u8 denied; /* bind4/6 refused it: if post_bind runs anyway, a later program overrode us */
-};
-
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
 	__uint(max_entries, 1);
@@ -728,6 +761,7 @@ static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 	struct bg_where w;
 	struct bg_note *note;
 	struct bg_seen s;
+	__u64 cookie;
 	__u8 verdict;
 	int proto;
 
@@ -747,17 +781,21 @@ static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 		s.addr[2] = BG_V4MAPPED_BE;
 		s.addr[3] = ctx->user_ip4;
 	}
+	cookie = bpf_get_socket_cookie(ctx);
 	note = bg_note_get();
 	if (note) {
-		note->sk = (__u64)ctx->sk;
+		note->cookie = cookie;
 		__builtin_memcpy(note->addr, s.addr, 16);
 		note->port = s.port;
 		note->any_port = s.port == 0;
 		note->denied = 0;
+		note->bank = 0;
 	}
 	if (s.port == 0)
 		return ALLOW;
 	bg_where_task(&w);
+	if (note)
+		note->bank = w.bank;
 	r = bg_lookup_rule(&w, proto, s.port);
 	if (!r)
 		return ALLOW;
@@ -791,7 +829,7 @@ static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 			__builtin_memcpy(note->addr, s.addr2, 16);
 	} else if (verdict == BG_VERDICT_ALERT) {
 		/* listen() on this socket would report the same violation again: it will not. */
-		bg_mark_alerted(bpf_get_socket_cookie(ctx), s.port);
+		bg_mark_alerted(cookie, s.port);
 	}
 	if (verdict == BG_VERDICT_DENY && note)
 		note->denied = 1;
@@ -823,25 +861,21 @@ static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 {
 	const struct bg_rule *r;
 	struct bg_where w;
-	struct bg_note *note;
 	int proto, ephemeral = 0;
+	__u64 cookie;
 	__u8 verdict;
 
 	proto = bg_proto_of(ctx->type);
 	if (proto < 0)
 		return ALLOW;
 	s->port = (__u16)ctx->src_port;
-	note = bg_note_get();
-	if (note && note->sk == (__u64)ctx && note->addr[0] == s->addr[0] &&
-	    note->addr[1] == s->addr[1] && note->addr[2] == s->addr[2] &&
-	    note->addr[3] == s->addr[3]) {
-		/*
-		 * Judged by bind4/6 and reported there if due; unless it was denied: then a
-		 * program after ours overrode the deny (bpf_set_retval), and it is denied again.
-		 */
-		if (!note->any_port && note->port == s->port && !note->denied)
-			return ALLOW;
-		ephemeral = note->any_port;
+	cookie = bpf_get_socket_cookie(ctx);
+	switch (bg_note_check(bg_note_get(), cookie, s->addr, s->port, bg_bank_now())) {
+	case BG_NOTE_JUDGED:
+		return ALLOW; /* and reported by bind4/6 if it was due */
+	case BG_NOTE_EPHEMERAL:
+		ephemeral = 1;
+		break;
 	}
 	bg_where_task(&w);
 	r = bg_lookup_rule_own(&w, proto, s->port, !ephemeral);
@@ -852,12 +886,12 @@ static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 	if (verdict == BG_VERDICT_ALLOW)
 		return ALLOW;
 	/* A bind4/6 alert on another CPU (the task migrated): reported already. */
-	if (!ephemeral && bg_was_alerted(bpf_get_socket_cookie(ctx), s->port))
+	if (!ephemeral && bg_was_alerted(cookie, s->port))
 		return ALLOW;
 	if (verdict == BG_VERDICT_CONFINE)
 		verdict = BG_VERDICT_DENY;
 	if (verdict == BG_VERDICT_ALERT)
-		bg_mark_alerted(bpf_get_socket_cookie(ctx), s->port);
+		bg_mark_alerted(cookie, s->port);
 
 	s->proto = proto;
 	s->hook = BG_HOOK_POST_BIND;
@@ -1087,12 +1121,8 @@ int bg_sockops(struct bpf_sock_ops *skops)
 	 * violation, its listen does not report it again (the mark goes with it).
 	 */
 	if (s.type == BG_EVENT_LISTEN && verdict != BG_VERDICT_ALLOW) {
-		__u64 cookie = bpf_get_socket_cookie(skops);
-
-		if (bg_was_alerted(cookie, s.port)) {
-			bpf_map_delete_elem(&bg_alerted, &cookie);
+		if (bg_take_alerted(bpf_get_socket_cookie(skops), s.port))
 			return 1;
-		}
 	}
 	s.proto = BG_PROTO_TCP;
 	s.hook = BG_HOOK_SOCK_OPS;

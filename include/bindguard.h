@@ -25,8 +25,10 @@
  * moved from a global to the bg_seqs map (a spin lock), events gained BG_EV_F_OWNER and
  * suppressed, the per-source flood control (bg_sources) and BG_STAT_SUPPRESSED, scoped rule
  * sets (bg_ctl banks, bg_scoped, bg_cgscope) and the scope in events and socket records.
+ * 3: the pinned alert marks moved from the LRU hash bg_alerted to the array bg_alerts (one
+ * 8-byte word per slot, see bpf/bindguard.bpf.c), so a pinned state of 2 is refused, not misread.
  */
-#define BG_ABI_VERSION 2
+#define BG_ABI_VERSION 3
 
 /* Protocols a rule can name. Index into the rule table (see BG_RULE_KEY). */
 #define BG_PROTO_TCP 0
