@@ -6,6 +6,7 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <poll.h>
@@ -293,6 +294,23 @@ void bg_loader_pin_note_dropped(struct bg_loader *l, __u64 dropped, __u64 suppre
 }
 
 /*
+ * The least time between two deny wakeups, on the clock the events use (see bg_cfg_wake_gap_ns
+ * in bpf/bindguard.bpf.c): 5 ms, less one tick of the coarse clock when that is the clock, so
+ * that the first deny after a quiet tick always wakes the reader.
+ */
+static __u64 bg_wake_gap_ns(int coarse)
+{
+	const __u64 gap = 5000000ULL;
+	struct timespec res;
+	__u64 tick;
+
+	if (!coarse || clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0)
+		return gap;
+	tick = (__u64)res.tv_sec * 1000000000ULL + (__u64)res.tv_nsec;
+	return tick >= gap ? 1 : gap - tick;
+}
+
+/*
  * Configure the object for this kernel before it is loaded: the read-only feature flags (the
  * verifier then never walks a branch whose helper the kernel lacks) and which programs load at
  * all. Only what truly needs a newer kernel is left out, each for the reason the probe gave.
@@ -307,6 +325,7 @@ static void bg_loader_configure(struct bg_loader *l)
 	sk->rodata->bg_cfg_src_rate = l->src_rate;
 	sk->rodata->bg_cfg_src_burst = l->src_burst;
 	sk->rodata->bg_cfg_coarse_clock = f->state[BG_FEAT_COARSE_CLOCK] == BG_FEAT_ON;
+	sk->rodata->bg_cfg_wake_gap_ns = bg_wake_gap_ns(sk->rodata->bg_cfg_coarse_clock);
 	sk->rodata->bg_cfg_task_btf = f->state[BG_FEAT_TASK_BTF] == BG_FEAT_ON;
 	sk->rodata->bg_cfg_sockops_task = f->state[BG_FEAT_SOCKOPS_TASK] == BG_FEAT_ON;
 	bpf_program__set_autoload(sk->progs.bg_sockops,

@@ -270,12 +270,19 @@ static __always_inline int bg_src_admit(__u32 uid, __u64 cgroup_id, __u64 now, _
 
 /*
  * Wakeups: a per-event wakeup costs several microseconds, more than the bind. A deny or confine
- * wakes the reader at once, but at most once every BG_WAKE_GAP_NS: in a deny storm the reader is
- * woken a few hundred times a second, not once per deny, and it drains the rest on its own (the
- * agent polls again 10 ms after a wakeup). Written from every CPU without a lock: a lost update
- * only costs one extra wakeup.
+ * wakes the reader at once, but at most once every bg_cfg_wake_gap_ns: in a deny storm the reader
+ * is woken a few hundred times a second, not once per deny, and it drains the rest on its own
+ * (the agent polls again 10 ms after a wakeup). Written from every CPU without a lock: a lost
+ * update only costs one extra wakeup.
+ *
+ * The gap is measured on the event clock, which is the coarse one (jiffies) where the kernel has
+ * it: a 5 ms gap read in 4 ms ticks would let a deny 7 ms after the last wakeup find the clock
+ * moved by one tick only, and wait for the agent's next look instead of waking it. So the agent
+ * sets the gap to 5 ms less one tick (clock_getres of CLOCK_MONOTONIC_COARSE), at least 1 ns: at
+ * most one wakeup per tick at HZ=250, and the first deny after a quiet tick always wakes.
  */
 #define BG_WAKE_GAP_NS 5000000ULL
+const volatile __u64 bg_cfg_wake_gap_ns = BG_WAKE_GAP_NS;
 __u64 bg_last_wake = 0;
 
 /*
@@ -654,12 +661,12 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 
 	/*
 	 * A deny or confine wakes the reader (someone's service just failed or moved), at most
-	 * once every BG_WAKE_GAP_NS (see bg_last_wake); anything else waits for the agent's tick,
+	 * once every bg_cfg_wake_gap_ns (see bg_last_wake); anything else waits for the agent's tick,
 	 * unless a quarter of the ring is already waiting.
 	 */
 	flags = BPF_RB_NO_WAKEUP;
 	if ((verdict == BG_VERDICT_DENY || verdict == BG_VERDICT_CONFINE) &&
-	    ts - bg_last_wake >= BG_WAKE_GAP_NS) {
+	    ts - bg_last_wake >= bg_cfg_wake_gap_ns) {
 		bg_last_wake = ts;
 		flags = BPF_RB_FORCE_WAKEUP;
 	} else if (bpf_ringbuf_query(&bg_events, BPF_RB_AVAIL_DATA) > BG_RINGBUF_BYTES / 4) {
