@@ -660,16 +660,17 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	e->gen = r ? r->gen : 0;
 
 	/*
-	 * A deny or confine wakes the reader (someone's service just failed or moved), at most
-	 * once every bg_cfg_wake_gap_ns (see bg_last_wake); anything else waits for the agent's tick,
-	 * unless a quarter of the ring is already waiting.
+	 * A deny or confine wakes the reader (someone's service just failed or moved); anything
+	 * else waits for the agent's tick, unless a quarter of the ring is already waiting. Either
+	 * wakeup at most once every bg_cfg_wake_gap_ns (see bg_last_wake): a reader that is behind
+	 * is awake already, and a forced wakeup per event (an IPI: ~10 us in a VM) would cost the
+	 * binding process more than the event, once the ring is a quarter full.
 	 */
 	flags = BPF_RB_NO_WAKEUP;
-	if ((verdict == BG_VERDICT_DENY || verdict == BG_VERDICT_CONFINE) &&
-	    ts - bg_last_wake >= bg_cfg_wake_gap_ns) {
+	if (ts - bg_last_wake >= bg_cfg_wake_gap_ns &&
+	    (verdict == BG_VERDICT_DENY || verdict == BG_VERDICT_CONFINE ||
+	     bpf_ringbuf_query(&bg_events, BPF_RB_AVAIL_DATA) > BG_RINGBUF_BYTES / 4)) {
 		bg_last_wake = ts;
-		flags = BPF_RB_FORCE_WAKEUP;
-	} else if (bpf_ringbuf_query(&bg_events, BPF_RB_AVAIL_DATA) > BG_RINGBUF_BYTES / 4) {
 		flags = BPF_RB_FORCE_WAKEUP;
 	}
 	bpf_ringbuf_submit(e, flags);
