@@ -114,12 +114,13 @@ struct {
  * Sockets whose bind raised an alert, so that neither post_bind (after the task migrated to
  * another CPU, see struct bg_note) nor the socket's listen() reports the same bind again.
  * Written only on the alert path. A direct-mapped table rather than a hash: a mark is one plain
- * store, where an LRU hash update cost an alert ~190 ns (BPF run-time stats, docs/benchmarks.md).
- * A slot holds one 8-byte word, (cookie << 16) | port, written and read whole, so no reader sees
- * half of one mark and half of another. Two sockets whose cookies share a slot overwrite each
- * other's mark: a collision costs a second event for the same bind, never a lost event.
+ * store, where an LRU hash update cost an alert ~190 ns here (BPF run-time stats), and socket
+ * storage ~300 ns. A slot holds one 8-byte word, (cookie << 16) | port, written and read whole,
+ * so no reader sees half of one mark and half of another. Two sockets whose cookies share a
+ * slot overwrite each other's mark: if the first then needs it (its post_bind on another CPU,
+ * or its listen()), the same bind is reported twice; never is an event lost.
  */
-#define BG_ALERT_SLOTS 8192
+#define BG_ALERT_SLOTS 16384
 
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY);
@@ -688,7 +689,12 @@ static __always_inline void bg_count(__u8 verdict)
 /* The slot of a socket in bg_alerts, and the mark of its bind at @port. */
 static __always_inline __u64 *bg_alert_slot(__u64 cookie)
 {
-	__u32 k = (__u32)cookie & (BG_ALERT_SLOTS - 1);
+	/*
+	 * Cookies come in per-CPU runs of 4096 (gen_cookie_next()): consecutive within a run,
+	 * which keeps consecutive marks in the same cache lines, but two CPUs' runs would meet
+	 * in the same slots. Each run is shifted by its number times an odd stride.
+	 */
+	__u32 k = (__u32)(cookie + (cookie >> 12) * 1021) & (BG_ALERT_SLOTS - 1);
 
 	return bpf_map_lookup_elem(&bg_alerts, &k);
 }
@@ -739,23 +745,29 @@ static __always_inline int bg_take_alerted(__u64 cookie, __u16 port)
 
 /*
  * What bind4/6 judged, for post_bind (struct bg_note, bg_note_check() in bg_decide.h). Per CPU,
- * so the fast path writes it without contention; post_bind trusts it only when it is this
- * socket's (by cookie), for this address and port, under this policy bank. A rewrite by a
- * program that ran after ours, or a task that migrated to another CPU between the two hooks,
- * finds no match and goes through the full judgement (fail-closed), as if there were no note.
+ * so the fast path writes it without contention, and per thread within a CPU (a slot by the
+ * thread id): a kernel that preempts may switch to another binder between one thread's two
+ * hooks (at the socket lock, with voluntary preemption), and that binder's note must not take
+ * the place of the first one's. post_bind trusts a note only when it is this socket's (by
+ * cookie), for this address and port, under this policy bank. A rewrite by a program that ran
+ * after ours, a task that migrated to another CPU between the two hooks, or another thread
+ * with the same slot, finds no match and goes through the full judgement (fail-closed), as if
+ * there were no note.
  */
+#define BG_NOTE_SLOTS 256
+
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, BG_NOTE_SLOTS);
 	__type(key, __u32);
 	__type(value, struct bg_note);
 } bg_notes SEC(".maps");
 
 static __always_inline struct bg_note *bg_note_get(void)
 {
-	__u32 zero = 0;
+	__u32 slot = (__u32)bpf_get_current_pid_tgid() & (BG_NOTE_SLOTS - 1);
 
-	return bpf_map_lookup_elem(&bg_notes, &zero);
+	return bpf_map_lookup_elem(&bg_notes, &slot);
 }
 
 /*
