@@ -50,11 +50,12 @@ struct bg_loader {
 };
 
 /* The maps a pinned state keeps, by their names in the object (and their pin files). */
-#define BG_PINNED_MAPS(l)                                                                       \
-	{                                                                                       \
-		(l)->skel->maps.bg_policy, (l)->skel->maps.bg_cidrs, (l)->skel->maps.bg_events, \
-			(l)->skel->maps.bg_stats, (l)->skel->maps.bg_seqs,                      \
-			(l)->skel->maps.bg_owners, (l)->skel->maps.bg_alerts                    \
+#define BG_PINNED_MAPS(l)                                                                      \
+	{                                                                                      \
+		(l)->skel->maps.bg_policy, (l)->skel->maps.bg_cidrs, (l)->skel->maps.bg_hosts, \
+			(l)->skel->maps.bg_events, (l)->skel->maps.bg_stats,                   \
+			(l)->skel->maps.bg_seqs, (l)->skel->maps.bg_owners,                    \
+			(l)->skel->maps.bg_alerts                                              \
 	}
 
 static char bg_loader_err[512];
@@ -197,22 +198,26 @@ static int bg_pin_finish(struct bg_loader *l, const char *cgroup_path)
 	struct bg_cidr_key k, start = { 0 }, *prev = &start;
 	char path[600];
 	size_t i, n = 0;
-	int err, fd;
+	int err, fd, m;
 
 	if (l->adopted) {
 		/*
 		 * The CIDR keys the last agent left are retired one install late, as its own
 		 * would have been: a bind that read the old rule table may still look them up.
 		 */
-		fd = bpf_map__fd(l->skel->maps.bg_cidrs);
-		while (bpf_map_get_next_key(fd, prev, &k) == 0) {
-			struct bg_compiled_cidr *nv = realloc(l->live_cidrs, (n + 1) * sizeof(*nv));
+		for (m = 0; m < 2; m++) {
+			fd = bpf_map__fd(m ? l->skel->maps.bg_hosts : l->skel->maps.bg_cidrs);
+			prev = &start;
+			while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+				struct bg_compiled_cidr *nv =
+					realloc(l->live_cidrs, (n + 1) * sizeof(*nv));
 
-			if (!nv)
-				return bg_fail(-ENOMEM, "out of memory");
-			l->live_cidrs = nv;
-			nv[n++].key = k;
-			prev = &l->live_cidrs[n - 1].key;
+				if (!nv)
+					return bg_fail(-ENOMEM, "out of memory");
+				l->live_cidrs = nv;
+				nv[n++].key = k;
+				prev = &l->live_cidrs[n - 1].key;
+			}
 		}
 		l->n_live_cidrs = n;
 	} else {
@@ -436,13 +441,27 @@ __u32 bg_loader_next_set_id(const struct bg_loader *l)
 	return l->next_set_id;
 }
 
-static int bg_cidrs_update(int fd, const struct bg_compiled_cidr *c, size_t n, int add)
+/*
+ * A CIDR entry goes to the trie (bg_cidrs), unless it is full length (an IPv4 /32 or an IPv6
+ * /128): those go to the exact-match hash (bg_hosts), one lookup however many there are.
+ */
+#define BG_CIDR_HOST_LEN (32 + 128)
+
+static int bg_cidr_fd(const struct bg_loader *l, const struct bg_cidr_key *k)
+{
+	return bpf_map__fd(k->prefixlen == BG_CIDR_HOST_LEN ? l->skel->maps.bg_hosts :
+							      l->skel->maps.bg_cidrs);
+}
+
+static int bg_cidrs_update(const struct bg_loader *l, const struct bg_compiled_cidr *c, size_t n,
+			   int add)
 {
 	__u8 one = 1;
 	size_t i;
-	int err;
+	int err, fd;
 
 	for (i = 0; i < n; i++) {
+		fd = bg_cidr_fd(l, &c[i].key);
 		if (add)
 			err = bpf_map_update_elem(fd, &c[i].key, &one, BPF_ANY);
 		else
@@ -453,15 +472,9 @@ static int bg_cidrs_update(int fd, const struct bg_compiled_cidr *c, size_t n, i
 	return 0;
 }
 
-/*
- * Old CIDR sets are deleted one install late: a bind that looked up the previous rule table just
- * before the swap may still look its set up. Set ids never repeat, so the sets cannot collide.
- */
 static void bg_retire_cidrs(struct bg_loader *l, struct bg_compiled *c)
 {
-	int fd = bpf_map__fd(l->skel->maps.bg_cidrs);
-
-	if (bg_cidrs_update(fd, l->prev_cidrs, l->n_prev_cidrs, 0))
+	if (bg_cidrs_update(l, l->prev_cidrs, l->n_prev_cidrs, 0))
 		bg_warn("could not delete retired CIDR entries: %s\n", strerror(errno));
 	free(l->prev_cidrs);
 	l->prev_cidrs = l->live_cidrs;
@@ -503,7 +516,6 @@ static int ctl_set(struct bg_loader *l, __u32 idx, const struct bg_ctl *v)
 int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
 			     const struct bg_scope_entry *cg, size_t n_cg)
 {
-	int cidr_fd = bpf_map__fd(l->skel->maps.bg_cidrs);
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
 	__u32 *keys = NULL, count, i, bank;
 	int inner, scoped = -1, cgs = -1, err;
@@ -570,11 +582,11 @@ int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
 		bg_warn("scoped cgroups sit at levels %u to %u; only the %u deepest are looked at\n",
 			cfg.min_level, cfg.max_level, BG_SCOPE_LEVELS);
 	cfg.v0 = c->n_scopes > 0;
-	err = bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 1);
+	err = bg_cidrs_update(l, c->cidrs, c->n_cidrs, 1);
 	if (err) {
 		bg_fail(err, "cannot install CIDR sets (the map holds %d entries)",
 			BG_CIDR_MAX_ENTRIES);
-		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
+		bg_cidrs_update(l, c->cidrs, c->n_cidrs, 0);
 		goto out_free_keys;
 	}
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.bg_policy), &bank, &inner, BPF_ANY) ||
@@ -582,7 +594,7 @@ int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
 	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.bg_cgscope), &bank, &cgs, BPF_ANY) ||
 	    ctl_set(l, 1 + bank, &cfg)) {
 		err = bg_fail(-errno, "cannot install the rule tables");
-		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
+		bg_cidrs_update(l, c->cidrs, c->n_cidrs, 0);
 		goto out_free_keys;
 	}
 	/* The flip. */
@@ -591,7 +603,7 @@ int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
 	err = ctl_set(l, 0, &ctl);
 	if (err) {
 		bg_fail(err, "cannot switch to the new policy");
-		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
+		bg_cidrs_update(l, c->cidrs, c->n_cidrs, 0);
 		goto out_free_keys;
 	}
 	if (l->cgscope_fd >= 0)

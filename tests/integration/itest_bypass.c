@@ -90,6 +90,9 @@ static const char custom_policy[] = "version: 1\n"
 				    "    proto: both\n"
 				    "    expose: [10.1.0.0/16]\n"
 				    "    service: cidr\n"
+				    "  - port: 6001\n"
+				    "    expose: [10.3.0.7/32, \"2001:db8::7/128\", 10.4.0.0/16]\n"
+				    "    service: hosts\n"
 				    "  - port: 7000\n"
 				    "    expose: loopback\n"
 				    "    action: alert\n"
@@ -492,6 +495,21 @@ static const struct bp_case cases[] = {
 	{ "cidr_v4mapped_inside", "TCP [::ffff:10.1.2.3]:6000 (IPV6_FREEBIND)", "bind6 + LPM",
 	  G_CUSTOM, BIND(V6, TCP, "::ffff:10.1.2.3", 6000, BP_FREEBIND | BP_DUAL), QUIET,
 	  NAME("::ffff:10.1.2.3", 6000) },
+	{ "cidr_host_inside", "TCP 10.3.0.7:6001 (a /32 of the list: the exact-match hash)",
+	  "bind4 + hash", G_CUSTOM, BIND(V4, TCP, "10.3.0.7", 6001, BP_FREEBIND), QUIET,
+	  NAME("10.3.0.7", 6001) },
+	{ "cidr_host_next", "TCP 10.3.0.8:6001 (next to the /32, in no entry)",
+	  "bind4 + hash + LPM", G_CUSTOM, BIND(V4, TCP, "10.3.0.8", 6001, BP_FREEBIND),
+	  DENIED("bind", "10.3.0.8") },
+	{ "cidr_host_v6_inside", "TCP [2001:db8::7]:6001 (a /128 of the list)", "bind6 + hash",
+	  G_CUSTOM, BIND(V6, TCP, "2001:db8::7", 6001, BP_FREEBIND), QUIET,
+	  NAME("2001:db8::7", 6001) },
+	{ "cidr_host_v4mapped", "TCP [::ffff:10.3.0.7]:6001 (the /32, v4-mapped)", "bind6 + hash",
+	  G_CUSTOM, BIND(V6, TCP, "::ffff:10.3.0.7", 6001, BP_FREEBIND | BP_DUAL), QUIET,
+	  NAME("::ffff:10.3.0.7", 6001) },
+	{ "cidr_mixed_network", "TCP 10.4.9.9:6001 (the /16 of the same list: the trie)",
+	  "bind4 + hash + LPM", G_CUSTOM, BIND(V4, TCP, "10.4.9.9", 6001, BP_FREEBIND), QUIET,
+	  NAME("10.4.9.9", 6001) },
 	{ "alert_any", "TCP 0.0.0.0:7000 (action alert)", "bind4", G_CUSTOM,
 	  BIND(V4, TCP, "0.0.0.0", 7000, 0), .want_err = 0, .want_events = 1,
 	  .want_verdict = "alert", .want_hook = "bind", .want_addr = "0.0.0.0",
