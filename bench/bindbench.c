@@ -81,6 +81,7 @@
 #define PORT_DENIED 22000 /* bench-loopback: expose loopback, action deny (mode decides) */
 #define PORT_CIDR 23000 /* bench-cidr: a CIDR list */
 #define PORT_POOL 64
+#define PORT_MYSQL 3306 /* loopback only in the built-in policy: the violating listeners' port */
 #define BIG_CIDRS 10000 /* IPv4 /32s in the big policy (plus one IPv6 /128) */
 #define BIG_CHUNK 16 /* ports per range rule in the big policy */
 #define RECONCILE_BASE_PORT 40001
@@ -1991,7 +1992,7 @@ static void put_ready(const char *name, double *v, int n, const char *extra)
 
 /*
  * n listeners made from leaf: on 127.0.0.1... (compliant: 20,000 ports per loopback address), or
- * with violating all on 0.0.0.0:PORT_DENIED in one SO_REUSEPORT group (loopback only: each one a
+ * with violating all on 0.0.0.0:PORT_MYSQL in one SO_REUSEPORT group (loopback only: each one a
  * violation). Returns how many, or dies.
  */
 static int open_listeners(int *fds, int n, int leaf, int violating)
@@ -2008,7 +2009,7 @@ static int open_listeners(int *fds, int n, int leaf, int violating)
 			break;
 		if (violating) {
 			setsockopt(fds[i], SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
-			a4.sin_port = htons(PORT_DENIED);
+			a4.sin_port = htons(PORT_MYSQL);
 			a4.sin_addr.s_addr = htonl(INADDR_ANY);
 		} else {
 			a4.sin_port = htons(RECONCILE_BASE_PORT + i % 20000);
