@@ -40,7 +40,7 @@ USER_CFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -MMD -MP \
 # BPF_PROG() passes ctx to every program whether it uses it or not.
 BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-parameter \
 		   -Iinclude -Ivmlinux-gen/$(ARCH) -MMD -MP $(EXTRA_BPF_CFLAGS)
-LDLIBS		:= -lbpf -lelf -lz -lyaml -lsystemd $(EXTRA_LDLIBS)
+LDLIBS		:= -lbpf -lelf -lz -lyaml -lsystemd -lmicrohttpd $(EXTRA_LDLIBS)
 
 POLICY_SRCS	:= $(wildcard policy/*.c)
 AGENT_SRCS	:= $(filter-out agent/main.c,$(wildcard agent/*.c))
@@ -65,6 +65,7 @@ ITEST_BPF	:= $(patsubst tests/integration/%.bpf.c,$(BUILD)/tests/%.bpf.o, \
 # Debian packages the build and the tests need (binary -> package is checked with dpkg).
 DEPS_PKGS	:= make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev \
 		   libcmocka-dev libsystemd-dev libjansson-dev pkg-config iproute2 util-linux \
+		   libmicrohttpd-dev prometheus \
 		   libclang-rt-dev valgrind \
 		   qemu-system-x86 busybox-static cpio xz-utils
 

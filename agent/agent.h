@@ -29,10 +29,12 @@ struct bg_run_opts {
 	int close_existing;
 	int pin; /* pinned enforcement: outlives the agent, adopted by the next one */
 	__u32 src_rate, src_burst; /* flood control: events a second and at once per source */
+	const char *metrics; /* --metrics [ADDR:]PORT for /metrics and /healthz, or NULL */
 	int verbose;
 };
 
 struct bg_loader;
+struct bg_metrics;
 struct bg_sink;
 
 struct bg_agent {
@@ -67,6 +69,9 @@ struct bg_agent {
 	size_t n_held;
 	int notify; /* started by systemd with NOTIFY_SOCKET */
 	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */
+	/* --metrics (metrics.c): the server, and the reloads it reports (counted in reload.c). */
+	struct bg_metrics *metrics;
+	unsigned long long reloads_ok, reloads_failed;
 };
 
 /* `bindguard run`: start, loop until SIGINT/SIGTERM, stop. Returns the exit code. */

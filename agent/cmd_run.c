@@ -9,10 +9,12 @@
 #include "commands.h"
 #include "event_fmt.h"
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
 
 #define OPT_SYSLOG_FACILITY 256
 #define OPT_RATE_LIMIT 257
+#define OPT_METRICS 258
 
 /* Flood control by default: events a second and at once per source (uid in a cgroup). */
 #define BG_DEFAULT_RATE 200
@@ -39,6 +41,12 @@ static const struct bg_opt run_opts[] = {
 	  "source, a uid in a cgroup; the rest are counted and\n"
 	  "the next event says how many (default 200/400; 0:\n"
 	  "no limit). Enforcement is never limited" },
+	{ "metrics", OPT_METRICS, "[ADDR:]PORT",
+	  "serve Prometheus /metrics and /healthz over HTTP on\n"
+	  "ADDR:PORT; a PORT alone is 127.0.0.1:PORT. ADDR is\n"
+	  "IPv4 or [IPv6]; 0.0.0.0 or [::] to serve every\n"
+	  "address. /healthz is 200 while every hook is\n"
+	  "attached and every output works" },
 	{ "log-allowed", 'a', NULL,
 	  "also write an event for every allowed bind, and for\n"
 	  "every accepted connection on a public port" },
@@ -59,7 +67,7 @@ static const struct bg_cmd run_cmd = {
 	.name = "run",
 	.synopsis = "[--policy FILE] [--cgroup DIR] [--mode enforce|audit]\n"
 		    "[--output DEST]... [--format json|text] [--pin] [--log-allowed]\n"
-		    "[--close-existing]",
+		    "[--close-existing] [--metrics [ADDR:]PORT]",
 	.desc = "Load the policy, attach to the cgroup and enforce it at bind(): a bind that\n"
 		"breaks a rule fails with EPERM (deny), is rewritten to loopback (confine) or\n"
 		"is reported (alert). Every such attempt is written as a record. Runs until\n"
@@ -139,6 +147,18 @@ static int run_opt(void *ctx, int key, const char *arg)
 				"invalid --rate-limit '%s' (expected N or N/B, 0 to 1000000)", arg);
 		o->src_rate = (__u32)rate;
 		o->src_burst = (__u32)burst;
+		break;
+	}
+	case OPT_METRICS: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (bg_metrics_parse_addr(arg, &ss, &sl))
+			return bg_opts_error(&run_cmd,
+					     "invalid --metrics '%s' (expected PORT, IPV4:PORT or "
+					     "[IPV6]:PORT, e.g. 127.0.0.1:9464)",
+					     arg);
+		o->metrics = arg;
 		break;
 	}
 	case 'a':
