@@ -33,7 +33,10 @@
 #include "log.h"
 #include "metrics.h"
 #include "pin.h"
+#include "scopes.h"
 #include "sink.h"
+#include "whois.h"
+#include "cgroup.h"
 
 #ifndef BG_VERSION
 #define BG_VERSION "0.0.0"
@@ -90,6 +93,16 @@ void bg_agent_event(struct bg_agent *a, const struct bg_event *ev)
 	}
 	if (p && ev->rule_id >= 1 && ev->rule_id <= p->n_rules)
 		m.rule = &p->rules[ev->rule_id - 1];
+	if (p && ev->scope >= 1 && ev->scope <= p->n_scopes)
+		m.scope = p->scopes[ev->scope - 1].name;
+	if (a->whois && !(ev->flags & BG_EV_F_NO_TASK)) {
+		const struct bg_whois_entry *w = bg_whois_get(a->whois, ev->cgroup_id);
+
+		m.exe = bg_whois_exe(a->whois, ev->pid);
+		m.cgroup = w->path[0] ? w->path : NULL;
+		m.unit = w->info.unit[0] ? w->info.unit : NULL;
+		m.pod = w->have_pod ? &w->pod : NULL;
+	}
 	ns = (__s64)ev->ts_ns + a->mono_to_wall_ns;
 	if (ns < 0)
 		ns = 0; /* a clock set before 1970: print the epoch rather than lose the event */
@@ -336,7 +349,7 @@ static int epoll_add(int epfd, int fd, __u32 tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON, TAG_METRICS };
+enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON, TAG_SCOPES, TAG_METRICS };
 
 /*
  * After a wakeup, look again in BG_SOON_MS: the kernel wakes the reader at most every 5 ms in a
@@ -364,6 +377,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 	    epoll_add(epfd, bg_loader_ring_fd(a->loader), TAG_RING) ||
 	    epoll_add(epfd, sigfd, TAG_SIGNAL) || epoll_add(epfd, tfd, TAG_TIMER) ||
 	    epoll_add(epfd, sfd, TAG_SOON) ||
+	    (a->scopes && epoll_add(epfd, bg_scopes_fd(a->scopes), TAG_SCOPES)) ||
 	    (a->metrics && epoll_add(epfd, bg_metrics_fd(a->metrics), TAG_METRICS))) {
 		bg_err("cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
@@ -393,6 +407,10 @@ static int event_loop(struct bg_agent *a, int sigfd)
 					snprintf(why, sizeof(why), "%s", bg_loader_strerror());
 					goto out;
 				}
+				break;
+			case TAG_SCOPES:
+				/* Cgroups made or removed: classify them before their first bind. */
+				bg_scopes_update(a->scopes, a->policy, a->loader);
 				break;
 			case TAG_SIGNAL:
 				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
@@ -436,6 +454,10 @@ static int event_loop(struct bg_agent *a, int sigfd)
 				if (++ticks % (1000 / BG_TICK_MS))
 					break;
 				report_drops(a);
+				/* Containers whose runtime state was not there yet. */
+				bg_scopes_update(a->scopes, a->policy, a->loader);
+				if (ticks % (10000 / BG_TICK_MS) == 0)
+					bg_whois_sweep(a->whois);
 				if (a->watchdog_usec)
 					sd_notify(0, "WATCHDOG=1");
 				if (!bg_loader_cgroup_alive(a->loader)) {
@@ -563,6 +585,22 @@ int bg_agent_run(const struct bg_run_opts *o)
 			a.watchdog_usec = usec;
 	}
 
+	{
+		struct bg_whois_opts wopts = { .containerd_state = o->containerd_state };
+		char mnt[PATH_MAX];
+
+		if (bg_cgroup2_root("/proc/self/mounts", mnt, sizeof(mnt)) == 0)
+			wopts.cgroup_mount = mnt;
+		a.whois = bg_whois_new(&wopts);
+		/* Which cgroups the policy's scopes take; watched only if it has scopes. */
+		if (wopts.cgroup_mount) {
+			a.scopes = bg_scopes_new(mnt, a.cgroup, a.whois);
+			if (!a.scopes) {
+				bg_err("cannot watch the cgroup tree: %s\n", strerror(errno));
+				goto out_sinks;
+			}
+		}
+	}
 	lopts.cgroup_path = a.cgroup;
 	lopts.pin = o->pin;
 	lopts.src_rate = o->src_rate;
@@ -594,7 +632,7 @@ int bg_agent_run(const struct bg_run_opts *o)
 
 		/* A new generation after the adopted ones, so queued events keep their names. */
 		copts.gen = adopted ? (__u16)(meta.gen + 1) : 0;
-		err = bg_cli_install(a.loader, a.policy, &copts, &a.compiled);
+		err = bg_cli_install_scoped(a.loader, a.policy, &copts, &a.compiled, a.scopes);
 		if (err) {
 			ret = err;
 			goto out_free_loader;
@@ -669,6 +707,8 @@ out_sinks:
 	if (sigfd >= 0)
 		close(sigfd);
 out_free_policy:
+	bg_scopes_free(a.scopes);
+	bg_whois_free(a.whois);
 	bg_policy_free(a.policy);
 	for (i = 0; i < BG_OLD_POLICIES; i++)
 		bg_policy_free(a.old[i]);

@@ -29,6 +29,7 @@ struct bg_run_opts {
 	int close_existing;
 	int pin; /* pinned enforcement: outlives the agent, adopted by the next one */
 	__u32 src_rate, src_burst; /* flood control: events a second and at once per source */
+	const char *containerd_state; /* NULL: /run/containerd (pod names) */
 	const char *metrics; /* --metrics [ADDR:]PORT for /metrics and /healthz, or NULL */
 	int verbose;
 };
@@ -36,6 +37,8 @@ struct bg_run_opts {
 struct bg_loader;
 struct bg_metrics;
 struct bg_sink;
+struct bg_whois;
+struct bg_scopes;
 
 struct bg_agent {
 	const struct bg_run_opts *o;
@@ -67,6 +70,8 @@ struct bg_agent {
 	 */
 	struct bg_event held[BG_HELD_LISTENS];
 	size_t n_held;
+	struct bg_whois *whois; /* cgroup id -> path, unit, pod; pid -> executable */
+	struct bg_scopes *scopes; /* the cgroups the policy's scopes take */
 	int notify; /* started by systemd with NOTIFY_SOCKET */
 	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */
 	/* --metrics (metrics.c): the server, and the reloads it reports (counted in reload.c). */

@@ -3,11 +3,13 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "cgroup.h"
 #include "commands.h"
+#include "scopes.h"
 #include "loader.h"
 #include "log.h"
 #include "policy.h"
@@ -86,6 +88,15 @@ int bg_cli_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 int bg_cli_install(struct bg_loader *l, const struct bg_policy *p, struct bg_compile_opts *copts,
 		   struct bg_compiled *out)
 {
+	return bg_cli_install_scoped(l, p, copts, out, NULL);
+}
+
+int bg_cli_install_scoped(struct bg_loader *l, const struct bg_policy *p,
+			  struct bg_compile_opts *copts, struct bg_compiled *out,
+			  struct bg_scopes *scopes)
+{
+	struct bg_scope_entry *cg = NULL;
+	size_t n_cg = 0;
 	int err;
 
 	copts->first_set_id = bg_loader_next_set_id(l);
@@ -94,7 +105,17 @@ int bg_cli_install(struct bg_loader *l, const struct bg_policy *p, struct bg_com
 		bg_err("cannot compile the policy: %s\n", strerror(-err));
 		return EXIT_USAGE;
 	}
-	err = bg_loader_install_policy(l, out);
+	err = bg_scopes_classify(scopes, p, &cg, &n_cg);
+	if (err) {
+		bg_err("cannot classify the cgroups for the policy's scopes: %s\n", strerror(-err));
+		bg_compiled_release(out);
+		return EXIT_RUNTIME;
+	}
+	if (p->n_scopes && !scopes)
+		bg_warn("the policy has scopes but no cgroup is classified: every socket is judged "
+			"by the host rules\n");
+	err = bg_loader_install_policy(l, out, cg, n_cg);
+	free(cg);
 	if (err) {
 		bg_err("%s\n", bg_loader_strerror());
 		bg_compiled_release(out);

@@ -14,7 +14,8 @@
 
 #define OPT_SYSLOG_FACILITY 256
 #define OPT_RATE_LIMIT 257
-#define OPT_METRICS 258
+#define OPT_CONTAINERD 258
+#define OPT_METRICS 259
 
 /* Flood control by default: events a second and at once per source (uid in a cgroup). */
 #define BG_DEFAULT_RATE 200
@@ -41,6 +42,9 @@ static const struct bg_opt run_opts[] = {
 	  "source, a uid in a cgroup; the rest are counted and\n"
 	  "the next event says how many (default 200/400; 0:\n"
 	  "no limit). Enforcement is never limited" },
+	{ "containerd-state", OPT_CONTAINERD, "DIR",
+	  "containerd's state directory, where pod names are\n"
+	  "read (default /run/containerd)" },
 	{ "metrics", OPT_METRICS, "[ADDR:]PORT",
 	  "serve Prometheus /metrics and /healthz over HTTP on\n"
 	  "ADDR:PORT; a PORT alone is 127.0.0.1:PORT. ADDR is\n"
@@ -149,6 +153,9 @@ static int run_opt(void *ctx, int key, const char *arg)
 		o->src_burst = (__u32)burst;
 		break;
 	}
+	case OPT_CONTAINERD:
+		o->containerd_state = arg;
+		break;
 	case OPT_METRICS: {
 		struct sockaddr_storage ss;
 		socklen_t sl;

@@ -37,6 +37,11 @@ int bg_cli_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
  * once; returns 0, EXIT_USAGE (does not compile) or EXIT_RUNTIME. out is released on failure. */
 int bg_cli_install(struct bg_loader *l, const struct bg_policy *p, struct bg_compile_opts *copts,
 		   struct bg_compiled *out);
+struct bg_scopes;
+/* The same, with the cgroups that scopes (may be NULL: host rules for all) classify. */
+int bg_cli_install_scoped(struct bg_loader *l, const struct bg_policy *p,
+			  struct bg_compile_opts *copts, struct bg_compiled *out,
+			  struct bg_scopes *scopes);
 
 /*
  * Report a usage error of command cmd ("run", "probe", ...) on one line, always in the same

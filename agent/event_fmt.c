@@ -28,6 +28,7 @@
 #include <time.h>
 
 #include "event_fmt.h"
+#include "whois.h"
 
 #define UNKNOWN "unknown"
 
@@ -351,6 +352,22 @@ void bg_record_json(struct bg_record *r, const char *key, const char *json)
 	f->len = json ? strlen(json) : 0;
 }
 
+void bg_record_obj(struct bg_record *r, const char *key)
+{
+	struct bg_field *f = rec_next(r, key);
+
+	if (f)
+		f->type = BG_FV_OBJ;
+}
+
+void bg_record_end(struct bg_record *r)
+{
+	struct bg_field *f = rec_next(r, "end");
+
+	if (f)
+		f->type = BG_FV_END;
+}
+
 const struct bg_field *bg_record_get(const struct bg_record *r, const char *key)
 {
 	size_t i;
@@ -365,6 +382,18 @@ const struct bg_field *bg_record_get(const struct bg_record *r, const char *key)
 #define PRI_WARNING 4
 #define PRI_NOTICE 5
 #define PRI_INFO 6
+
+static void record_pod(struct bg_record *r, const struct bg_pod *pod)
+{
+	bg_record_obj(r, "pod");
+	bg_record_str(r, "namespace", pod->ns[0] ? pod->ns : NULL);
+	bg_record_str(r, "name", pod->name[0] ? pod->name : NULL);
+	bg_record_str(r, "uid", pod->uid[0] ? pod->uid : NULL);
+	bg_record_str(r, "container", pod->container[0] ? pod->container : NULL);
+	bg_record_str(r, "container_id", pod->container_id[0] ? pod->container_id : NULL);
+	bg_record_str(r, "image", pod->image[0] ? pod->image : NULL);
+	bg_record_end(r);
+}
 
 int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct bg_event_meta *m)
 {
@@ -411,10 +440,20 @@ int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct
 	if (!(ev->flags & BG_EV_F_NO_TASK)) {
 		bg_record_uint(r, "pid", ev->pid);
 		bg_record_strn(r, "comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
+		if (m->exe)
+			bg_record_str(r, "exe", m->exe);
 		bg_record_uint(r, "uid", ev->uid);
 		bg_record_uint(r, "gid", ev->gid);
 		bg_record_uint(r, "cgroup_id", ev->cgroup_id);
+		if (m->cgroup)
+			bg_record_str(r, "cgroup", m->cgroup);
+		if (m->unit)
+			bg_record_str(r, "unit", m->unit);
+		if (m->pod)
+			record_pod(r, m->pod);
 	}
+	if (m->scope)
+		bg_record_str(r, "scope", m->scope);
 	bg_record_uint(r, "netns", ev->netns);
 	bg_record_str(r, "family", family_str(ev->family));
 	bg_record_str(r, "proto", known(bg_proto_str(ev->proto)));
@@ -548,15 +587,24 @@ static int record_ok(const struct bg_record *r)
 {
 	size_t i;
 
+	int depth = 0;
+
 	if (r->overflow || r->n < 2)
 		return 0;
 	for (i = 0; i < r->n; i++) {
+		if (r->f[i].type == BG_FV_OBJ && depth++)
+			return 0; /* one level only */
+		if (r->f[i].type == BG_FV_END) {
+			if (!depth--)
+				return 0;
+			continue;
+		}
 		if (!key_ok(r->f[i].key))
 			return 0;
 		if (r->f[i].type == BG_FV_JSON && !json_value_ok(r->f[i].s, r->f[i].len))
 			return 0;
 	}
-	return 1;
+	return depth == 0;
 }
 
 /*
@@ -604,6 +652,7 @@ static void text_lead_word(struct bg_strbuf *sb, const struct bg_field *f, int u
 static void render_text(struct bg_strbuf *sb, const struct bg_record *r, int with_ts)
 {
 	const struct bg_field *hint = NULL, *f, *addr;
+	const char *obj = NULL;
 	size_t i;
 
 	if (with_ts)
@@ -632,13 +681,24 @@ static void render_text(struct bg_strbuf *sb, const struct bg_record *r, int wit
 	}
 	for (i = 0; i < r->n; i++) {
 		f = &r->f[i];
-		if (is_lead(r, f->key))
+		if (f->type == BG_FV_OBJ) {
+			obj = f->key;
 			continue;
-		if (r->kind == BG_REC_EVENT && !strcmp(f->key, "hint")) {
+		}
+		if (f->type == BG_FV_END) {
+			obj = NULL;
+			continue;
+		}
+		if (!obj && is_lead(r, f->key))
+			continue;
+		if (!obj && r->kind == BG_REC_EVENT && !strcmp(f->key, "hint")) {
 			hint = f;
 			continue;
 		}
-		bg_strbuf_printf(sb, " %s=", f->key);
+		if (obj)
+			bg_strbuf_printf(sb, " %s.%s=", obj, f->key);
+		else
+			bg_strbuf_printf(sb, " %s=", f->key);
 		render_text_value(sb, f);
 	}
 	bg_strbuf_puts(sb, "\n");
@@ -661,10 +721,23 @@ int bg_record_render(struct bg_strbuf *sb, int format, const struct bg_record *r
 		return sb->err;
 	start = sb->len;
 	if (format == BG_FORMAT_JSON) {
+		int first = 1;
+
 		bg_strbuf_puts(sb, "{");
 		for (i = 0; i < r->n; i++) {
-			bg_strbuf_printf(sb, "%s\"%s\":", i ? "," : "", r->f[i].key);
+			if (r->f[i].type == BG_FV_END) {
+				bg_strbuf_puts(sb, "}");
+				first = 0;
+				continue;
+			}
+			bg_strbuf_printf(sb, "%s\"%s\":", first ? "" : ",", r->f[i].key);
+			if (r->f[i].type == BG_FV_OBJ) {
+				bg_strbuf_puts(sb, "{");
+				first = 1;
+				continue;
+			}
 			render_json_value(sb, &r->f[i]);
+			first = 0;
 		}
 		bg_strbuf_puts(sb, "}\n");
 	} else {
@@ -706,55 +779,4 @@ int bg_event_format(struct bg_strbuf *sb, int format, const struct bg_event *ev,
 	if (err)
 		return err;
 	return bg_record_render(sb, format, &r);
-}
-
-/*
- * extra_json is the caller's, already encoded, but it is still checked for raw control bytes:
- * one stray newline would split the record, and encoded JSON never needs one.
- */
-static int extra_ok(const char *extra)
-{
-	const unsigned char *c;
-
-	for (c = (const unsigned char *)extra; *c; c++) {
-		if (*c < 0x20 || *c == 0x7f)
-			return 0;
-	}
-	return 1;
-}
-
-int bg_lifecycle_format(struct bg_strbuf *sb, int format, const char *state,
-			const struct timespec *wall, const char *extra_json)
-{
-	char ts[TS_BUF];
-	size_t start;
-	int err;
-
-	if (!sb || !state || (format != BG_FORMAT_JSON && format != BG_FORMAT_TEXT))
-		return -EINVAL;
-	if (extra_json && !extra_ok(extra_json))
-		return -EINVAL;
-	if (sb->err)
-		return sb->err;
-	err = fmt_rfc3339(ts, sizeof(ts), wall);
-	if (err)
-		return err;
-
-	start = sb->len;
-	if (format == BG_FORMAT_JSON) {
-		bg_strbuf_printf(sb, "{\"ts\":\"%s\",\"event\":\"agent\",\"state\":", ts);
-		bg_json_string(sb, state, strlen(state));
-		if (extra_json && extra_json[0])
-			bg_strbuf_printf(sb, ",%s", extra_json);
-		bg_strbuf_puts(sb, "}\n");
-	} else {
-		bg_strbuf_printf(sb, "%s agent ", ts);
-		text_word(sb, state, strlen(state));
-		if (extra_json && extra_json[0])
-			bg_strbuf_printf(sb, " %s", extra_json);
-		bg_strbuf_puts(sb, "\n");
-	}
-	if (sb->err)
-		bg_strbuf_truncate(sb, start);
-	return sb->err;
 }

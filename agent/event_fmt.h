@@ -38,6 +38,8 @@ int bg_rfc3339(struct bg_strbuf *sb, const struct timespec *wall);
 #define BG_FV_UINT 2
 #define BG_FV_BOOL 3
 #define BG_FV_JSON 4
+#define BG_FV_OBJ 5 /* opens a nested object named key (one level); BG_FV_END closes it */
+#define BG_FV_END 6
 
 struct bg_field {
 	const char *key;
@@ -62,10 +64,17 @@ struct bg_record {
 	char addr2[48];
 };
 
+struct bg_pod;
+
 /* Who an event is about, beyond what the kernel wrote (all optional). */
 struct bg_event_meta {
 	const struct bg_policy_rule *rule; /* NULL: the unlisted default or an unknown id */
 	const struct timespec *wall; /* wall-clock time of the event (required) */
+	const char *exe; /* the process's executable */
+	const char *cgroup; /* the cgroup's path, relative to the cgroup v2 mount */
+	const char *unit; /* the systemd unit that path names */
+	const struct bg_pod *pod; /* the Kubernetes pod and container (whois.h) */
+	const char *scope; /* the policy scope whose rules judged it */
 };
 
 /* Build the field list of an event. Returns 0 or -EINVAL (bad time or address). */
@@ -78,6 +87,9 @@ void bg_record_strn(struct bg_record *r, const char *key, const char *s, size_t 
 void bg_record_uint(struct bg_record *r, const char *key, unsigned long long v);
 void bg_record_bool(struct bg_record *r, const char *key, int v);
 void bg_record_json(struct bg_record *r, const char *key, const char *json);
+/* Fields between these two form the object "key": {...} (text: key.sub=, journal: KEY_SUB=). */
+void bg_record_obj(struct bg_record *r, const char *key);
+void bg_record_end(struct bg_record *r);
 const struct bg_field *bg_record_get(const struct bg_record *r, const char *key);
 
 /*
@@ -101,12 +113,5 @@ int bg_record_summary(struct bg_strbuf *sb, const struct bg_record *r);
  */
 int bg_event_format(struct bg_strbuf *sb, int format, const struct bg_event *ev,
 		    const struct bg_policy_rule *rule, const struct timespec *wall);
-
-/*
- * Append one lifecycle line: {"ts":..,"event":"agent","state":STATE, ...extra}. @extra_json is
- * NULL or a string of already-encoded members without braces, e.g. "\"mode\":\"enforce\"".
- */
-int bg_lifecycle_format(struct bg_strbuf *sb, int format, const char *state,
-			const struct timespec *wall, const char *extra_json);
 
 #endif /* BG_EVENT_FMT_H */

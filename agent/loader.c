@@ -43,6 +43,9 @@ struct bg_loader {
 	struct bg_pin_meta meta;
 	__u64 cgroup_id;
 	__u32 src_rate, src_burst; /* flood control per source (bg_src_admit()) */
+	int cgscope_fd; /* the live bank's cgroup -> scope hash */
+	__u32 bank, n_scopes;
+	size_t n_cg_live; /* entries put in the live bank's cgroup hash (not less) */
 };
 
 /* The maps a pinned state keeps, by their names in the object (and their pin files). */
@@ -327,6 +330,7 @@ int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out)
 	if (!l)
 		return bg_fail(-ENOMEM, "cannot allocate loader");
 	l->cgroup_fd = -1;
+	l->cgscope_fd = -1;
 	l->src_rate = opts->src_rate;
 	l->src_burst = opts->src_burst;
 	l->meta_fd = -1;
@@ -449,19 +453,53 @@ static void bg_retire_cidrs(struct bg_loader *l, struct bg_compiled *c)
 	c->n_cidrs = 0;
 }
 
-int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c)
+/* A new hash for one bank, of the shape the outer map's template has (bindguard.bpf.c). */
+static int bank_hash(const char *name, __u32 key, __u32 value, __u32 max)
 {
-	int outer = bpf_map__fd(l->skel->maps.bg_policy);
+	LIBBPF_OPTS(bpf_map_create_opts, opts, .map_flags = BPF_F_NO_PREALLOC);
+
+	return bpf_map_create(BPF_MAP_TYPE_HASH, name, key, value, max, &opts);
+}
+
+static int ctl_get(struct bg_loader *l, __u32 idx, struct bg_ctl *out)
+{
+	memset(out, 0, sizeof(*out));
+	return bpf_map_lookup_elem(bpf_map__fd(l->skel->maps.bg_ctl), &idx, out) ? -errno : 0;
+}
+
+static int ctl_set(struct bg_loader *l, __u32 idx, const struct bg_ctl *v)
+{
+	return bpf_map_update_elem(bpf_map__fd(l->skel->maps.bg_ctl), &idx, v, BPF_ANY) ? -errno :
+											  0;
+}
+
+/*
+ * The swap. Everything of the new policy goes into the bank not in force: a new host table
+ * (filled, then frozen: never written again), a new hash of the scopes' rules and one of the
+ * cgroups they take, and what the bank holds (bg_ctl). Then entry 0 of bg_ctl flips to it: one
+ * 4-byte write, and every judgement after it reads the new bank whole. The old bank's maps stay
+ * until the next swap replaces them, so a judgement that read the old bank just before the flip
+ * finishes on old maps (they are freed only after it, by RCU).
+ */
+int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
+			     const struct bg_scope_entry *cg, size_t n_cg)
+{
 	int cidr_fd = bpf_map__fd(l->skel->maps.bg_cidrs);
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
-	__u32 *keys = NULL, count, zero = 0, i;
-	int inner, err;
+	__u32 *keys = NULL, count, i, bank;
+	int inner, scoped = -1, cgs = -1, err;
+	struct bg_ctl ctl, cfg = { 0 };
+	size_t put = 0;
+
+	err = ctl_get(l, 0, &ctl);
+	if (err)
+		return bg_fail(err, "cannot read the policy switch");
+	bank = (ctl.v0 & 1) ^ 1;
 
 	inner = bpf_map_create(BPF_MAP_TYPE_ARRAY, "bg_rules", sizeof(__u32),
 			       sizeof(struct bg_rule), BG_RULE_SLOTS, NULL);
 	if (inner < 0)
 		return bg_fail(-errno, "cannot create the rule table");
-
 	keys = malloc(sizeof(*keys) * BG_RULE_SLOTS);
 	if (!keys) {
 		err = bg_fail(-ENOMEM, "cannot allocate the rule table");
@@ -480,6 +518,39 @@ int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c)
 		err = bg_fail(-errno, "cannot freeze the rule table");
 		goto out_free_keys;
 	}
+	scoped = bank_hash("bg_scoped_t", sizeof(struct bg_scope_key), sizeof(struct bg_rule),
+			   1 << 18);
+	cgs = bank_hash("bg_cgscope_t", sizeof(__u64), sizeof(__u32), 1 << 16);
+	if (scoped < 0 || cgs < 0) {
+		err = bg_fail(-errno, "cannot create the scope tables");
+		goto out_free_keys;
+	}
+	for (i = 0; i < c->n_scoped; i++)
+		if (bpf_map_update_elem(scoped, &c->scoped[i].key, &c->scoped[i].rule, BPF_ANY)) {
+			err = bg_fail(-errno, "cannot fill the scoped rules (%zu entries)",
+				      c->n_scoped);
+			goto out_free_keys;
+		}
+	cfg.min_level = ~0u;
+	for (i = 0; i < n_cg; i++) {
+		if (!cg[i].scope || cg[i].scope > c->n_scopes)
+			continue;
+		if (bpf_map_update_elem(cgs, &cg[i].cgroup_id, &cg[i].scope, BPF_ANY)) {
+			err = bg_fail(-errno, "cannot fill the scoped cgroups (%zu)", n_cg);
+			goto out_free_keys;
+		}
+		put++;
+		if (cg[i].level < cfg.min_level)
+			cfg.min_level = cg[i].level;
+		if (cg[i].level > cfg.max_level)
+			cfg.max_level = cg[i].level;
+	}
+	if (cfg.min_level == ~0u)
+		cfg.min_level = 0;
+	if (cfg.max_level - cfg.min_level >= BG_SCOPE_LEVELS)
+		bg_warn("scoped cgroups sit at levels %u to %u; only the %u deepest are looked at\n",
+			cfg.min_level, cfg.max_level, BG_SCOPE_LEVELS);
+	cfg.v0 = c->n_scopes > 0;
 	err = bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 1);
 	if (err) {
 		bg_fail(err, "cannot install CIDR sets (the map holds %d entries)",
@@ -487,12 +558,30 @@ int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c)
 		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
 		goto out_free_keys;
 	}
-	/* The swap: one update of the outer slot. */
-	if (bpf_map_update_elem(outer, &zero, &inner, BPF_ANY)) {
-		err = bg_fail(-errno, "cannot install the rule table");
+	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.bg_policy), &bank, &inner, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.bg_scoped), &bank, &scoped, BPF_ANY) ||
+	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.bg_cgscope), &bank, &cgs, BPF_ANY) ||
+	    ctl_set(l, 1 + bank, &cfg)) {
+		err = bg_fail(-errno, "cannot install the rule tables");
 		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
 		goto out_free_keys;
 	}
+	/* The flip. */
+	memset(&ctl, 0, sizeof(ctl));
+	ctl.v0 = bank;
+	err = ctl_set(l, 0, &ctl);
+	if (err) {
+		bg_fail(err, "cannot switch to the new policy");
+		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
+		goto out_free_keys;
+	}
+	if (l->cgscope_fd >= 0)
+		close(l->cgscope_fd);
+	l->cgscope_fd = cgs; /* kept: cgroups found later join the live bank */
+	cgs = -1;
+	l->bank = bank;
+	l->n_scopes = c->n_scopes;
+	l->n_cg_live = put;
 	if (c->next_set_id > l->next_set_id)
 		l->next_set_id = c->next_set_id;
 	bg_retire_cidrs(l, c);
@@ -500,8 +589,52 @@ int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c)
 out_free_keys:
 	free(keys);
 out_close:
-	close(inner); /* the outer map holds its own reference */
+	/* The outer maps hold their own references. */
+	close(inner);
+	if (scoped >= 0)
+		close(scoped);
+	if (cgs >= 0)
+		close(cgs);
 	return err;
+}
+
+int bg_loader_scope_set(struct bg_loader *l, __u64 cgroup_id, __u32 scope, __u32 level)
+{
+	struct bg_ctl cfg;
+	int err;
+
+	if (l->cgscope_fd < 0 || !scope || scope > l->n_scopes)
+		return -EINVAL;
+	/* Widen the levels first: an entry the walk cannot reach yet would be no entry. */
+	err = ctl_get(l, 1 + l->bank, &cfg);
+	if (err)
+		return err;
+	if (!l->n_cg_live) {
+		/* The first: the bounds were a placeholder. */
+		cfg.min_level = cfg.max_level = level;
+		err = ctl_set(l, 1 + l->bank, &cfg);
+		if (err)
+			return err;
+	} else if (level < cfg.min_level || level > cfg.max_level) {
+		if (level < cfg.min_level)
+			cfg.min_level = level;
+		if (level > cfg.max_level)
+			cfg.max_level = level;
+		err = ctl_set(l, 1 + l->bank, &cfg);
+		if (err)
+			return err;
+	}
+	if (bpf_map_update_elem(l->cgscope_fd, &cgroup_id, &scope, BPF_ANY))
+		return -errno;
+	l->n_cg_live++;
+	return 0;
+}
+
+int bg_loader_scope_del(struct bg_loader *l, __u64 cgroup_id)
+{
+	if (l->cgscope_fd < 0)
+		return -EINVAL;
+	return bpf_map_delete_elem(l->cgscope_fd, &cgroup_id) && errno != ENOENT ? -errno : 0;
 }
 
 /* The process holding a link to program prog_id (from /proc/PID/fdinfo), or 0. */
@@ -902,6 +1035,8 @@ void bg_loader_free(struct bg_loader *l)
 		close(l->meta_fd);
 	if (l->polsrc_fd >= 0)
 		close(l->polsrc_fd);
+	if (l->cgscope_fd >= 0)
+		close(l->cgscope_fd);
 	for (i = 0; i < BG_NR_PROTOS; i++) {
 		bpf_link__destroy(l->iter_link[0][i]);
 		bpf_link__destroy(l->iter_link[1][i]);

@@ -37,8 +37,23 @@ typedef int (*bg_event_fn)(void *ctx, const struct bg_event *ev);
  */
 int bg_loader_new(const struct bg_loader_opts *opts, struct bg_loader **out);
 
-/* Install (or replace) the compiled policy atomically. Returns 0 or -errno. */
-int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c);
+/* A cgroup a policy scope takes (scopes.c classifies them). */
+struct bg_scope_entry {
+	__u64 cgroup_id;
+	__u32 scope; /* 1-based, in the policy's scope order */
+	__u32 level; /* the cgroup's depth below the cgroup v2 root */
+};
+
+/*
+ * Install (or replace) the compiled policy atomically, with the cgroups its scopes take.
+ * Returns 0 or -errno.
+ */
+int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
+			     const struct bg_scope_entry *cg, size_t n_cg);
+
+/* A cgroup found later joins (or leaves) a scope of the policy in force. 0 or -errno. */
+int bg_loader_scope_set(struct bg_loader *l, __u64 cgroup_id, __u32 scope, __u32 level);
+int bg_loader_scope_del(struct bg_loader *l, __u64 cgroup_id);
 
 /* The next CIDR set id a compilation for this loader must start at. */
 __u32 bg_loader_next_set_id(const struct bg_loader *l);

@@ -4,7 +4,9 @@
  * nothing: the old policy stays live (a failed reload never widens access) and the failure is
  * reported with its file:line:col.
  */
+#include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
@@ -12,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
+#include "scopes.h"
 #include "commands.h"
 #include "loader.h"
 #include "log.h"
@@ -53,9 +56,22 @@ void bg_agent_reload(struct bg_agent *a)
 			snprintf(msg, sizeof(msg), "cannot compile the policy: %s", strerror(-err));
 	}
 	if (!err) {
-		err = bg_loader_install_policy(a->loader, &compiled);
+		struct bg_scope_entry *cg = NULL;
+		size_t n_cg = 0;
+
+		err = bg_scopes_classify(a->scopes, np, &cg, &n_cg);
 		if (err)
+			snprintf(msg, sizeof(msg), "cannot classify the cgroups: %s",
+				 strerror(-err));
+		else if (bg_loader_install_policy(a->loader, &compiled, cg, n_cg)) {
+			err = -EIO;
 			snprintf(msg, sizeof(msg), "%s", bg_loader_strerror());
+		}
+		free(cg);
+		cg = NULL;
+		/* Failed: what the scopes module knows goes back to the policy in force. */
+		if (err && !bg_scopes_classify(a->scopes, a->policy, &cg, &n_cg))
+			free(cg);
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (err) {

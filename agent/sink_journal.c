@@ -25,13 +25,29 @@ struct journal_sink {
 	struct bg_strbuf buf; /* every "KEY=value" of one entry, NUL-separated */
 };
 
-/* Append "BINDGUARD_KEY=value" and a NUL; the offset of its start is returned. */
-static size_t add_field(struct bg_strbuf *b, const struct bg_field *f)
+static void add_upper(struct bg_strbuf *b, const char *k)
+{
+	for (; *k; k++) {
+		char up = *k >= 'a' && *k <= 'z' ? (char)(*k - 32) : *k;
+
+		bg_strbuf_append(b, &up, 1);
+	}
+}
+
+/*
+ * Append "BINDGUARD_KEY=value" (inside an object: BINDGUARD_OBJ_KEY=) and a NUL; the offset of
+ * its start is returned.
+ */
+static size_t add_field(struct bg_strbuf *b, const char *obj, const struct bg_field *f)
 {
 	size_t start = b->len, vstart;
 	const char *k;
 
 	bg_strbuf_puts(b, "BINDGUARD_");
+	if (obj) {
+		add_upper(b, obj);
+		bg_strbuf_puts(b, "_");
+	}
 	for (k = f->key; *k; k++) {
 		char up = *k >= 'a' && *k <= 'z' ? (char)(*k - 32) : *k;
 
@@ -70,6 +86,7 @@ static void journal_emit(struct bg_sink *base, const struct bg_record *r)
 	struct journal_sink *s = (struct journal_sink *)base;
 	size_t offs[BG_RECORD_MAX_FIELDS + 4], n = 0, i;
 	struct iovec iov[BG_RECORD_MAX_FIELDS + 4];
+	const char *obj = NULL;
 	int err;
 
 	bg_strbuf_reset(&s->buf);
@@ -86,8 +103,19 @@ static void journal_emit(struct bg_sink *base, const struct bg_record *r)
 	offs[n++] = s->buf.len;
 	bg_strbuf_puts(&s->buf, "SYSLOG_IDENTIFIER=bindguard");
 	bg_strbuf_append(&s->buf, "", 1);
-	for (i = 0; i < r->n; i++)
-		offs[n++] = add_field(&s->buf, &r->f[i]);
+	for (i = 0; i < r->n; i++) {
+		if (r->f[i].type == BG_FV_OBJ) {
+			obj = r->f[i].key;
+			continue;
+		}
+		if (r->f[i].type == BG_FV_END) {
+			obj = NULL;
+			continue;
+		}
+		if (r->f[i].type == BG_FV_NULL)
+			continue; /* a journal field that says nothing is left out */
+		offs[n++] = add_field(&s->buf, obj, &r->f[i]);
+	}
 	if (s->buf.err) {
 		bg_sink_lost(base, 1, ENOMEM);
 		return;

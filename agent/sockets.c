@@ -307,6 +307,18 @@ static void read_owner(struct bg_sock_info *si, int pid)
 		}
 		fclose(f);
 	}
+	snprintf(path, sizeof(path), "/proc/%d/status", pid);
+	f = fopen(path, "re");
+	if (f) {
+		unsigned int gid;
+
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "Gid:\t%u", &gid) == 1) {
+				si->gid = gid;
+				break;
+			}
+		fclose(f);
+	}
 	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
 	f = fopen(path, "re");
 	if (!f)
@@ -398,7 +410,7 @@ void bg_sockets_to_event(const struct bg_sock_info *si, struct bg_event *ev)
 	ev->cgroup_id = r->cgroup_id;
 	ev->pid = si->pid;
 	ev->uid = r->uid;
-	ev->gid = 0;
+	ev->gid = si->gid;
 	ev->netns = r->netns;
 	memcpy(ev->addr, r->addr, 16);
 	ev->port = r->port;

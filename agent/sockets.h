@@ -16,6 +16,7 @@ struct bg_sock_info {
 	struct bg_sock_rec rec;
 	int pid; /* lowest pid holding the socket, 0 if none was found */
 	int n_owners; /* processes holding it */
+	__u32 gid; /* of pid (its real gid), 0 if unknown */
 	char comm[BG_COMM_LEN]; /* of pid, NUL-terminated */
 	char cgroup[256]; /* cgroup v2 path of pid ("/system.slice/..."), "" if unknown */
 };

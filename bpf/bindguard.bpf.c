@@ -41,12 +41,53 @@ struct bg_rule_table {
 	__uint(value_size, sizeof(struct bg_rule));
 };
 
+/* The host rules of the two banks (struct bg_ctl). */
 struct {
 	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
-	__uint(max_entries, 1);
+	__uint(max_entries, 2);
 	__type(key, __u32);
 	__array(values, struct bg_rule_table);
 } bg_policy SEC(".maps");
+
+/* The scopes' rules of one bank: (scope, proto, port) -> rule. */
+struct bg_scoped_table {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 18);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(struct bg_scope_key));
+	__uint(value_size, sizeof(struct bg_rule));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct bg_scoped_table);
+} bg_scoped SEC(".maps");
+
+/* The cgroups the scopes of one bank take: cgroup id -> scope number. */
+struct bg_cgscope_table {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, 1 << 16);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+	__uint(key_size, sizeof(__u64));
+	__uint(value_size, sizeof(__u32));
+};
+
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY_OF_MAPS);
+	__uint(max_entries, 2);
+	__type(key, __u32);
+	__array(values, struct bg_cgscope_table);
+} bg_cgscope SEC(".maps");
+
+/* Entry 0: the bank in force; 1 and 2: what bank 0 and 1 hold (struct bg_ctl). */
+struct {
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, 3);
+	__type(key, __u32);
+	__type(value, struct bg_ctl);
+} bg_ctl SEC(".maps");
 
 /* CIDR sets of all installed policies, keyed by (set id, address). Only CIDR rules look here. */
 struct {
@@ -276,18 +317,134 @@ static __always_inline int bg_proto_of(__u32 type)
 }
 
 /*
- * The rule for (proto, port): the port's own slot, else the unlisted default. NULL when no policy
- * is installed, which allows the bind: the agent installs a policy before it attaches, so this
- * is only reachable between an outer-map clear and a swap, and bindguard never denies what it
- * has no rule for.
+ * Which rules judge this socket: the bank in force, read once, and the scope its cgroup falls
+ * in (0: the host's). Every lookup of one judgement uses the same bank, so a policy swap (the
+ * agent fills the other bank, then flips) is never seen half done.
  */
-static __always_inline const struct bg_rule *bg_lookup_rule_own(int proto, __u16 port, int unlisted)
+struct bg_where {
+	__u32 bank;
+	__u32 scope;
+	const struct bg_ctl *cfg;
+};
+
+/* Levels a socket's cgroup may sit below the deepest scoped one and still be found. */
+#define BG_SCOPE_CLIMB 32
+
+static __always_inline void bg_where_bank(struct bg_where *w)
+{
+	const struct bg_ctl *c;
+	__u32 k = 0;
+
+	c = bpf_map_lookup_elem(&bg_ctl, &k);
+	w->bank = c ? (c->v0 & 1) : 0;
+	k = 1 + w->bank;
+	w->cfg = bpf_map_lookup_elem(&bg_ctl, &k);
+	w->scope = 0;
+}
+
+/*
+ * The scope of the calling task's cgroup (bind, post_bind): the deepest of its ancestors, within
+ * the levels where scoped cgroups sit, that a scope took. O(1) per level, no string in sight.
+ */
+static __always_inline void bg_where_task(struct bg_where *w)
+{
+	__u32 i, lvl, *sid;
+	void *cgs;
+	__u64 id;
+
+	bg_where_bank(w);
+	if (!w->cfg || !w->cfg->v0)
+		return;
+	cgs = bpf_map_lookup_elem(&bg_cgscope, &w->bank);
+	if (!cgs)
+		return;
+	for (i = 0; i < BG_SCOPE_LEVELS; i++) {
+		if (w->cfg->max_level < w->cfg->min_level + i)
+			break;
+		lvl = w->cfg->max_level - i;
+		id = bpf_get_current_ancestor_cgroup_id(lvl);
+		if (!id)
+			continue;
+		sid = bpf_map_lookup_elem(cgs, &id);
+		if (sid) {
+			w->scope = *sid;
+			return;
+		}
+	}
+}
+
+/*
+ * The same for a socket's own cgroup (sockops, iterators: no task helpers there). It climbs the
+ * parent pointers (cgroup.self.parent, on every kernel) rather than index the ancestor array,
+ * whose layout changed in 6.2: one layout's access inside a loop would be hoisted out of its
+ * field_exists() branch by the compiler and break the load on the other.
+ */
+static __always_inline void bg_where_sk(struct bg_where *w, const struct sock *sk)
+{
+	struct cgroup *cg;
+	__u32 i, lvl, cl, *sid;
+	void *cgs;
+	__u64 id;
+
+	bg_where_bank(w);
+	if (!w->cfg || !w->cfg->v0 || !sk)
+		return;
+	cgs = bpf_map_lookup_elem(&bg_cgscope, &w->bank);
+	cg = bg_sk_cgroup(sk);
+	if (!cgs || !cg)
+		return;
+	cl = BPF_CORE_READ(cg, level);
+	lvl = w->cfg->max_level;
+	for (i = 0; i < BG_SCOPE_CLIMB && cg && cl > lvl; i++) {
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+		cl--;
+	}
+	if (cl > lvl)
+		return; /* deeper than the climb reaches: the host's rules */
+	for (i = 0; i < BG_SCOPE_LEVELS && cg; i++) {
+		if (cl < w->cfg->min_level)
+			break;
+		id = BPF_CORE_READ(cg, kn, id);
+		sid = id ? bpf_map_lookup_elem(cgs, &id) : NULL;
+		if (sid) {
+			w->scope = *sid;
+			return;
+		}
+		cg = (struct cgroup *)BPF_CORE_READ(cg, self.parent);
+		cl--;
+	}
+}
+
+/*
+ * The rule for (proto, port): the port's own, else (with unlisted) the unlisted default, in the
+ * scope's rules or the host's. NULL when no policy is installed, which allows the bind: the
+ * agent installs a policy before it attaches, so this is only reachable between an outer-map
+ * clear and a swap, and bindguard never denies what it has no rule for. A scope the bank's table
+ * does not know falls back to the host's rules, never to "no rule".
+ */
+static __always_inline const struct bg_rule *bg_lookup_rule_own(const struct bg_where *w, int proto,
+								__u16 port, int unlisted)
 {
 	const struct bg_rule *r;
-	__u32 key = 0;
+	__u32 key, bank = w->bank;
 	void *table;
 
-	table = bpf_map_lookup_elem(&bg_policy, &key);
+	if (w->scope) {
+		struct bg_scope_key sk = { .scope = w->scope, .proto = (__u16)proto, .port = port };
+
+		table = bpf_map_lookup_elem(&bg_scoped, &bank);
+		if (table) {
+			r = bpf_map_lookup_elem(table, &sk);
+			if (r || !unlisted)
+				return r;
+			sk.proto = BG_SCOPE_UNLISTED;
+			sk.port = 0;
+			r = bpf_map_lookup_elem(table, &sk);
+			if (r)
+				return r;
+		}
+	}
+	table = bpf_map_lookup_elem(&bg_policy, &bank);
 	if (!table) {
 		bg_stat_inc(BG_STAT_NO_POLICY);
 		return NULL;
@@ -300,9 +457,10 @@ static __always_inline const struct bg_rule *bg_lookup_rule_own(int proto, __u16
 	return bpf_map_lookup_elem(table, &key);
 }
 
-static __always_inline const struct bg_rule *bg_lookup_rule(int proto, __u16 port)
+static __always_inline const struct bg_rule *bg_lookup_rule(const struct bg_where *w, int proto,
+							    __u16 port)
 {
-	return bg_lookup_rule_own(proto, port, 1);
+	return bg_lookup_rule_own(w, proto, port, 1);
 }
 
 static __always_inline int bg_cidr_hit(__u32 set, const __u32 w[4])
@@ -379,6 +537,7 @@ struct bg_seen {
 	__u8 hook;
 	__u8 type; /* BG_EVENT_* */
 	__u8 who; /* BG_WHO_*: where the task fields come from */
+	__u16 scope; /* the policy scope whose rules judged it */
 	const struct bg_owner *owner; /* with BG_WHO_OWNER */
 };
 
@@ -442,6 +601,7 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	e->ts_ns = ts;
 	e->flags = 0;
 	e->suppressed = suppressed;
+	e->scope = s->scope;
 	if (who) {
 		e->cgroup_id = who->cgroup_id;
 		e->pid = who->pid;
@@ -474,7 +634,6 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	e->hook = s->hook;
 	e->class = s->class;
 	e->gen = r ? r->gen : 0;
-	e->pad = 0;
 
 	/*
 	 * A deny or confine wakes the reader (someone's service just failed or moved), at most
@@ -566,6 +725,7 @@ static __always_inline struct bg_note *bg_note_get(void)
 static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 {
 	const struct bg_rule *r;
+	struct bg_where w;
 	struct bg_note *note;
 	struct bg_seen s;
 	__u8 verdict;
@@ -597,9 +757,11 @@ static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 	}
 	if (s.port == 0)
 		return ALLOW;
-	r = bg_lookup_rule(proto, s.port);
+	bg_where_task(&w);
+	r = bg_lookup_rule(&w, proto, s.port);
 	if (!r)
 		return ALLOW;
+	s.scope = (__u16)w.scope;
 	s.class = v6 ? bg_class_v6(s.addr[0], s.addr[1], s.addr[2], s.addr[3]) :
 		       bg_class_v4(s.addr[3]);
 	verdict = bg_judge(r, s.class, s.addr);
@@ -660,6 +822,7 @@ int bg_bind6(struct bpf_sock_addr *ctx)
 static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 {
 	const struct bg_rule *r;
+	struct bg_where w;
 	struct bg_note *note;
 	int proto, ephemeral = 0;
 	__u8 verdict;
@@ -680,9 +843,11 @@ static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 			return ALLOW;
 		ephemeral = note->any_port;
 	}
-	r = bg_lookup_rule_own(proto, s->port, !ephemeral);
+	bg_where_task(&w);
+	r = bg_lookup_rule_own(&w, proto, s->port, !ephemeral);
 	if (!bg_rule_is_set(r))
 		return ALLOW;
+	s->scope = (__u16)w.scope;
 	verdict = bg_judge(r, s->class, s->addr);
 	if (verdict == BG_VERDICT_ALLOW)
 		return ALLOW;
@@ -828,6 +993,7 @@ SEC("sockops")
 int bg_sockops(struct bpf_sock_ops *skops)
 {
 	const struct bg_rule *r;
+	struct bg_where w;
 	struct bg_owner owner;
 	struct bpf_sock *sk;
 	struct bg_seen s;
@@ -864,10 +1030,16 @@ int bg_sockops(struct bpf_sock_ops *skops)
 		return 1;
 	}
 	s.port = (__u16)skops->local_port;
-	r = bg_lookup_rule(BG_PROTO_TCP, s.port);
+	sk = skops->sk;
+	{
+		struct tcp_sock *tp = sk ? bpf_skc_to_tcp_sock(sk) : NULL;
+
+		bg_where_sk(&w, (const struct sock *)tp);
+	}
+	r = bg_lookup_rule(&w, BG_PROTO_TCP, s.port);
 	if (!bg_rule_is_set(r))
 		return 1;
-	sk = skops->sk;
+	s.scope = (__u16)w.scope;
 	s.class = bg_class_words(s.addr);
 	if (bg_needs_cidr(r, s.class))
 		hit = bg_cidr_hit(r->cidr_set, s.addr);
@@ -944,6 +1116,7 @@ static __always_inline void bg_iter_sock(struct seq_file *seq, struct sock *sk, 
 {
 	struct bg_sock_rec rec;
 	const struct bg_rule *r;
+	struct bg_where w;
 	__u32 local[4], peer[4];
 	int hit = 0;
 
@@ -968,7 +1141,9 @@ static __always_inline void bg_iter_sock(struct seq_file *seq, struct sock *sk, 
 		__builtin_memcpy(rec.peer, peer, 16);
 	rec.class = bg_class_words(local);
 
-	r = bg_lookup_rule(proto, rec.port);
+	bg_where_sk(&w, sk);
+	rec.scope = (__u16)w.scope;
+	r = bg_lookup_rule(&w, proto, rec.port);
 	if (bg_rule_is_set(r)) {
 		if (bg_needs_cidr(r, rec.class))
 			hit = bg_cidr_hit(r->cidr_set, local);

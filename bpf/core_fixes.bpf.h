@@ -55,14 +55,22 @@ static __always_inline __u64 bg_cgroup_ancestor_id(struct cgroup *cg, __u32 leve
 {
 	__u64 id = 0;
 
+	/*
+	 * barrier_var() in each branch: the address arithmetic of a branch must not be hoisted
+	 * above the test (out of a caller's loop, say), or the other kernel's relocation (an invalid instruction where the
+	 * field does not exist) runs unconditionally and the program does not load.
+	 */
 	if (bpf_core_field_exists(cg->ancestors)) {
 		struct cgroup *anc = NULL;
 
+		barrier_var(cg);
 		bpf_core_read(&anc, sizeof(anc), &cg->ancestors[level]);
 		id = anc ? BPF_CORE_READ(anc, kn, id) : 0;
 	} else {
-		struct cgroup___pre62 *old = (void *)cg;
+		struct cgroup___pre62 *old;
 
+		barrier_var(cg);
+		old = (void *)cg;
 		bpf_core_read(&id, sizeof(id), &old->ancestor_ids[level]);
 	}
 	return id;

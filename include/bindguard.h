@@ -23,7 +23,8 @@
 /*
  * Bumped whenever a struct, map or the meaning of a field below changes. 2: the sequence number
  * moved from a global to the bg_seqs map (a spin lock), events gained BG_EV_F_OWNER and
- * suppressed, the per-source flood control (bg_sources) and BG_STAT_SUPPRESSED.
+ * suppressed, the per-source flood control (bg_sources) and BG_STAT_SUPPRESSED, scoped rule
+ * sets (bg_ctl banks, bg_scoped, bg_cgscope) and the scope in events and socket records.
  */
 #define BG_ABI_VERSION 2
 
@@ -106,6 +107,38 @@
 #define BG_KEY_UNLISTED (BG_NR_PROTOS * BG_NR_PORTS)
 #define BG_RULE_SLOTS (BG_KEY_UNLISTED + 1)
 
+/*
+ * Scoped rule sets (a policy's scopes). The host rules stay in the array above; a scope's rules
+ * live in a hash keyed by struct bg_scope_key (one per policy generation, swapped with the host
+ * table), and the cgroups a scope takes in a hash of cgroup id -> scope number. Scope 0 is the
+ * host. A scope's unlisted rule has proto BG_SCOPE_UNLISTED and port 0.
+ */
+#define BG_SCOPE_UNLISTED 0xffff
+
+struct bg_scope_key {
+	__u32 scope; /* host order, 1-based */
+	__u16 proto; /* BG_PROTO_*, or BG_SCOPE_UNLISTED */
+	__u16 port; /* host order */
+};
+_Static_assert(sizeof(struct bg_scope_key) == 8, "struct bg_scope_key is ABI");
+
+/*
+ * struct bg_ctl - the switch that makes a policy swap atomic. Entry 0 holds the bank in force
+ * (0 or 1): each of the policy's maps (host table, scoped rules, cgroup scopes) has one inner map
+ * per bank, a program reads the bank once and uses that bank's maps for the whole judgement, and
+ * the agent fills the other bank before it flips entry 0. Entries 1 and 2 describe bank 0 and 1:
+ * whether it has scopes, and the cgroup levels at which scoped cgroups sit (the walk's bounds).
+ * All zero: bank 0, no scopes (inert).
+ */
+struct bg_ctl {
+	__u32 v0; /* entry 0: the bank; entries 1, 2: has scopes */
+	__u32 min_level;
+	__u32 max_level;
+	__u32 pad;
+};
+_Static_assert(sizeof(struct bg_ctl) == 16, "struct bg_ctl is ABI");
+#define BG_SCOPE_LEVELS 8 /* the most cgroup levels one walk looks at */
+
 /* struct bg_rule.flags */
 #define BG_RULE_F_LOG_ALLOWED (1u << 0) /* emit an event even when the verdict is allow */
 
@@ -187,7 +220,7 @@ _Static_assert(sizeof(struct bg_cidr_key) == 24, "struct bg_cidr_key is ABI");
  * @flags:     BG_EV_F_*.
  * @gen:       host order. struct bg_rule.gen of the rule applied.
  * @port2:     host order. For BG_EVENT_ACCEPT, the peer's port.
- * @pad:       zero.
+ * @scope:     host order. The policy scope whose rules judged it (1-based), 0 for the host's.
  * @suppressed: host order. Events of the same source (uid in a cgroup) left unwritten by the
  *             flood control since its previous written event ("N more like this").
  * @comm:      NUL-terminated task comm; arbitrary bytes, never trusted by the encoder.
@@ -216,7 +249,7 @@ struct bg_event {
 	__u8 flags;
 	__u16 gen;
 	__u16 port2;
-	__u16 pad;
+	__u16 scope;
 	__u32 suppressed;
 	char comm[BG_COMM_LEN];
 };
@@ -242,6 +275,7 @@ _Static_assert(sizeof(struct bg_event) == 112, "struct bg_event is ABI");
  * @class:     BG_CLASS_* of @addr.
  * @in_scope:  1 if the socket's cgroup is the scope cgroup or below it.
  * @closed:    1 if the iterator closed it (close-existing).
+ * @scope:     host order. The policy scope whose rules judged it, 0 for the host's.
  */
 struct bg_sock_rec {
 	__u64 cookie;
@@ -265,7 +299,8 @@ struct bg_sock_rec {
 	__u8 class;
 	__u8 in_scope;
 	__u8 closed;
-	__u8 pad[6];
+	__u16 scope;
+	__u8 pad[4];
 };
 _Static_assert(sizeof(struct bg_sock_rec) == 88, "struct bg_sock_rec is ABI");
 

@@ -9,6 +9,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -100,8 +101,9 @@ int bg_policy_compile(const struct bg_policy *p, const struct bg_compile_opts *o
 {
 	const struct bg_compile_opts defaults = { .mode_override = -1, .first_set_id = 1 };
 	struct bg_compiled_cidr *cidrs = NULL;
+	struct bg_compiled_scoped *scoped = NULL;
 	struct bg_rule *slots, tmpl;
-	size_t i, total = 0, n_sets = 0, n_cidrs = 0;
+	size_t i, total = 0, n_sets = 0, n_cidrs = 0, n_scoped = 0, n_out = 0;
 	__u32 set_id, proto, port;
 	__u8 mode, flags;
 	int ret;
@@ -121,13 +123,34 @@ int bg_policy_compile(const struct bg_policy *p, const struct bg_compile_opts *o
 
 	if (p->n_rules > BG_POLICY_MAX_RULES)
 		return -EINVAL;
+	if (p->n_scopes > BG_POLICY_MAX_SCOPES || (p->n_scopes && !p->scopes))
+		return -EINVAL;
 	for (i = 0; i < p->n_rules; i++) {
-		if (!rule_valid(&p->rules[i]))
+		if (!rule_valid(&p->rules[i]) || p->rules[i].scope > p->n_scopes)
 			return -EINVAL;
 		if (p->rules[i].expose == BG_EXPOSE_CIDR) {
 			total += p->rules[i].n_cidrs;
 			n_sets++;
 		}
+		if (p->rules[i].scope) {
+			const struct bg_policy_rule *r = &p->rules[i];
+			size_t np = !!(r->protos & BG_PROTO_BIT(BG_PROTO_TCP)) +
+				    !!(r->protos & BG_PROTO_BIT(BG_PROTO_UDP));
+
+			n_scoped += np * (r->port_hi - r->port_lo + 1);
+		}
+	}
+	for (i = 0; i < p->n_scopes; i++) {
+		const struct bg_policy_scope *sc = &p->scopes[i];
+
+		if (!exposure_valid(sc->unlisted_expose, sc->unlisted_action, sc->unlisted_cidrs,
+				    sc->n_unlisted_cidrs))
+			return -EINVAL;
+		if (sc->unlisted_expose == BG_EXPOSE_CIDR) {
+			total += sc->n_unlisted_cidrs;
+			n_sets++;
+		}
+		n_scoped++;
 	}
 	if (!exposure_valid(p->unlisted_expose, p->unlisted_action, p->unlisted_cidrs,
 			    p->n_unlisted_cidrs))
@@ -145,6 +168,13 @@ int bg_policy_compile(const struct bg_policy *p, const struct bg_compile_opts *o
 	slots = calloc(BG_RULE_SLOTS, sizeof(*slots));
 	if (!slots)
 		return -ENOMEM;
+	if (n_scoped) {
+		scoped = calloc(n_scoped, sizeof(*scoped));
+		if (!scoped) {
+			ret = -ENOMEM;
+			goto out_free_slots;
+		}
+	}
 	if (total) {
 		cidrs = calloc(total, sizeof(*cidrs));
 		if (!cidrs) {
@@ -170,7 +200,15 @@ int bg_policy_compile(const struct bg_policy *p, const struct bg_compile_opts *o
 		for (proto = 0; proto < BG_NR_PROTOS; proto++) {
 			if (!(r->protos & BG_PROTO_BIT(proto)))
 				continue;
-			for (port = r->port_lo; port <= r->port_hi; port++) {
+			for (port = r->port_lo; r->scope && port <= r->port_hi; port++) {
+				struct bg_compiled_scoped *e = &scoped[n_out++];
+
+				e->key.scope = r->scope;
+				e->key.proto = (__u16)proto;
+				e->key.port = (__u16)port;
+				e->rule = tmpl;
+			}
+			for (port = r->port_lo; !r->scope && port <= r->port_hi; port++) {
 				struct bg_rule *slot = &slots[BG_RULE_KEY(proto, port)];
 
 				/* The parser refuses overlaps: this is a hand-built policy. */
@@ -195,15 +233,38 @@ int bg_policy_compile(const struct bg_policy *p, const struct bg_compile_opts *o
 	}
 	slots[BG_KEY_UNLISTED] = tmpl;
 
+	for (i = 0; i < p->n_scopes; i++) {
+		const struct bg_policy_scope *sc = &p->scopes[i];
+		struct bg_compiled_scoped *e = &scoped[n_out++];
+
+		memset(e, 0, sizeof(*e));
+		e->key.scope = (__u32)(i + 1);
+		e->key.proto = BG_SCOPE_UNLISTED;
+		e->rule.expose = sc->unlisted_expose;
+		e->rule.action = sc->unlisted_action;
+		e->rule.mode = mode;
+		e->rule.flags = flags;
+		e->rule.gen = opts->gen;
+		if (sc->unlisted_expose == BG_EXPOSE_CIDR) {
+			e->rule.cidr_set = set_id++;
+			emit_set(sc->unlisted_cidrs, sc->n_unlisted_cidrs, e->rule.cidr_set, cidrs,
+				 &n_cidrs);
+		}
+	}
+
 	out->slots = slots;
 	out->cidrs = cidrs;
 	out->n_cidrs = n_cidrs;
+	out->scoped = scoped;
+	out->n_scoped = n_out;
+	out->n_scopes = (__u32)p->n_scopes;
 	out->next_set_id = set_id;
 	return 0;
 
 out_free_cidrs:
 	free(cidrs);
 out_free_slots:
+	free(scoped);
 	free(slots);
 	return ret;
 }
@@ -214,7 +275,33 @@ void bg_compiled_release(struct bg_compiled *c)
 		return;
 	free(c->slots);
 	free(c->cidrs);
+	free(c->scoped);
 	memset(c, 0, sizeof(*c));
+}
+
+/* -------------------------------------------------------------------------------------------- */
+/* Scopes */
+
+static int glob_ok(const char *glob, const char *s)
+{
+	if (!glob)
+		return 1;
+	return s && fnmatch(glob, s, 0) == 0;
+}
+
+__u32 bg_policy_scope_of(const struct bg_policy *p, const char *cgroup, const char *ns,
+			 const char *pod)
+{
+	size_t i;
+
+	for (i = 0; p && i < p->n_scopes; i++) {
+		const struct bg_policy_scope *sc = &p->scopes[i];
+
+		if (glob_ok(sc->match_cgroup, cgroup) && glob_ok(sc->match_namespace, ns) &&
+		    glob_ok(sc->match_pod, pod))
+			return (__u32)(i + 1);
+	}
+	return 0;
 }
 
 /* -------------------------------------------------------------------------------------------- */
@@ -256,9 +343,63 @@ static const char *protos_str(__u8 protos)
 	}
 }
 
-void bg_policy_print(const struct bg_policy *p, FILE *f)
+static void print_unlisted(FILE *f, __u8 expose, __u8 action, const struct bg_cidr *cidrs, size_t n)
+{
+	if (expose == BG_EXPOSE_PUBLIC)
+		fprintf(f, "public (allowed on any address)\n");
+	else if (expose == BG_EXPOSE_CIDR) {
+		print_cidrs(f, cidrs, n);
+		fprintf(f, " and loopback, else %s\n", bg_action_str(action));
+	} else {
+		fprintf(f, "%s, else %s\n", bg_expose_str(expose), bg_action_str(action));
+	}
+}
+
+static void print_rules(FILE *f, const struct bg_policy *p, __u16 scope, const char *indent)
 {
 	char ports[32];
+	size_t i;
+
+	for (i = 0; i < p->n_rules; i++) {
+		const struct bg_policy_rule *r = &p->rules[i];
+
+		if (r->scope != scope)
+			continue;
+		if (r->port_lo == r->port_hi)
+			snprintf(ports, sizeof(ports), "%u/%s", r->port_lo, protos_str(r->protos));
+		else
+			snprintf(ports, sizeof(ports), "%u-%u/%s", r->port_lo, r->port_hi,
+				 protos_str(r->protos));
+		/* A public rule is never broken, so its action would only mislead. */
+		fprintf(f, "%s  %-15s %-9s %-8s ", indent, ports, bg_expose_str(r->expose),
+			r->expose == BG_EXPOSE_PUBLIC ? "-" : bg_action_str(r->action));
+		if (r->service && r->software)
+			fprintf(f, "%s (%s)\n", r->service, r->software);
+		else if (r->service || r->software)
+			fprintf(f, "%s\n", r->service ? r->service : r->software);
+		else
+			fprintf(f, "-\n");
+		if (r->expose == BG_EXPOSE_CIDR) {
+			fprintf(f, "%s      allow: ", indent);
+			print_cidrs(f, r->cidrs, r->n_cidrs);
+			fprintf(f, " and loopback\n");
+		}
+		if (r->hint)
+			print_indented(f, "hint", r->hint);
+	}
+}
+
+static size_t count_rules(const struct bg_policy *p, __u16 scope)
+{
+	size_t i, n = 0;
+
+	for (i = 0; i < p->n_rules; i++)
+		n += p->rules[i].scope == scope;
+	return n;
+}
+
+void bg_policy_print(const struct bg_policy *p, FILE *f)
+{
 	size_t i;
 
 	if (!p || !f)
@@ -268,40 +409,31 @@ void bg_policy_print(const struct bg_policy *p, FILE *f)
 	fprintf(f, "mode      %s\n", bg_mode_str(p->mode));
 	fprintf(f, "default   %s\n", bg_action_str(p->default_action));
 	fprintf(f, "unlisted  ");
-	if (p->unlisted_expose == BG_EXPOSE_PUBLIC)
-		fprintf(f, "public (allowed on any address)\n");
-	else if (p->unlisted_expose == BG_EXPOSE_CIDR) {
-		print_cidrs(f, p->unlisted_cidrs, p->n_unlisted_cidrs);
-		fprintf(f, " and loopback, else %s\n", bg_action_str(p->unlisted_action));
-	} else {
-		fprintf(f, "%s, else %s\n", bg_expose_str(p->unlisted_expose),
-			bg_action_str(p->unlisted_action));
-	}
-	fprintf(f, "rules     %zu\n", p->n_rules);
+	print_unlisted(f, p->unlisted_expose, p->unlisted_action, p->unlisted_cidrs,
+		       p->n_unlisted_cidrs);
+	fprintf(f, "rules     %zu\n", count_rules(p, 0));
+	print_rules(f, p, 0, "");
+	if (!p->n_scopes)
+		return;
+	fprintf(f,
+		"scopes    %zu (the first that matches a socket's cgroup gives all its rules; "
+		"none: the rules above)\n",
+		p->n_scopes);
+	for (i = 0; i < p->n_scopes; i++) {
+		const struct bg_policy_scope *sc = &p->scopes[i];
 
-	for (i = 0; i < p->n_rules; i++) {
-		const struct bg_policy_rule *r = &p->rules[i];
-
-		if (r->port_lo == r->port_hi)
-			snprintf(ports, sizeof(ports), "%u/%s", r->port_lo, protos_str(r->protos));
-		else
-			snprintf(ports, sizeof(ports), "%u-%u/%s", r->port_lo, r->port_hi,
-				 protos_str(r->protos));
-		/* A public rule is never broken, so its action would only mislead. */
-		fprintf(f, "  %-15s %-9s %-8s ", ports, bg_expose_str(r->expose),
-			r->expose == BG_EXPOSE_PUBLIC ? "-" : bg_action_str(r->action));
-		if (r->service && r->software)
-			fprintf(f, "%s (%s)\n", r->service, r->software);
-		else if (r->service || r->software)
-			fprintf(f, "%s\n", r->service ? r->service : r->software);
-		else
-			fprintf(f, "-\n");
-		if (r->expose == BG_EXPOSE_CIDR) {
-			fprintf(f, "      allow: ");
-			print_cidrs(f, r->cidrs, r->n_cidrs);
-			fprintf(f, " and loopback\n");
-		}
-		if (r->hint)
-			print_indented(f, "hint", r->hint);
+		fprintf(f, "  scope %s:", sc->name);
+		if (sc->match_cgroup)
+			fprintf(f, " cgroup=%s", sc->match_cgroup);
+		if (sc->match_namespace)
+			fprintf(f, " namespace=%s", sc->match_namespace);
+		if (sc->match_pod)
+			fprintf(f, " pod=%s", sc->match_pod);
+		fprintf(f, "\n    default   %s\n", bg_action_str(sc->default_action));
+		fprintf(f, "    unlisted  ");
+		print_unlisted(f, sc->unlisted_expose, sc->unlisted_action, sc->unlisted_cidrs,
+			       sc->n_unlisted_cidrs);
+		fprintf(f, "    rules     %zu\n", count_rules(p, (__u16)(i + 1)));
+		print_rules(f, p, (__u16)(i + 1), "  ");
 	}
 }

@@ -54,6 +54,7 @@ struct pctx {
 	struct bg_policy *pol;
 	size_t rules_cap;
 	size_t n_cidrs; /* across the whole policy: they all share one LPM trie */
+	__u16 cur_scope; /* the scope whose rules are being read, 0 for the host's */
 	__u16 *owner; /* [BG_RULE_KEY(proto, port)] -> 1-based rule index, to find overlaps */
 };
 
@@ -1066,6 +1067,7 @@ static int read_rule(struct pctx *c)
 	r->line = (unsigned int)at.line + 1;
 	r->col = (unsigned int)at.column + 1;
 	r->protos = BG_PROTO_BIT(BG_PROTO_TCP);
+	r->scope = c->cur_scope;
 	set_role(c, "rule", rule_keys, RK_COUNT);
 
 	for (;;) {
@@ -1142,6 +1144,9 @@ static int read_rules(struct pctx *c, yaml_mark_t *at)
 			       kind_of(&c->ev));
 	set_role(c, "rules", NULL, 0);
 	*at = c->ev.start_mark;
+	/* Overlaps are between rules of one list: each scope judges its own sockets. */
+	if (c->owner)
+		memset(c->owner, 0, BG_NR_PROTOS * BG_NR_PORTS * sizeof(*c->owner));
 	for (;;) {
 		ret = next(c);
 		if (ret)
@@ -1159,6 +1164,202 @@ static int read_rules(struct pctx *c, yaml_mark_t *at)
 }
 
 /* -------------------------------------------------------------------------------------------- */
+/* Scopes */
+
+enum { MK_CGROUP, MK_NAMESPACE, MK_POD, MK_COUNT };
+
+static const char *const match_keys[MK_COUNT] = {
+	[MK_CGROUP] = "cgroup",
+	[MK_NAMESPACE] = "namespace",
+	[MK_POD] = "pod",
+};
+
+enum {
+	SK_NAME,
+	SK_MATCH,
+	SK_RULES,
+	SK_DEFAULT_ACTION,
+	SK_UNLISTED,
+	SK_UNLISTED_ACTION,
+	SK_COUNT,
+};
+
+static const char *const scope_keys[SK_COUNT] = {
+	[SK_NAME] = "name",	    [SK_MATCH] = "match",
+	[SK_RULES] = "rules",	    [SK_DEFAULT_ACTION] = "default_action",
+	[SK_UNLISTED] = "unlisted", [SK_UNLISTED_ACTION] = "unlisted_action",
+};
+
+/* A glob is matched with fnmatch(); this only refuses what cannot be meant as one. */
+static int read_glob(struct pctx *c, const char *what, char **out)
+{
+	int ret = read_string(c, what, out);
+
+	if (!ret && (!*out || !**out))
+		return fail_at(c, c->ev.start_mark, "%s is empty: a glob must match something",
+			       what);
+	if (!ret && strchr(*out, '\n'))
+		return fail_at(c, c->ev.start_mark, "%s holds a line break", what);
+	return ret;
+}
+
+/* The value of a scope's `match:`: which cgroups it takes. */
+static int read_match(struct pctx *c, struct bg_policy_scope *sc)
+{
+	const struct keyset ks = { match_keys, MK_COUNT, "in match", NULL, 0, NULL };
+	yaml_mark_t at, firsts[MK_COUNT];
+	__u32 seen = 0;
+	int k, ret;
+
+	ret = next(c);
+	if (ret)
+		return ret;
+	if (c->ev.type != YAML_MAPPING_START_EVENT)
+		return fail_at(c, c->ev.start_mark,
+			       "match must be a mapping (cgroup:, namespace:, pod:), not %s",
+			       kind_of(&c->ev));
+	at = c->ev.start_mark;
+	set_role(c, "match", match_keys, MK_COUNT);
+	for (;;) {
+		ret = next(c);
+		if (ret)
+			return ret;
+		if (c->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		k = read_key(c, &ks, &seen, firsts);
+		if (k < 0)
+			return k;
+		switch (k) {
+		case MK_CGROUP:
+			ret = read_glob(c, "match.cgroup", &sc->match_cgroup);
+			break;
+		case MK_NAMESPACE:
+			ret = read_glob(c, "match.namespace", &sc->match_namespace);
+			break;
+		case MK_POD:
+			ret = read_glob(c, "match.pod", &sc->match_pod);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	if (!seen)
+		return fail_at(
+			c, at,
+			"match is empty: a scope names the cgroup, namespace or pod it is for "
+			"(it would take every socket)");
+	return 0;
+}
+
+/* The current event starts one scope's mapping. */
+static int read_scope(struct pctx *c)
+{
+	const struct keyset ks = { scope_keys, SK_COUNT, "in scope",
+				   rule_keys,  RK_COUNT, "a rule key" };
+	yaml_mark_t at = c->ev.start_mark, firsts[SK_COUNT], rules_at = at, unlisted_at = at;
+	struct bg_policy *p = c->pol;
+	struct bg_policy_scope *sc, *grown;
+	__u32 seen = 0;
+	size_t i;
+	int k, ret;
+
+	if (p->n_scopes >= BG_POLICY_MAX_SCOPES)
+		return fail_at(c, at, "too many scopes (at most %u)", BG_POLICY_MAX_SCOPES);
+	grown = reallocarray(p->scopes, p->n_scopes + 1, sizeof(*grown));
+	if (!grown)
+		return fail_nomem(c->err);
+	p->scopes = grown;
+	sc = &p->scopes[p->n_scopes++];
+	memset(sc, 0, sizeof(*sc));
+	sc->line = (unsigned int)at.line + 1;
+	sc->col = (unsigned int)at.column + 1;
+	c->cur_scope = (__u16)p->n_scopes;
+	set_role(c, "scope", scope_keys, SK_COUNT);
+	for (;;) {
+		ret = next(c);
+		if (ret)
+			return ret;
+		if (c->ev.type == YAML_MAPPING_END_EVENT)
+			break;
+		k = read_key(c, &ks, &seen, firsts);
+		if (k < 0)
+			return k;
+		sc = &p->scopes[c->cur_scope - 1];
+		switch (k) {
+		case SK_NAME:
+			ret = read_glob(c, "scope name", &sc->name);
+			break;
+		case SK_MATCH:
+			ret = read_match(c, sc);
+			break;
+		case SK_RULES:
+			sc->first_rule = p->n_rules;
+			ret = read_rules(c, &rules_at);
+			sc = &p->scopes[c->cur_scope - 1];
+			sc->n_rules = p->n_rules - sc->first_rule;
+			break;
+		case SK_DEFAULT_ACTION:
+			ret = read_action(c, "default_action", &sc->default_action);
+			break;
+		case SK_UNLISTED:
+			ret = read_exposure(c, "unlisted", &sc->unlisted_expose,
+					    &sc->unlisted_cidrs, &sc->n_unlisted_cidrs,
+					    &unlisted_at);
+			break;
+		case SK_UNLISTED_ACTION:
+			ret = read_action(c, "unlisted_action", &sc->unlisted_action);
+			break;
+		}
+		if (ret)
+			return ret;
+	}
+	ret = peek(c);
+	if (ret)
+		return ret;
+	sc = &p->scopes[c->cur_scope - 1];
+	if (!(seen & (1u << SK_NAME)))
+		return fail_at(c, at, "scope has no name (write name: ...)");
+	if (!(seen & (1u << SK_MATCH)))
+		return fail_at(c, at, "scope %s has no match (cgroup:, namespace:, pod:)",
+			       sc->name);
+	if (!(seen & (1u << SK_RULES)))
+		return fail_at(c, at, "scope %s has no rules (write rules: [] for none)", sc->name);
+	for (i = 0; i + 1 < p->n_scopes; i++)
+		if (!strcmp(p->scopes[i].name, sc->name))
+			return fail_at(c, at, "scope name \"%s\" is used twice (first at line %u)",
+				       sc->name, p->scopes[i].line);
+	c->cur_scope = 0;
+	return 0;
+}
+
+static int read_scopes(struct pctx *c)
+{
+	int ret;
+
+	ret = next(c);
+	if (ret)
+		return ret;
+	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
+		return fail_at(c, c->ev.start_mark, "scopes must be a sequence of scopes, not %s",
+			       kind_of(&c->ev));
+	set_role(c, "scopes", NULL, 0);
+	for (;;) {
+		ret = next(c);
+		if (ret)
+			return ret;
+		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
+			return 0;
+		if (c->ev.type != YAML_MAPPING_START_EVENT)
+			return fail_at(c, c->ev.start_mark,
+				       "a scope must be a mapping (name:, match:, rules:), not %s",
+				       kind_of(&c->ev));
+		ret = read_scope(c);
+		if (ret)
+			return ret;
+	}
+}
+
+/* -------------------------------------------------------------------------------------------- */
 /* Top level */
 
 enum {
@@ -1169,6 +1370,7 @@ enum {
 	TK_UNLISTED,
 	TK_UNLISTED_ACTION,
 	TK_RULES,
+	TK_SCOPES,
 	TK_COUNT,
 };
 
@@ -1176,7 +1378,7 @@ static const char *const top_keys[TK_COUNT] = {
 	[TK_VERSION] = "version",   [TK_NAME] = "name",
 	[TK_MODE] = "mode",	    [TK_DEFAULT_ACTION] = "default_action",
 	[TK_UNLISTED] = "unlisted", [TK_UNLISTED_ACTION] = "unlisted_action",
-	[TK_RULES] = "rules",
+	[TK_RULES] = "rules",	    [TK_SCOPES] = "scopes",
 };
 
 /* -------------------------------------------------------------------------------------------- */
@@ -1290,7 +1492,11 @@ static int read_top(struct pctx *c)
 			ret = read_action(c, "unlisted_action", &p->unlisted_action);
 			break;
 		case TK_RULES:
+			c->cur_scope = 0;
 			ret = read_rules(c, &rules_at);
+			break;
+		case TK_SCOPES:
+			ret = read_scopes(c);
 			break;
 		}
 		if (ret)
@@ -1316,9 +1522,35 @@ static int read_top(struct pctx *c)
 		p->default_action = BG_ACTION_DENY;
 	if (!p->unlisted_action)
 		p->unlisted_action = p->default_action;
+	/* A scope takes the host's defaults for what it does not say itself. */
+	for (i = 0; i < p->n_scopes; i++) {
+		struct bg_policy_scope *sc = &p->scopes[i];
+
+		if (!sc->default_action)
+			sc->default_action = p->default_action;
+		if (!sc->unlisted_expose) {
+			sc->unlisted_expose = p->unlisted_expose;
+			if (p->n_unlisted_cidrs) {
+				sc->unlisted_cidrs =
+					calloc(p->n_unlisted_cidrs, sizeof(*sc->unlisted_cidrs));
+				if (!sc->unlisted_cidrs)
+					return fail_nomem(c->err);
+				memcpy(sc->unlisted_cidrs, p->unlisted_cidrs,
+				       p->n_unlisted_cidrs * sizeof(*sc->unlisted_cidrs));
+				sc->n_unlisted_cidrs = p->n_unlisted_cidrs;
+			}
+			if (!sc->unlisted_action)
+				sc->unlisted_action = p->unlisted_action;
+		}
+		if (!sc->unlisted_action)
+			sc->unlisted_action = sc->default_action;
+	}
 	for (i = 0; i < p->n_rules; i++)
 		if (!p->rules[i].action)
-			p->rules[i].action = p->default_action;
+			p->rules[i].action =
+				p->rules[i].scope ?
+					p->scopes[p->rules[i].scope - 1].default_action :
+					p->default_action;
 	if (p->unlisted_expose != BG_EXPOSE_PUBLIC)
 		return warn_unlisted(c, unlisted_at);
 	return 0;
@@ -1379,6 +1611,14 @@ void bg_policy_free(struct bg_policy *p)
 		free(p->rules[i].cidrs);
 	}
 	free(p->rules);
+	for (i = 0; i < p->n_scopes; i++) {
+		free(p->scopes[i].name);
+		free(p->scopes[i].match_cgroup);
+		free(p->scopes[i].match_namespace);
+		free(p->scopes[i].match_pod);
+		free(p->scopes[i].unlisted_cidrs);
+	}
+	free(p->scopes);
 	free(p->warnings);
 	free(p->unlisted_cidrs);
 	free(p->name);

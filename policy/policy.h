@@ -34,6 +34,30 @@ struct bg_policy_rule {
 	size_t n_cidrs;
 	unsigned int line; /* 1-based position of the rule in its file */
 	unsigned int col;
+	__u16 scope; /* 0: the host rules; n: the rules of scopes[n - 1] */
+};
+
+/*
+ * A scope: the rule set for sockets made in some cgroups. The first scope whose match matches a
+ * socket's cgroup judges it with its own rules and unlisted default; no match, the host's. Its
+ * rules sit in bg_policy.rules like the host's (rule ids stay one flat numbering), tagged with
+ * the scope's number. Every match key given must match (globs, fnmatch without FNM_PATHNAME, so
+ * '*' spans levels): cgroup on the cgroup's path; namespace and pod on a Kubernetes pod's names.
+ */
+#define BG_POLICY_MAX_SCOPES 64
+
+struct bg_policy_scope {
+	char *name;
+	char *match_cgroup; /* NULL: any */
+	char *match_namespace; /* NULL: any; set: only pods */
+	char *match_pod; /* NULL: any; set: only pods */
+	__u8 unlisted_expose; /* BG_EXPOSE_*; the host's unless the scope says */
+	__u8 unlisted_action;
+	__u8 default_action;
+	struct bg_cidr *unlisted_cidrs;
+	size_t n_unlisted_cidrs;
+	size_t first_rule, n_rules; /* its rules: bg_policy.rules[first_rule ...] */
+	unsigned int line, col;
 };
 
 /*
@@ -58,8 +82,10 @@ struct bg_policy {
 	__u8 unlisted_action; /* BG_ACTION_* applied to unlisted ports */
 	struct bg_cidr *unlisted_cidrs;
 	size_t n_unlisted_cidrs;
-	struct bg_policy_rule *rules;
+	struct bg_policy_rule *rules; /* the host's and every scope's, see bg_policy_rule.scope */
 	size_t n_rules;
+	struct bg_policy_scope *scopes;
+	size_t n_scopes;
 	struct bg_policy_warning *warnings; /* in file order; NULL when there are none */
 	size_t n_warnings;
 };
@@ -124,10 +150,19 @@ struct bg_compiled_cidr {
 	struct bg_cidr_key key;
 };
 
+/* One entry of the scoped-rules hash. */
+struct bg_compiled_scoped {
+	struct bg_scope_key key;
+	struct bg_rule rule;
+};
+
 struct bg_compiled {
 	struct bg_rule *slots; /* BG_RULE_SLOTS entries, indexed by BG_RULE_KEY / BG_KEY_UNLISTED */
 	struct bg_compiled_cidr *cidrs;
 	size_t n_cidrs;
+	struct bg_compiled_scoped *scoped; /* the scopes' rules and unlisted rules */
+	size_t n_scoped;
+	__u32 n_scopes;
 	__u32 next_set_id; /* first set id not used by this compilation */
 };
 
@@ -138,6 +173,16 @@ struct bg_compiled {
 int bg_policy_compile(const struct bg_policy *p, const struct bg_compile_opts *opts,
 		      struct bg_compiled *out);
 void bg_compiled_release(struct bg_compiled *c);
+
+/*
+ * Which scope takes a cgroup: the first (in policy order) whose every match key matches, as a
+ * 1-based scope number, or 0 (the host's rules). cgroup is the cgroup's path relative to the
+ * cgroup v2 mount ("/system.slice/mariadb.service"); ns and pod are the Kubernetes namespace
+ * and pod name of the pod it belongs to, or NULL when it is no pod's (then a scope that names a
+ * namespace or pod does not match). Globs are fnmatch(3) patterns without FNM_PATHNAME.
+ */
+__u32 bg_policy_scope_of(const struct bg_policy *p, const char *cgroup, const char *ns,
+			 const char *pod);
 
 /* Print the compiled rules, one line per rule, for `bindguard check`. */
 void bg_policy_print(const struct bg_policy *p, FILE *f);

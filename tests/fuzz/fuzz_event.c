@@ -1,25 +1,38 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * fuzz_event.c - libFuzzer target for the event encoder (agent/event_fmt.c).
+ * fuzz_event.c - libFuzzer target for the record encoder (agent/event_fmt.c).
  *
  * The claim under test: whatever the kernel hands the agent (a comm of arbitrary bytes, enum
- * fields out of range) and whatever strings a policy carries, every event is exactly one line,
- * a JSON line is valid JSON, and no string can forge a field. The target turns the input into
+ * fields out of range) and whatever strings a policy or the agent's own records carry, every
+ * record is exactly one line (an event with a hint: that line and one "  hint=" line), a JSON
+ * line is valid JSON, no string can forge a field, and JSON and text render the same fields.
+ * The target turns the input into
  *
  *   bytes 0..111   struct bg_event (zero-padded when the input is shorter);
  *   byte  112      selector: bit 0 a rule is given, bits 1..3 it has a service, software, hint;
+ *                  for the agent record, bit 4 a features map, bit 5 a JSON value taken from
+ *                  the software string, bit 6 a field keyed by the service string, bit 7
+ *                  ev.gen % 64 filler fields (past BG_RECORD_MAX_FIELDS: an overflow);
  *   the rest       service, software and hint, separated by NUL bytes;
  *
  * formats the event as JSON and as text, and aborts on any broken invariant:
- *   - the line ends in its only '\n' and holds no control character (jc_line_rules());
+ *   - each line ends in its only '\n' and holds no control character (jc_line_rules());
  *   - JSON: the line is one strict JSON object (jc_line(), tests/lib/json_check.h: no
- *     duplicate keys, no \u0000), with every documented field
- *     and the optional ones exactly when they are due, and comm, rule and hint decode to what
- *     the encoder promises (the bytes, with U+FFFD for each invalid one);
- *   - text: the line splits into the documented fields, each key once, and comm, rule and hint
- *     read back the same way;
+ *     duplicate keys, no \u0000), with every documented field and the optional ones exactly
+ *     when they are due, and comm, rule and hint decode to what the encoder promises (the
+ *     bytes, with U+FFFD for each invalid one);
+ *   - text: "TS VERDICT event proto addr:port" then " key=value" fields, each key once, then
+ *     the hint on a second line exactly when there is one; its fields (lead positions and hint
+ *     included) are exactly the JSON line's, in JSON order, each value the JSON one written the
+ *     text way (bare when one plain word, else the same quoted string; null as "-"); comm, rule
+ *     and hint read back as the original bytes;
+ *   - bg_event_format() is bg_record_event() + bg_record_render(), and bg_record_summary() is
+ *     the text's first line without the time stamp and the newline;
  *   - a failed call leaves the buffer as it was.
- * It also feeds the raw input to bg_json_string() and a lifecycle record, with the same checks.
+ * It also feeds the raw input to bg_json_string(), and builds an agent record from it (hostile
+ * state and string values, a JSON value, a key, an overflow) with the same checks: one line,
+ * strict JSON with the fields added in order, the same fields in text, refusal (-EINVAL, the
+ * buffer unchanged) exactly when the record breaks a rule.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -36,12 +49,22 @@
 #define SEL_SERVICE (1u << 1)
 #define SEL_SOFTWARE (1u << 2)
 #define SEL_HINT (1u << 3)
+#define SEL_AG_FEATURES (1u << 4)
+#define SEL_AG_JSON (1u << 5)
+#define SEL_AG_KEY (1u << 6)
+#define SEL_AG_FILL (1u << 7)
 
-/* Enough for any line the target builds from an input of -max_len bytes (3 bytes out per byte). */
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Enough for any line the target builds from an input of -max_len bytes (6 bytes out per byte). */
 #define DEC_CAP 65536
 
 static const char *cur_line;
 static size_t cur_len;
+
+/* The JSON rendering of the record under test, kept for the text check. */
+static char json_line[DEC_CAP];
+static struct jc json_j;
 
 /* Print the offending line as escaped bytes, then abort: libFuzzer keeps the input. */
 __attribute__((noreturn, format(printf, 2, 3))) static void fail(size_t where, const char *fmt, ...)
@@ -89,6 +112,29 @@ static const char *rule_hint(const struct bg_policy_rule *r)
 	return r && r->hint && r->hint[0] ? r->hint : NULL;
 }
 
+/* The text format's one plain word: [A-Za-z0-9-_.:/@+]+, written bare; anything else quoted. */
+static int safe_word(const unsigned char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || (s[i] && strchr("-_.:/@+", s[i]))))
+			return 0;
+	return n > 0;
+}
+
+/* A record key: [a-z0-9_]+. */
+static int key_ok(const char *k)
+{
+	if (!k || !*k)
+		return 0;
+	for (; *k; k++)
+		if (!((*k >= 'a' && *k <= 'z') || (*k >= '0' && *k <= '9') || *k == '_'))
+			return 0;
+	return 1;
+}
+
 /* The JSON string at text[off..off+len) decodes to what the encoder promises for raw[0..n). */
 static void check_decodes(const char *what, const char *text, size_t off, size_t len,
 			  const char *raw, size_t n)
@@ -118,6 +164,15 @@ static void check_json_member_str(const struct jc *j, const char *key, const cha
 	check_decodes(key, cur_line, m->val_off, m->val_len, raw, n);
 }
 
+/* Keep the JSON line just checked (cur_line) and its parse, for the text check after it. */
+static void keep_json(void)
+{
+	CHECK(cur_len < sizeof(json_line), "JSON line too long for the checker");
+	memcpy(json_line, cur_line, cur_len);
+	if (jc_line(&json_j, json_line, cur_len))
+		fail(json_j.err_pos, "JSON: %s", json_j.err);
+}
+
 static void check_json_event(const struct bg_event *ev, const struct bg_policy_rule *rule)
 {
 	static const char *const always[] = { "ts",	"seq",	  "event",  "verdict", "mode",
@@ -126,150 +181,292 @@ static void check_json_event(const struct bg_event *ev, const struct bg_policy_r
 	static const char *const task[] = { "pid", "comm", "uid", "gid", "cgroup_id" };
 	const char *name = rule_name(rule), *hint = rule_hint(rule);
 	int has_task = !(ev->flags & BG_EV_F_NO_TASK);
+	const struct jc *j = &json_j;
 	size_t i, want;
-	struct jc j;
 
-	if (jc_line(&j, cur_line, cur_len))
-		fail(j.err_pos, "JSON: %s", j.err);
+	keep_json();
 	CHECK(cur_line[0] == '{', "JSON: the line is not an object");
 
-	want = sizeof(always) / sizeof(always[0]);
+	want = ARRAY_SIZE(always);
 	for (i = 0; i < want; i++)
-		CHECK(jc_get(&j, always[i]), "JSON: \"%s\" missing", always[i]);
-	for (i = 0; i < sizeof(task) / sizeof(task[0]); i++)
-		CHECK(!jc_get(&j, task[i]) == !has_task, "JSON: \"%s\" %s", task[i],
+		CHECK(jc_get(j, always[i]), "JSON: \"%s\" missing", always[i]);
+	for (i = 0; i < ARRAY_SIZE(task); i++)
+		CHECK(!jc_get(j, task[i]) == !has_task, "JSON: \"%s\" %s", task[i],
 		      has_task ? "missing" : "present without a task");
-	want += has_task ? 5 : 0;
-	CHECK(!jc_get(&j, "hint") == !hint, "JSON: \"hint\" present iff the rule has one");
+	want += has_task ? ARRAY_SIZE(task) : 0;
+	CHECK(!jc_get(j, "hint") == !hint, "JSON: \"hint\" present iff the rule has one");
 	want += !!hint;
-	CHECK(!jc_get(&j, "confined_addr") == !(ev->verdict == BG_VERDICT_CONFINE),
+	CHECK(!jc_get(j, "confined_addr") == !(ev->verdict == BG_VERDICT_CONFINE),
 	      "JSON: \"confined_addr\" present iff confine");
 	want += ev->verdict == BG_VERDICT_CONFINE;
-	CHECK(!jc_get(&j, "peer_addr") == !(ev->type == BG_EVENT_ACCEPT) &&
-		      !jc_get(&j, "peer_port") == !(ev->type == BG_EVENT_ACCEPT),
+	CHECK(!jc_get(j, "peer_addr") == !(ev->type == BG_EVENT_ACCEPT) &&
+		      !jc_get(j, "peer_port") == !(ev->type == BG_EVENT_ACCEPT),
 	      "JSON: \"peer_addr\"/\"peer_port\" present iff accept");
 	want += ev->type == BG_EVENT_ACCEPT ? 2 : 0;
-	CHECK(!jc_get(&j, "closed") == !(ev->flags & BG_EV_F_CLOSED),
+	CHECK(!jc_get(j, "closed") == !(ev->flags & BG_EV_F_CLOSED),
 	      "JSON: \"closed\" present iff BG_EV_F_CLOSED");
 	want += !!(ev->flags & BG_EV_F_CLOSED);
-	CHECK(j.n_top == want, "JSON: %zu members, want %zu", j.n_top, want);
+	CHECK(!jc_get(j, "suppressed") == !ev->suppressed,
+	      "JSON: \"suppressed\" present iff a count");
+	want += !!ev->suppressed;
+	CHECK(j->n_top == want, "JSON: %zu members, want %zu", j->n_top, want);
 
 	if (has_task)
-		check_json_member_str(&j, "comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
-	check_json_member_str(&j, "rule", name, name ? strlen(name) : 0);
+		check_json_member_str(j, "comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
+	check_json_member_str(j, "rule", name, name ? strlen(name) : 0);
 	if (hint)
-		check_json_member_str(&j, "hint", hint, strlen(hint));
+		check_json_member_str(j, "hint", hint, strlen(hint));
+}
+
+/* ---- the text rendering, read back and compared with the JSON one --------------------------- */
+
+#define TF_KV 0
+#define TF_LEAD 1
+#define TF_LINE2 2
+
+/* A field of the text as a reader splits it: key (the lead positions stand for theirs), value. */
+struct tfield {
+	char key[JC_MAX_KEY];
+	size_t voff, vlen; /* in cur_line */
+	int where; /* TF_* */
+};
+
+static struct tfield tf[JC_MAX_MEMBERS];
+static size_t n_tf;
+
+static void tf_add(const char *key, size_t klen, size_t voff, size_t vlen, int where)
+{
+	CHECK(n_tf < JC_MAX_MEMBERS && klen < JC_MAX_KEY, "text: too many fields");
+	CHECK(vlen > 0, "text: empty value for %.*s", (int)klen, key);
+	memcpy(tf[n_tf].key, key, klen);
+	tf[n_tf].key[klen] = '\0';
+	tf[n_tf].voff = voff;
+	tf[n_tf].vlen = vlen;
+	tf[n_tf].where = where;
+	n_tf++;
+}
+
+/* The end of the value at cur_line[i]: a JSON string to its closing quote, else the next space. */
+static size_t tf_value_end(size_t i, size_t end)
+{
+	const char *err = NULL;
+	size_t e;
+
+	if (i < end && cur_line[i] == '"') {
+		/* The string ends at its closing quote: find it with the JSON checker. */
+		e = jc_string_end(cur_line, end, i, &err);
+		if (!e)
+			fail(i, "text: %s", err);
+		return e;
+	}
+	for (e = i; e < end && cur_line[e] != ' '; e++)
+		;
+	return e;
+}
+
+static size_t tf_space(size_t i, size_t end)
+{
+	if (i >= end || cur_line[i] != ' ')
+		fail(i, "text: fields must be separated by one space");
+	return i + 1;
 }
 
 /*
- * One field of a text line: a bare word, or key=value where the value is a bare word or a JSON
- * string (which may hold spaces and '='). Returns the offset after the field, with the value's
- * span in *voff and *vlen and the key's in *koff and *klen (klen 0 for a bare word).
+ * The text (cur_line, checked by check_text_lines()) split into its fields: the lead, then
+ * " key=value" to the end of the first line, then the hint line if there is one.
  */
-static size_t text_field(size_t pos, size_t end, size_t *koff, size_t *klen, size_t *voff,
-			 size_t *vlen)
+static void text_split(int kind)
 {
-	const char *err = NULL;
-	size_t p = pos;
+	static const char *const ev_lead[] = { "ts", "verdict", "event", "proto" };
+	static const char *const ag_lead[] = { "ts", "event", "state" };
+	const char *const *lead = kind == BG_REC_EVENT ? ev_lead : ag_lead;
+	size_t n_lead = kind == BG_REC_EVENT ? ARRAY_SIZE(ev_lead) : ARRAY_SIZE(ag_lead);
+	const char *nl = memchr(cur_line, '\n', cur_len);
+	size_t end = (size_t)(nl - cur_line), i = 0, e, k, ks, colon;
 
-	*koff = pos;
-	*klen = 0;
-	while (p < end && cur_line[p] != ' ' && cur_line[p] != '=' && cur_line[p] != '"')
-		p++;
-	if (p < end && cur_line[p] == '"')
-		fail(p, "text: a quote inside a key or bare word");
-	if (p >= end || cur_line[p] == ' ') {
-		*voff = pos;
-		*vlen = p - pos;
-		return p;
+	n_tf = 0;
+	for (k = 0; k < n_lead; k++) {
+		if (k)
+			i = tf_space(i, end);
+		e = tf_value_end(i, end);
+		tf_add(lead[k], strlen(lead[k]), i, e - i, TF_LEAD);
+		i = e;
 	}
-	*klen = p - pos;
-	CHECK(*klen > 0, "text: empty key");
-	*voff = ++p;
-	if (p < end && cur_line[p] == '"') {
-		/* The string ends at its closing quote: find it with the JSON checker. */
-		p = jc_string_end(cur_line, end, p, &err);
-		if (!p)
-			fail(*voff, "text: %s", err);
-	} else {
-		while (p < end && cur_line[p] != ' ' && cur_line[p] != '=' && cur_line[p] != '"')
-			p++;
-		if (p < end && cur_line[p] != ' ')
-			fail(p, "text: '=' or a quote inside a bare value");
+	if (kind == BG_REC_EVENT) {
+		/* ADDR:PORT: the port after the last colon, an IPv6 address in brackets. */
+		i = tf_space(i, end);
+		e = tf_value_end(i, end);
+		for (colon = e; colon > i && cur_line[colon - 1] != ':'; colon--)
+			;
+		CHECK(colon > i + 1, "text: no ADDR:PORT");
+		tf_add("addr", 4, i, colon - 1 - i, TF_LEAD);
+		tf_add("port", 4, colon, e - colon, TF_LEAD);
+		i = e;
 	}
-	*vlen = p - *voff;
-	CHECK(*vlen > 0, "text: empty value");
-	return p;
+	while (i < end) {
+		i = tf_space(i, end);
+		for (ks = i;
+		     i < end && ((cur_line[i] >= 'a' && cur_line[i] <= 'z') ||
+				 (cur_line[i] >= '0' && cur_line[i] <= '9') || cur_line[i] == '_');
+		     i++)
+			;
+		if (i == ks || i >= end || cur_line[i] != '=')
+			fail(ks, "text: not key=value");
+		e = tf_value_end(i + 1, end);
+		tf_add(cur_line + ks, i - ks, i + 1, e - i - 1, TF_KV);
+		i = e;
+	}
+	if (end + 1 < cur_len)
+		tf_add("hint", 4, end + 8, cur_len - 1 - (end + 8), TF_LINE2);
 }
 
-/* A text value that is a bare word equal to raw, or a JSON string that reads back as raw. */
-static void check_text_value(const char *key, size_t voff, size_t vlen, const char *raw)
+/*
+ * What the JSON value of @m must be in text, from the format's rules: null is "-"; a string
+ * that is one plain word bare, anything else the same quoted string as in JSON; the verdict
+ * lead in capitals, an address lead with colons in brackets; numbers and booleans as in JSON.
+ * A trusted JSON value (@raw_json) is written as in JSON when it holds no space, else quoted as
+ * a string that reads back as the JSON text.
+ */
+static void check_text_vs_json(const struct tfield *f, const struct jc_member *m, int raw_json)
 {
-	if (cur_line[voff] == '"') {
-		check_decodes(key, cur_line, voff, vlen, raw, strlen(raw));
+	static unsigned char dec[DEC_CAP], want[DEC_CAP + 2];
+	const char *jv = json_line + m->val_off, *v = cur_line + f->voff, *w = jv;
+	size_t dn, wn = m->val_len, i;
+
+	if (raw_json && memchr(jv, ' ', m->val_len)) {
+		CHECK(v[0] == '"', "text: %s, a JSON value with a space, is not quoted", f->key);
+		dn = jc_decode(cur_line, f->voff, f->vlen, dec, sizeof(dec));
+		if (dn != m->val_len || memcmp(dec, jv, dn))
+			fail(f->voff, "text: %s does not read back as its JSON value", f->key);
+		return;
+	} else if (raw_json) {
+		/* as in JSON */
+	} else if (m->val_len == 4 && !memcmp(jv, "null", 4)) {
+		w = "-";
+		wn = 1;
+	} else if (jv[0] == '"') {
+		dn = jc_decode(json_line, m->val_off, m->val_len, dec, sizeof(dec));
+		CHECK(dn != (size_t)-1, "JSON: %s does not decode", f->key);
+		if (f->where == TF_LEAD && !strcmp(f->key, "verdict")) {
+			CHECK(safe_word(dec, dn), "the verdict is not one word");
+			for (i = 0; i < dn; i++)
+				want[i] = dec[i] >= 'a' && dec[i] <= 'z' ? dec[i] - 32 : dec[i];
+			w = (const char *)want;
+			wn = dn;
+		} else if (f->where == TF_LEAD && !strcmp(f->key, "addr") && memchr(dec, ':', dn)) {
+			want[0] = '[';
+			memcpy(want + 1, dec, dn);
+			want[dn + 1] = ']';
+			w = (const char *)want;
+			wn = dn + 2;
+		} else if (safe_word(dec, dn)) {
+			w = (const char *)dec;
+			wn = dn;
+		}
+	}
+	if (f->vlen != wn || memcmp(v, w, wn))
+		fail(f->voff, "text: %s is not its JSON value %.*s written the text way", f->key,
+		     (int)m->val_len, jv);
+}
+
+/*
+ * The text in cur_line renders the same fields as the JSON in json_line: exactly its keys, each
+ * once, the key=value fields in JSON order, each value the JSON one written the text way.
+ */
+static void check_same_fields(int kind, const char *raw_json)
+{
+	const struct jc_member *m;
+	size_t k, i, idx, last = 0;
+	int any_kv = 0;
+
+	text_split(kind);
+	CHECK(n_tf == json_j.n_top, "text: %zu fields, JSON %zu", n_tf, json_j.n_top);
+	for (k = 0; k < n_tf; k++) {
+		for (i = 0; i < k; i++)
+			CHECK(strcmp(tf[i].key, tf[k].key), "text: key %s twice", tf[k].key);
+		m = jc_get(&json_j, tf[k].key);
+		if (!m)
+			fail(tf[k].voff, "text: key %s is not in the JSON line", tf[k].key);
+		idx = (size_t)(m - json_j.top);
+		if (tf[k].where == TF_KV) {
+			CHECK(!any_kv || idx > last, "text: %s out of JSON order", tf[k].key);
+			any_kv = 1;
+			last = idx;
+		}
+		check_text_vs_json(&tf[k], m, raw_json && !strcmp(raw_json, tf[k].key));
+	}
+}
+
+static const struct tfield *tf_get(const char *key)
+{
+	size_t k;
+
+	for (k = 0; k < n_tf; k++)
+		if (!strcmp(tf[k].key, key))
+			return &tf[k];
+	return NULL;
+}
+
+/* A text value that is the bare word raw (when it is one), else a string that reads back. */
+static void check_text_value(const char *key, const char *raw, size_t n)
+{
+	const struct tfield *f = tf_get(key);
+
+	if (!f)
+		fail(0, "text: %s missing", key);
+	if (!raw) {
+		CHECK(f->vlen == 1 && cur_line[f->voff] == '-', "text: %s should be -", key);
 		return;
 	}
-	if (vlen != strlen(raw) || memcmp(cur_line + voff, raw, vlen))
-		fail(voff, "text: %s is not the original word", key);
+	if (safe_word((const unsigned char *)raw, n)) {
+		if (f->vlen != n || memcmp(cur_line + f->voff, raw, n))
+			fail(f->voff, "text: %s is not the original word", key);
+		return;
+	}
+	CHECK(cur_line[f->voff] == '"', "text: %s, not one plain word, is not quoted", key);
+	check_decodes(key, cur_line, f->voff, f->vlen, raw, n);
 }
 
-/* The text keys: the first TEXT_ALWAYS are in every line, the last three only when due. */
-#define TEXT_ALWAYS 9
-
-static void check_text_event(const struct bg_event *ev, const struct bg_policy_rule *rule)
+static void check_text_event(const struct bg_event *ev, const struct bg_policy_rule *rule,
+			     int lines)
 {
-	static const char *const keys[] = {
-		"rule", "expose", "action", "mode",	"pid",	"comm",
-		"uid",	"cgroup", "netns",  "confined", "peer", "hint"
-	};
+	static const char *const lead[] = { "ts", "verdict", "event", "proto", "addr", "port" };
 	const char *name = rule_name(rule), *hint = rule_hint(rule);
-	size_t pos = 0, end = cur_len - 1, koff, klen, voff, vlen, nfield = 0, i;
-	int seen[sizeof(keys) / sizeof(keys[0])] = { 0 }, closed = 0;
+	const struct tfield *f;
+	size_t k;
 
-	while (pos < end) {
-		if (nfield) {
-			CHECK(cur_line[pos] == ' ', "text: fields must be separated by one space");
-			pos++;
-		}
-		pos = text_field(pos, end, &koff, &klen, &voff, &vlen);
-		nfield++;
-		if (nfield <= 5) {
-			/* ts VERDICT event proto addr:port */
-			CHECK(!klen, "text: field %zu must be a bare word", nfield);
-			continue;
-		}
-		if (!klen) {
-			CHECK(vlen == 6 && !memcmp(cur_line + voff, "closed", 6) && !closed,
-			      "text: unexpected bare word after the header");
-			closed = 1;
-			continue;
-		}
-		for (i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-			if (strlen(keys[i]) == klen && !memcmp(cur_line + koff, keys[i], klen))
-				break;
-		if (i == sizeof(keys) / sizeof(keys[0]))
-			fail(koff, "text: unknown key");
-		CHECK(!seen[i], "text: key %s twice", keys[i]);
-		seen[i] = 1;
-		if (!strcmp(keys[i], "comm")) {
-			CHECK(cur_line[voff] == '"', "text: comm is always quoted");
-			check_decodes("comm", cur_line, voff, vlen, ev->comm,
-				      strnlen(ev->comm, BG_COMM_LEN));
-		} else if (!strcmp(keys[i], "rule")) {
-			check_text_value("rule", voff, vlen, name ? name : "-");
-		} else if (!strcmp(keys[i], "hint")) {
-			CHECK(hint && cur_line[voff] == '"', "text: hint without a rule hint");
-			check_decodes("hint", cur_line, voff, vlen, hint, strlen(hint));
-		}
+	check_same_fields(BG_REC_EVENT, NULL);
+	/* The lead: plain words, the verdict in capitals. */
+	for (k = 0; k < ARRAY_SIZE(lead); k++) {
+		f = tf_get(lead[k]);
+		CHECK(f && f->where == TF_LEAD, "text: %s not in the lead", lead[k]);
+		CHECK(cur_line[f->voff] != '"', "text: lead %s quoted", lead[k]);
 	}
-	CHECK(nfield >= 5 && cur_line[end - 1] != ' ', "text: short header or a trailing space");
-	for (i = 0; i < TEXT_ALWAYS; i++)
-		CHECK(seen[i], "text: %s missing", keys[i]);
-	CHECK(seen[TEXT_ALWAYS] == (ev->verdict == BG_VERDICT_CONFINE),
-	      "text: confined iff confine");
-	CHECK(seen[TEXT_ALWAYS + 1] == (ev->type == BG_EVENT_ACCEPT), "text: peer iff accept");
-	CHECK(seen[TEXT_ALWAYS + 2] == !!hint, "text: hint iff the rule has one");
-	CHECK(closed == !!(ev->flags & BG_EV_F_CLOSED), "text: closed iff BG_EV_F_CLOSED");
+	for (k = 0; k < n_tf; k++)
+		if (cur_line[tf[k].voff] != '"' && strcmp(tf[k].key, "addr"))
+			CHECK(safe_word((const unsigned char *)cur_line + tf[k].voff, tf[k].vlen),
+			      "text: %s: a bare value that is not one plain word", tf[k].key);
+	if (!(ev->flags & BG_EV_F_NO_TASK))
+		check_text_value("comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
+	else
+		CHECK(!tf_get("comm") && !tf_get("pid"), "text: task fields without a task");
+	check_text_value("rule", name, name ? strlen(name) : 0);
+	CHECK((lines == 2) == !!hint, "text: a hint line iff the rule has a hint");
+	if (hint) {
+		f = tf_get("hint");
+		CHECK(f && f->where == TF_LINE2, "text: the hint is not on its own line");
+		check_text_value("hint", hint, strlen(hint));
+	}
+	CHECK(!tf_get("confined_addr") == !(ev->verdict == BG_VERDICT_CONFINE),
+	      "text: confined_addr iff confine");
+	CHECK(!tf_get("peer_addr") == !(ev->type == BG_EVENT_ACCEPT) &&
+		      !tf_get("peer_port") == !(ev->type == BG_EVENT_ACCEPT),
+	      "text: peer_addr/peer_port iff accept");
+	f = tf_get("closed");
+	CHECK(!f == !(ev->flags & BG_EV_F_CLOSED), "text: closed iff BG_EV_F_CLOSED");
+	CHECK(!f || (f->vlen == 4 && !memcmp(cur_line + f->voff, "true", 4)),
+	      "text: closed is not true");
+	CHECK(!tf_get("suppressed") == !ev->suppressed, "text: suppressed iff a count");
 }
 
 /* The line the last call appended: exactly one line, nothing raw. */
@@ -285,6 +482,51 @@ static void check_line(const struct bg_strbuf *sb, size_t start)
 	why = jc_line_rules(cur_line, cur_len, 1, &where);
 	if (why)
 		fail(where, "%s", why);
+}
+
+/*
+ * The text the last call appended: one line, or that line and a second "  hint=" line, each
+ * obeying the line rules with nothing after the hint's one value. Returns the number of lines.
+ */
+static int check_text_lines(const struct bg_strbuf *sb, size_t start)
+{
+	const char *why, *nl;
+	size_t where, n1, e;
+
+	CHECK(sb->buf && sb->len > start, "nothing appended");
+	CHECK(strlen(sb->buf) == sb->len, "a NUL inside the buffer");
+	cur_line = sb->buf + start;
+	cur_len = sb->len - start;
+	nl = memchr(cur_line, '\n', cur_len);
+	CHECK(nl, "text: no newline");
+	n1 = (size_t)(nl - cur_line) + 1;
+	why = jc_line_rules(cur_line, n1, 1, &where);
+	if (why)
+		fail(where, "%s", why);
+	CHECK(n1 < 2 || cur_line[n1 - 2] != ' ', "text: a trailing space");
+	if (n1 == cur_len)
+		return 1;
+	why = jc_line_rules(cur_line + n1, cur_len - n1, 1, &where);
+	if (why)
+		fail(n1 + where, "line 2: %s", why);
+	CHECK(cur_len - n1 > 8 && !memcmp(cur_line + n1, "  hint=", 7),
+	      "text: a second line that is not \"  hint=\"");
+	e = tf_value_end(n1 + 7, cur_len - 1);
+	CHECK(e == cur_len - 1, "text: line 2 is not one hint value");
+	return 2;
+}
+
+/* The summary appended at start: the text's first line without "TS " and without the newline. */
+static void check_summary(const struct bg_strbuf *sb, size_t start, const char *text,
+			  size_t text_len, size_t ts_len)
+{
+	const char *nl = memchr(text, '\n', text_len);
+	size_t n1 = (size_t)(nl - text);
+
+	CHECK(strlen(sb->buf) == sb->len, "summary: a NUL inside the buffer");
+	CHECK(n1 > ts_len + 1 && sb->len - start == n1 - ts_len - 1 &&
+		      !memcmp(sb->buf + start, text + ts_len + 1, n1 - ts_len - 1),
+	      "summary is not the text's first line without the time stamp");
 }
 
 /* The wall-clock time an event can be printed with: RFC 3339 has years 0000..9999 only. */
@@ -319,34 +561,211 @@ static void split_strings(const uint8_t *p, size_t n, char *out[3])
 		out[k] = NULL;
 }
 
-static void fuzz_lifecycle(struct bg_strbuf *sb, const char *state, const struct timespec *wall)
+/* ---- the event ------------------------------------------------------------------------------ */
+
+static void fuzz_event(const struct bg_event *ev, const struct bg_policy_rule *rp,
+		       const struct timespec *wall)
 {
-	int fmt, err;
-	size_t start;
-	struct jc j;
+	static char text[DEC_CAP];
+	struct bg_event_meta m = { .rule = rp, .wall = wall };
+	struct bg_strbuf sb = BG_STRBUF_INIT, rb = BG_STRBUF_INIT;
+	struct bg_record r;
+	size_t start, text_len = 0;
+	int fmt, err, lines;
 
 	for (fmt = BG_FORMAT_JSON; fmt <= BG_FORMAT_TEXT; fmt++) {
-		bg_strbuf_reset(sb);
-		bg_strbuf_puts(sb, "prefix\n");
-		start = sb->len;
-		err = bg_lifecycle_format(sb, fmt, state, wall, "\"k\":1");
+		bg_strbuf_reset(&sb);
+		bg_strbuf_puts(&sb, "{\"previous\":1}\n");
+		start = sb.len;
+		err = bg_event_format(&sb, fmt, ev, rp, wall);
 		if (!wall_ok(wall)) {
-			CHECK(err == -EINVAL && sb->len == start, "lifecycle: bad time accepted");
+			CHECK(err == -EINVAL, "an unprintable time gave %d, not -EINVAL", err);
+			CHECK(sb.len == start && strlen(sb.buf) == start,
+			      "a failed call changed the buffer");
 			continue;
 		}
-		CHECK(err == 0, "lifecycle: error %d", err);
-		check_line(sb, start);
+		CHECK(err == 0, "format %d failed: %d", fmt, err);
 		if (fmt == BG_FORMAT_JSON) {
-			const struct jc_member *m;
+			check_line(&sb, start);
+			check_json_event(ev, rp);
+		} else {
+			lines = check_text_lines(&sb, start);
+			check_text_event(ev, rp, lines);
+			CHECK(cur_len < sizeof(text), "text too long for the checker");
+			memcpy(text, cur_line, cur_len);
+			text_len = cur_len;
+		}
 
-			if (jc_line(&j, cur_line, cur_len))
-				fail(j.err_pos, "lifecycle JSON: %s", j.err);
-			m = jc_get(&j, "state");
-			CHECK(m && j.n_top == 4, "lifecycle JSON: members");
-			check_decodes("state", cur_line, m->val_off, m->val_len, state,
-				      strlen(state));
+		/* The same through the record: the same bytes. */
+		err = bg_record_event(&r, ev, &m);
+		CHECK(err == 0, "bg_record_event failed: %d", err);
+		bg_strbuf_reset(&rb);
+		CHECK(bg_record_render(&rb, fmt, &r) == 0, "bg_record_render failed");
+		CHECK(rb.len == sb.len - start && !memcmp(rb.buf, sb.buf + start, rb.len),
+		      "bg_event_format differs from bg_record_render");
+	}
+	if (wall_ok(wall)) {
+		bg_strbuf_reset(&rb);
+		bg_strbuf_puts(&rb, "MESSAGE=");
+		CHECK(bg_record_summary(&rb, &r) == 0, "bg_record_summary failed");
+		check_summary(&rb, 8, text, text_len, strlen(r.ts));
+	} else {
+		CHECK(bg_record_event(&r, ev, &m) == -EINVAL, "bg_record_event: bad time accepted");
+	}
+	bg_strbuf_release(&sb);
+	bg_strbuf_release(&rb);
+}
+
+/* ---- an agent record ------------------------------------------------------------------------ */
+
+static const char features[] = "{\"ringbuf\":true,\"iter\":false,\"cgroup_sockopt\":true}";
+
+/* A trusted JSON value must be one line of printable ASCII (and not empty). */
+static int json_printable(const char *s)
+{
+	if (!*s)
+		return 0;
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/*
+ * Whether the JSON value s is one the JSON checker accepts inside a line: the encoder trusts a
+ * JSON value to be valid, so only such a value can be held to the line invariants.
+ */
+static int json_valid(const char *s)
+{
+	static char buf[DEC_CAP];
+	static struct jc j;
+	int n = snprintf(buf, sizeof(buf), "{\"v\":%s}\n", s);
+
+	return n > 0 && (size_t)n < sizeof(buf) && !jc_line(&j, buf, (size_t)n);
+}
+
+static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3],
+		       const struct timespec *wall)
+{
+	static char fill_keys[64][4], text[DEC_CAP];
+	const char *state = strs[2] ? strs[2] : "ready";
+	const char *raw_json = NULL, *keys[BG_RECORD_MAX_FIELDS + 80];
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	size_t start, n_keys = 0, k, n_fill = 0, text_len = 0;
+	int way, err, want_ok = 1, trusted = 1;
+	struct bg_record r;
+
+	err = bg_record_agent(&r, state, wall, ev->flags);
+	if (!wall_ok(wall)) {
+		CHECK(err == -EINVAL, "agent: an unprintable time gave %d", err);
+		want_ok = 0;
+	} else {
+		CHECK(err == 0, "agent: bg_record_agent failed: %d", err);
+		keys[n_keys++] = "ts";
+		keys[n_keys++] = "event";
+		keys[n_keys++] = "state";
+		bg_record_str(&r, "service", strs[0]);
+		keys[n_keys++] = "service";
+		bg_record_strn(&r, "software", strs[1], strs[1] ? strlen(strs[1]) : 0);
+		keys[n_keys++] = "software";
+		bg_record_str(&r, "hint", strs[2]);
+		keys[n_keys++] = "hint";
+		bg_record_uint(&r, "seq", ev->seq);
+		keys[n_keys++] = "seq";
+		bg_record_bool(&r, "pinned", ev->flags & 1);
+		keys[n_keys++] = "pinned";
+		bg_record_str(&r, "none", NULL);
+		keys[n_keys++] = "none";
+		if (sel & SEL_AG_FEATURES) {
+			bg_record_json(&r, "features", features);
+			keys[n_keys++] = "features";
+		}
+		if ((sel & SEL_AG_JSON) && strs[1]) {
+			bg_record_json(&r, "given", strs[1]);
+			keys[n_keys++] = raw_json = "given";
+			if (!json_printable(strs[1]))
+				want_ok = 0;
+			else if (!json_valid(strs[1]))
+				trusted = 0; /* the caller broke the contract: no line checks */
+		}
+		if (sel & SEL_AG_FILL)
+			n_fill = ev->gen % 64;
+		for (k = 0; k < n_fill; k++) {
+			snprintf(fill_keys[k], sizeof(fill_keys[k]), "f%zu", k);
+			bg_record_uint(&r, fill_keys[k], k);
+			keys[n_keys++] = fill_keys[k];
+		}
+		/*
+		 * A key from outside: refused unless [a-z0-9_]+. Keys are unique by the caller's
+		 * contract (the encoder does not check it), so a duplicate is not added, nor is
+		 * one longer than the JSON checker reads (the agent's keys are short constants).
+		 */
+		if ((sel & SEL_AG_KEY) && strs[0] && strlen(strs[0]) < JC_MAX_KEY) {
+			for (k = 0; k < n_keys && strcmp(keys[k], strs[0]); k++)
+				;
+			if (k == n_keys) {
+				bg_record_uint(&r, strs[0], 1);
+				keys[n_keys++] = strs[0];
+				if (!key_ok(strs[0]))
+					want_ok = 0;
+			}
+		}
+		CHECK(r.overflow == (n_keys > BG_RECORD_MAX_FIELDS), "agent: overflow not flagged");
+		CHECK(r.n == (n_keys > BG_RECORD_MAX_FIELDS ? BG_RECORD_MAX_FIELDS : n_keys),
+		      "agent: %zu fields, want %zu", r.n, n_keys);
+		if (n_keys > BG_RECORD_MAX_FIELDS)
+			want_ok = 0;
+	}
+
+	/* JSON, text, then the summary, each after something already in the buffer. */
+	for (way = 0; way < 3; way++) {
+		bg_strbuf_reset(&sb);
+		bg_strbuf_puts(&sb, "prefix\n");
+		start = sb.len;
+		err = way < 2 ? bg_record_render(&sb, way, &r) : bg_record_summary(&sb, &r);
+		if (!want_ok) {
+			CHECK(err == -EINVAL, "agent: a bad record gave %d, not -EINVAL", err);
+			CHECK(sb.len == start && !strcmp(sb.buf, "prefix\n"),
+			      "agent: a failed call changed the buffer");
+			continue;
+		}
+		CHECK(err == 0, "agent: way %d failed: %d", way, err);
+		if (!trusted)
+			continue;
+		if (way == BG_FORMAT_JSON) {
+			check_line(&sb, start);
+			keep_json();
+			CHECK(json_j.n_top == n_keys, "agent JSON: %zu members, want %zu",
+			      json_j.n_top, n_keys);
+			for (k = 0; k < n_keys; k++)
+				CHECK(!strcmp(json_j.top[k].key, keys[k]),
+				      "agent JSON: member %zu is %s, want %s", k, json_j.top[k].key,
+				      keys[k]);
+			check_json_member_str(&json_j, "state", state, strlen(state));
+			check_json_member_str(&json_j, "service", strs[0],
+					      strs[0] ? strlen(strs[0]) : 0);
+			check_json_member_str(&json_j, "software", strs[1],
+					      strs[1] ? strlen(strs[1]) : 0);
+			check_json_member_str(&json_j, "hint", strs[2],
+					      strs[2] ? strlen(strs[2]) : 0);
+		} else if (way == BG_FORMAT_TEXT) {
+			CHECK(check_text_lines(&sb, start) == 1, "agent text: more than one line");
+			CHECK(cur_len > strlen(r.ts) + 7 && !memcmp(cur_line, r.ts, strlen(r.ts)) &&
+				      !memcmp(cur_line + strlen(r.ts), " agent ", 7),
+			      "agent text: no \"TS agent\" lead");
+			check_same_fields(BG_REC_AGENT, raw_json);
+			check_text_value("state", state, strlen(state));
+			check_text_value("service", strs[0], strs[0] ? strlen(strs[0]) : 0);
+			check_text_value("software", strs[1], strs[1] ? strlen(strs[1]) : 0);
+			check_text_value("hint", strs[2], strs[2] ? strlen(strs[2]) : 0);
+			CHECK(tf_get("hint")->where == TF_KV, "agent text: hint not inline");
+			memcpy(text, cur_line, cur_len);
+			text_len = cur_len;
+		} else {
+			check_summary(&sb, start, text, text_len, strlen(r.ts));
 		}
 	}
+	bg_strbuf_release(&sb);
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
@@ -357,9 +776,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	struct timespec wall;
 	struct bg_event ev;
 	unsigned int sel = 0;
-	size_t start, where;
+	size_t where;
 	const char *why;
-	int fmt, err, i;
+	int err, i;
 
 	memset(&ev, 0, sizeof(ev));
 	memcpy(&ev, data, size < sizeof(ev) ? size : sizeof(ev));
@@ -386,27 +805,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		wall.tv_nsec = (long)((ev.ts_ns & 0x3fffffff) % 1000000000);
 	}
 
-	for (fmt = BG_FORMAT_JSON; fmt <= BG_FORMAT_TEXT; fmt++) {
-		bg_strbuf_reset(&sb);
-		bg_strbuf_puts(&sb, "{\"previous\":1}\n");
-		start = sb.len;
-		err = bg_event_format(&sb, fmt, &ev, rp, &wall);
-		if (!wall_ok(&wall)) {
-			CHECK(err == -EINVAL, "an unprintable time gave %d, not -EINVAL", err);
-			CHECK(sb.len == start && strlen(sb.buf) == start,
-			      "a failed call changed the buffer");
-			continue;
-		}
-		CHECK(err == 0, "format %d failed: %d", fmt, err);
-		check_line(&sb, start);
-		if (fmt == BG_FORMAT_JSON)
-			check_json_event(&ev, rp);
-		else
-			check_text_event(&ev, rp);
-	}
+	fuzz_event(&ev, rp, &wall);
 
 	/* The raw input as one JSON string: valid, nothing raw, and it reads back. */
-	bg_strbuf_reset(&sb);
 	err = bg_json_string(&sb, (const char *)data, size);
 	CHECK(err == 0, "bg_json_string failed: %d", err);
 	cur_line = sb.buf;
@@ -425,7 +826,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				      size);
 	}
 
-	fuzz_lifecycle(&sb, strs[2] ? strs[2] : "ready", &wall);
+	fuzz_agent(&ev, sel, strs, &wall);
 
 	bg_strbuf_release(&sb);
 	for (i = 0; i < 3; i++)

@@ -556,7 +556,8 @@ int sb_mkcgroup(struct sb *sb, const char *name, char *buf, size_t len)
 {
 	if (sb->n_kids >= SB_MAX_CGROUPS)
 		return -ENOSPC;
-	if (strlen(name) >= sizeof(sb->cg_kids[0]) || strchr(name, '/'))
+	/* Nested names ("a/b") once the parent was made: teardown removes in reverse. */
+	if (strlen(name) >= sizeof(sb->cg_kids[0]) || name[0] == '/' || strstr(name, ".."))
 		return -EINVAL;
 	if (snprintf(buf, len, "%s/%s", sb->cg_dir, name) >= (int)len)
 		return -ENAMETOOLONG;

@@ -42,7 +42,8 @@ void sb_teardown(struct sb *sb);
 
 /*
  * Make the child cgroup cg_dir/name (its path in buf), which sb_teardown() removes after the
- * hooks have run, killing what is left in it. 0 or -errno.
+ * hooks have run, killing what is left in it. name may nest ("a/b") below one made before.
+ * 0 or -errno.
  */
 int sb_mkcgroup(struct sb *sb, const char *name, char *buf, size_t len);
 

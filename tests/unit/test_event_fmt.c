@@ -2,11 +2,15 @@
 /*
  * test_event_fmt.c - unit tests for agent/event_fmt.c (strbuf has its own, test_strbuf.c).
  *
- * The encoder's promise is that any struct bg_event, however hostile, gives exactly one line of
- * strict JSON. So each JSON line here goes through the tests' strict checker (tests/lib/
- * json_check.h, itself tested by test_json_check.c), and its top-level keys are compared, in
- * order, to the documented field list. The events are one table: each row is an event and a
- * rule, and what the JSON and text lines must be.
+ * The encoder's promise is that any record, however hostile its strings, gives exactly one line
+ * of strict JSON, and a text rendering of the same fields: one line, or for an event with a hint
+ * the line and an indented "  hint=" line. So each JSON line here goes through the tests' strict
+ * checker (tests/lib/json_check.h, itself tested by test_json_check.c), its top-level keys are
+ * compared, in order, to the documented field list, and the text is read back field by field
+ * and compared with the JSON (assert_same_fields()). The events are one table: each row is an
+ * event and a rule, and what the JSON and text must be. Agent records (bg_record_agent() and
+ * the add functions) and the summary have tests of their own. Every expected line is written by
+ * hand from the format's rules, not copied from the encoder's output.
  *
  * Every test function is static, so one left out of main()'s table fails the build
  * (-Wunused-function with -Werror).
@@ -59,10 +63,45 @@ static void assert_json_line(const struct bg_strbuf *sb, size_t start, struct jc
 			 sb->buf + start);
 }
 
-/* A text line: one line, valid UTF-8, no control byte anywhere but the final '\n'. */
-static void assert_text_line(const struct bg_strbuf *sb, size_t start)
+/*
+ * A text rendering: one line, or for an event with a hint the line and then one more, "  hint="
+ * and the hint's value; each line obeys the line rules. Returns the number of lines.
+ */
+static int assert_text_line(const struct bg_strbuf *sb, size_t start)
 {
-	assert_one_line(sb, start);
+	const char *line = sb->buf + start, *nl, *why, *err = NULL;
+	size_t n = sb->len - start, n1, where, end;
+
+	assert_non_null(sb->buf);
+	assert_true(n > 0);
+	assert_int_equal(strlen(line), n);
+	nl = memchr(line, '\n', n);
+	if (!nl)
+		fail_msg("%s: text does not end in a newline: %s", what_now, line);
+	n1 = (size_t)(nl - line) + 1;
+	why = jc_line_rules(line, n1, 1, &where);
+	if (why)
+		fail_msg("%s: %s at byte %zu of %s", what_now, why, where, line);
+	if (n1 == n)
+		return 1;
+	/* The second line: the hint, and nothing else. */
+	why = jc_line_rules(line + n1, n - n1, 1, &where);
+	if (why)
+		fail_msg("%s: line 2: %s at byte %zu of %s", what_now, why, where, line + n1);
+	if (strncmp(line + n1, "  hint=", 7))
+		fail_msg("%s: a second line that is not \"  hint=\": %s", what_now, line + n1);
+	end = n1 + 7;
+	if (line[end] == '"') {
+		end = jc_string_end(line, n - 1, end, &err);
+		if (!end)
+			fail_msg("%s: line 2: %s: %s", what_now, err, line + n1);
+	} else {
+		while (end < n - 1 && line[end] != ' ')
+			end++;
+	}
+	if (end != n - 1 || end == n1 + 7)
+		fail_msg("%s: line 2 is not one hint value: %s", what_now, line + n1);
+	return 2;
 }
 
 /* Member @key is there and written exactly as @want (raw JSON text, escapes and all). */
@@ -75,6 +114,243 @@ static void assert_field(const struct jc *j, const char *key, const char *want)
 	if (m->val_len != strlen(want) || memcmp(j->s + m->val_off, want, m->val_len))
 		fail_msg("%s: field \"%s\" is %.*s, want %s", what_now, key, (int)m->val_len,
 			 j->s + m->val_off, want);
+}
+
+/* ---- the text rendering read back, and compared with the JSON one --------------------------- */
+
+/*
+ * A field of a text rendering as a reader splits it: its key and its value as written. The lead
+ * positions stand for their keys (ts, verdict, event, proto, addr, port for an event; ts, event,
+ * state for an agent record), and an event's second line for "hint".
+ */
+#define TF_KV 0
+#define TF_LEAD 1
+#define TF_LINE2 2
+
+struct tfield {
+	char key[JC_MAX_KEY];
+	const char *v;
+	size_t vlen;
+	int where; /* TF_* */
+};
+
+struct tfields {
+	struct tfield f[JC_MAX_MEMBERS];
+	size_t n;
+};
+
+/* What the last failed check found, for the message (and for test_same_fields_checker()). */
+static char tf_err[512];
+#define TF_FAIL(...) (snprintf(tf_err, sizeof(tf_err), __VA_ARGS__), -1)
+
+/* The text format's one plain word: [A-Za-z0-9-_.:/@+]+, written bare; anything else quoted. */
+static int safe_word(const unsigned char *s, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
+		      (s[i] >= '0' && s[i] <= '9') || (s[i] && strchr("-_.:/@+", s[i]))))
+			return 0;
+	return n > 0;
+}
+
+static int tf_add(struct tfields *t, const char *key, size_t klen, const char *v, size_t vlen,
+		  int where)
+{
+	struct tfield *f;
+
+	if (t->n >= JC_MAX_MEMBERS || klen >= JC_MAX_KEY)
+		return TF_FAIL("too many fields or too long a key");
+	f = &t->f[t->n++];
+	memcpy(f->key, key, klen);
+	f->key[klen] = '\0';
+	f->v = v;
+	f->vlen = vlen;
+	f->where = where;
+	return 0;
+}
+
+/* The end of the value at s[i] in *e: a JSON string to its closing quote, else the next space. */
+static int tf_value_end(const char *s, size_t i, size_t end, size_t *e)
+{
+	const char *err = NULL;
+
+	if (i < end && s[i] == '"') {
+		*e = jc_string_end(s, end, i, &err);
+		if (!*e)
+			return TF_FAIL("%s at byte %zu", err, i);
+		return 0;
+	}
+	for (*e = i; *e < end && s[*e] != ' '; (*e)++)
+		;
+	if (*e == i)
+		return TF_FAIL("an empty value at byte %zu", i);
+	return 0;
+}
+
+static int tf_space(const char *s, size_t *i, size_t end)
+{
+	if (*i >= end || s[*i] != ' ')
+		return TF_FAIL("fields must be separated by one space (byte %zu)", *i);
+	(*i)++;
+	return 0;
+}
+
+/*
+ * Split a text rendering (checked by assert_text_line()) into its fields: the lead, then
+ * " key=value" to the end of the line, then the hint line if there is one.
+ */
+static int text_split(const char *s, size_t n, int kind, struct tfields *t)
+{
+	static const char *const ev_lead[] = { "ts", "verdict", "event", "proto" };
+	static const char *const ag_lead[] = { "ts", "event", "state" };
+	const char *const *lead = kind == BG_REC_EVENT ? ev_lead : ag_lead;
+	size_t n_lead = kind == BG_REC_EVENT ? ARRAY_SIZE(ev_lead) : ARRAY_SIZE(ag_lead);
+	const char *nl = memchr(s, '\n', n), *colon;
+	size_t end, i = 0, e, k, ks;
+
+	t->n = 0;
+	if (!nl)
+		return TF_FAIL("no newline");
+	end = (size_t)(nl - s);
+	for (k = 0; k < n_lead; k++) {
+		if ((k && tf_space(s, &i, end)) || tf_value_end(s, i, end, &e) ||
+		    tf_add(t, lead[k], strlen(lead[k]), s + i, e - i, TF_LEAD))
+			return -1;
+		i = e;
+	}
+	if (kind == BG_REC_EVENT) {
+		/* ADDR:PORT: the port after the last colon, an IPv6 address in brackets. */
+		if (tf_space(s, &i, end) || tf_value_end(s, i, end, &e))
+			return -1;
+		for (colon = s + e - 1; colon > s + i && *colon != ':'; colon--)
+			;
+		if (*colon != ':' || colon == s + i || colon + 1 == s + e)
+			return TF_FAIL("no ADDR:PORT at byte %zu", i);
+		if (tf_add(t, "addr", 4, s + i, (size_t)(colon - (s + i)), TF_LEAD) ||
+		    tf_add(t, "port", 4, colon + 1, (size_t)(s + e - colon - 1), TF_LEAD))
+			return -1;
+		i = e;
+	}
+	while (i < end) {
+		if (tf_space(s, &i, end))
+			return -1;
+		for (ks = i; i < end && ((s[i] >= 'a' && s[i] <= 'z') ||
+					 (s[i] >= '0' && s[i] <= '9') || s[i] == '_');
+		     i++)
+			;
+		if (i == ks || i >= end || s[i] != '=')
+			return TF_FAIL("not key=value at byte %zu", ks);
+		if (tf_value_end(s, i + 1, end, &e) ||
+		    tf_add(t, s + ks, i - ks, s + i + 1, e - i - 1, TF_KV))
+			return -1;
+		i = e;
+	}
+	if (end + 1 < n) {
+		/* "  hint=" and one value to the final newline (assert_text_line() checks that). */
+		if (n < end + 10 || strncmp(s + end + 1, "  hint=", 7))
+			return TF_FAIL("a second line that is not the hint");
+		return tf_add(t, "hint", 4, s + end + 8, n - 1 - (end + 8), TF_LINE2);
+	}
+	return 0;
+}
+
+/*
+ * What a JSON value must be in text, derived from the format's rules and not from the encoder:
+ * null is "-"; a string that is one plain word is bare, anything else the same quoted string as
+ * in JSON; the verdict lead is the word in capitals and an address lead with colons is in
+ * brackets; numbers and booleans as in JSON. A trusted JSON value (@raw_json) is written as in
+ * JSON when it holds no space, else quoted as a string that reads back as the JSON text.
+ */
+static int text_value_ok(const struct tfield *f, const struct jc *j, const struct jc_member *m,
+			 int raw_json)
+{
+	static unsigned char dec[2048], want[2048 + 2];
+	const char *jv = j->s + m->val_off, *w = jv;
+	size_t dn, wn = m->val_len, i;
+
+	if (m->val_len == 4 && !memcmp(jv, "null", 4)) {
+		w = "-";
+		wn = 1;
+	} else if (raw_json && memchr(jv, ' ', m->val_len)) {
+		dn = f->vlen && f->v[0] == '"' ? jc_decode(f->v, 0, f->vlen, dec, sizeof(dec)) : 0;
+		if (dn != m->val_len || memcmp(dec, jv, dn))
+			return TF_FAIL("%s=%.*s is not the JSON %.*s quoted", f->key, (int)f->vlen,
+				       f->v, (int)m->val_len, jv);
+		return 0;
+	} else if (jv[0] == '"' && !raw_json) {
+		dn = jc_decode(j->s, m->val_off, m->val_len, dec, sizeof(dec));
+		if (dn == (size_t)-1)
+			return TF_FAIL("JSON %s does not decode", f->key);
+		if (f->where == TF_LEAD && !strcmp(f->key, "verdict")) {
+			for (i = 0; i < dn; i++)
+				want[i] = dec[i] >= 'a' && dec[i] <= 'z' ? dec[i] - 32 : dec[i];
+			if (!safe_word(dec, dn))
+				return TF_FAIL("the verdict is not one word");
+			w = (const char *)want;
+			wn = dn;
+		} else if (f->where == TF_LEAD && !strcmp(f->key, "addr") && memchr(dec, ':', dn)) {
+			want[0] = '[';
+			memcpy(want + 1, dec, dn);
+			want[dn + 1] = ']';
+			w = (const char *)want;
+			wn = dn + 2;
+		} else if (safe_word(dec, dn)) {
+			w = (const char *)dec;
+			wn = dn;
+		}
+	}
+	if (f->vlen != wn || memcmp(f->v, w, wn))
+		return TF_FAIL("%s is %.*s, want %.*s (JSON %.*s)", f->key, (int)f->vlen, f->v,
+			       (int)wn, w, (int)m->val_len, jv);
+	return 0;
+}
+
+/*
+ * "JSON and text render the same fields": the text's keys (the lead positions and the hint line
+ * included) are exactly the JSON line's, each once, the key=value fields in JSON order, and each
+ * value is the JSON one written the text way. @raw_json names the one key, if any, that holds a
+ * trusted JSON value (bg_record_json()). 0, or -1 with the reason in tf_err.
+ */
+static int same_fields(const char *text, size_t tn, const struct jc *j, int kind,
+		       const char *raw_json)
+{
+	static struct tfields t;
+	const struct jc_member *m;
+	size_t k, i, idx, last = 0;
+	int any_kv = 0;
+
+	if (text_split(text, tn, kind, &t))
+		return -1;
+	if (t.n != j->n_top)
+		return TF_FAIL("%zu fields in text, %zu in JSON", t.n, j->n_top);
+	for (k = 0; k < t.n; k++) {
+		for (i = 0; i < k; i++)
+			if (!strcmp(t.f[i].key, t.f[k].key))
+				return TF_FAIL("key %s twice", t.f[k].key);
+		m = jc_get(j, t.f[k].key);
+		if (!m)
+			return TF_FAIL("text has %s, JSON does not", t.f[k].key);
+		idx = (size_t)(m - j->top);
+		if (t.f[k].where == TF_KV) {
+			if (any_kv && idx <= last)
+				return TF_FAIL("%s out of JSON order", t.f[k].key);
+			any_kv = 1;
+			last = idx;
+		}
+		if (text_value_ok(&t.f[k], j, m, raw_json && !strcmp(raw_json, t.f[k].key)))
+			return -1;
+	}
+	return 0;
+}
+
+static void assert_same_fields(const char *text, size_t tn, const struct jc *j, int kind,
+			       const char *raw_json)
+{
+	if (same_fields(text, tn, j, kind, raw_json))
+		fail_msg("%s: text and JSON differ: %s\n text %s JSON %.*s", what_now, tf_err, text,
+			 (int)j->n, j->s);
 }
 
 /* ---- fixtures ------------------------------------------------------------------------------- */
@@ -134,6 +410,7 @@ static char s_postfix[] = "Postfix";
 static char s_spaced[] = "my sql";
 static char s_evil[] = "evil\"},{\"verdict\":\"allow";
 static char s_evil_hint[] = "line1\nline2\r\x01\xff";
+static char s_word_hint[] = "see:https://example.org/mysql";
 
 #define RULE(svc, sw, h)                                                                  \
 	{                                                                                 \
@@ -149,6 +426,7 @@ static const struct bg_policy_rule r_postfix = RULE(s_empty, s_postfix, s_hint);
 static const struct bg_policy_rule r_noname = RULE(s_empty, NULL, NULL);
 static const struct bg_policy_rule r_empty_hint = RULE(s_empty, NULL, s_empty);
 static const struct bg_policy_rule r_spaced = RULE(s_spaced, s_mariadb, s_hint);
+static const struct bg_policy_rule r_word_hint = RULE(s_mysql, NULL, s_word_hint);
 /* Policy strings are untrusted too: they go through the same escaper. */
 static const struct bg_policy_rule r_evil = RULE(s_evil, s_mariadb, s_evil_hint);
 
@@ -159,10 +437,17 @@ static const struct bg_policy_rule r_evil = RULE(s_evil, s_mariadb, s_evil_hint)
 	"\"cgroup_id\":4294967297,\"netns\":4026531840,\"family\":\"inet\",\"proto\":\"tcp\","    \
 	"\"addr\":\"0.0.0.0\",\"port\":3306,\"hint\":\"Set bind-address=127.0.0.1 in my.cnf\"}\n"
 
-#define BASE_TEXT                                                                      \
-	WALL_STR " DENY bind tcp 0.0.0.0:3306 rule=mysql expose=loopback action=deny " \
-		 "mode=enforce pid=1234 comm=\"mysqld\" uid=1001 cgroup=4294967297 "   \
-		 "netns=4026531840 hint=\"Set bind-address=127.0.0.1 in my.cnf\"\n"
+/*
+ * The text line, written from the format's rules: the lead "TS VERDICT event proto addr:port",
+ * then every other field as key=value in JSON order (bare when one plain word, so comm=mysqld),
+ * and the hint, which is not one word, quoted on a line of its own.
+ */
+#define BASE_TEXT_LINE1                                                                          \
+	WALL_STR " DENY bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "        \
+		 "expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 gid=1002 " \
+		 "cgroup_id=4294967297 netns=4026531840 family=inet"
+#define HINT_LINE "\n  hint=\"Set bind-address=127.0.0.1 in my.cnf\"\n"
+#define BASE_TEXT BASE_TEXT_LINE1 HINT_LINE
 
 /* Format one event into a fresh buffer and check the line's shape for the format. */
 static void format_one(struct bg_strbuf *sb, int format, const struct bg_event *ev,
@@ -370,25 +655,29 @@ static void test_rfc3339_invalid(void **state)
 /*
  * One event and its rule, and what its lines must be. Every row is formatted both ways and
  * checked: the JSON line is strict JSON whose keys are exactly the documented ones in order
- * (event_keys()), and both lines obey the line rules. On top of that, a row may give the whole
- * line, fields as written in JSON, and pieces of the text line.
+ * (event_keys()), the text obeys the line rules (one line, or two with a hint), and the text
+ * renders the same fields as the JSON (assert_same_fields()). On top of that, a row may give
+ * the whole JSON line, the whole text, fields as written in JSON, and pieces of the text.
  */
 struct enc_case {
 	const char *what;
 	struct bg_event ev;
 	const struct bg_policy_rule *rule;
 	const char *json; /* the whole JSON line, or NULL */
-	const char *text; /* the whole text line, or NULL */
+	const char *text; /* the whole text (both lines with a hint), or NULL */
 	const char *fields[48]; /* "key", "value as written", ..., NULL */
-	const char *text_has[4]; /* substrings of the text line, NULL-terminated */
+	const char *text_has[4]; /* substrings of the text, NULL-terminated */
 };
 
-/* A hostile comm as it is written in JSON and in the text line, then its bytes. */
-#define COMM(w, ...)                                                                \
+/*
+ * A hostile comm as it is written in JSON (@w) and in text (@t: bare when one plain word, else
+ * as in JSON), then its bytes.
+ */
+#define COMM(w, t, ...)                                                             \
 	{                                                                           \
 		.what = "comm " w, .ev = EV(.comm = __VA_ARGS__), .rule = &r_mysql, \
 		.fields = { "comm", w, "uid", "1001", "port", "3306", NULL },       \
-		.text_has = { " comm=" w " uid=1001 ", NULL },                      \
+		.text_has = { " comm=" t " uid=1001 ", NULL },                      \
 	}
 
 #pragma GCC diagnostic push
@@ -428,31 +717,33 @@ static const struct enc_case enc_cases[] = {
 		      "port",	   "65535",
 		      "hint",	   "\"Set bind-address=127.0.0.1 in my.cnf\"",
 		      NULL },
-	  .text_has = { " ALERT bind udp 192.0.2.10:65535 rule=mysql expose=cidr action=alert "
-			"mode=audit pid=4294967295 ",
-			" uid=0 cgroup=18446744073709551615 netns=1 ", NULL } },
+	  .text = WALL_STR " ALERT bind udp 192.0.2.10:65535 seq=0 mode=audit rule=mysql "
+			   "expose=cidr action=alert hook=post_bind pid=4294967295 comm=mysqld "
+			   "uid=0 gid=65534 cgroup_id=18446744073709551615 netns=1 "
+			   "family=inet" HINT_LINE },
 	{ .what = "allow, public, port 0",
 	  .ev = EV(.verdict = BG_VERDICT_ALLOW, .expose = BG_EXPOSE_PUBLIC, .port = 0),
 	  .rule = &r_mysql,
 	  .fields = { "verdict", "\"allow\"", "expose", "\"public\"", "port", "0", NULL },
-	  .text_has = { " ALLOW bind tcp 0.0.0.0:0 ", NULL } },
+	  .text_has = { " ALLOW bind tcp 0.0.0.0:0 seq=", " expose=public ", NULL } },
 	/* The action alone does not make a confine: no confined_addr. */
 	{ .what = "expose none, action confine, verdict deny",
 	  .ev = EV(.expose = BG_EXPOSE_NONE, .action = BG_ACTION_CONFINE,
 		   .addr2 = V4(127, 0, 0, 1)),
 	  .rule = &r_mysql,
-	  .fields = { "verdict", "\"deny\"", "expose", "\"none\"", "action", "\"confine\"",
-		      NULL } },
+	  .fields = { "verdict", "\"deny\"", "expose", "\"none\"", "action", "\"confine\"", NULL },
+	  .text_has = { " DENY bind tcp 0.0.0.0:3306 ", " expose=none action=confine hook=bind ",
+			" family=inet" HINT_LINE, NULL } },
 
 	/* Addresses. */
 	{ .what = "inet6",
 	  .ev = EV(.family = BG_AF_INET6, .addr = V6_DOC),
 	  .fields = { "family", "\"inet6\"", "addr", "\"2001:db8::1\"", NULL },
-	  .text_has = { " DENY bind tcp [2001:db8::1]:3306 ", NULL } },
+	  .text_has = { " DENY bind tcp [2001:db8::1]:3306 seq=", " family=inet6\n", NULL } },
 	{ .what = "inet6 ::",
 	  .ev = EV(.family = BG_AF_INET6, .addr = V6_ANY),
 	  .fields = { "addr", "\"::\"", NULL },
-	  .text_has = { " tcp [::]:3306 ", NULL } },
+	  .text_has = { " tcp [::]:3306 seq=", NULL } },
 	/* An inet6 socket bound to a v4-mapped address stays in IPv6 notation. */
 	{ .what = "inet6, v4-mapped wildcard",
 	  .ev = EV(.family = BG_AF_INET6),
@@ -460,7 +751,8 @@ static const struct enc_case enc_cases[] = {
 	  .text_has = { " tcp [::ffff:0.0.0.0]:3306 ", NULL } },
 	{ .what = "inet6, v4-mapped",
 	  .ev = EV(.family = BG_AF_INET6, .addr = V4(10, 1, 2, 3)),
-	  .fields = { "addr", "\"::ffff:10.1.2.3\"", NULL } },
+	  .fields = { "addr", "\"::ffff:10.1.2.3\"", NULL },
+	  .text_has = { " tcp [::ffff:10.1.2.3]:3306 ", NULL } },
 	/* And an inet socket uses only the last four bytes, whatever the others hold. */
 	{ .what = "inet, last four bytes",
 	  .ev = EV(.addr = V4(10, 1, 2, 3)),
@@ -468,36 +760,41 @@ static const struct enc_case enc_cases[] = {
 	  .text_has = { " tcp 10.1.2.3:3306 ", NULL } },
 	{ .what = "inet, garbage before the last four bytes",
 	  .ev = EV(.addr = { 0xfe, 0x80, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 10, 1, 2, 3 }),
-	  .fields = { "addr", "\"10.1.2.3\"", NULL } },
+	  .fields = { "addr", "\"10.1.2.3\"", NULL },
+	  .text_has = { " tcp 10.1.2.3:3306 ", NULL } },
 
-	/* Confine: the rewritten address follows, after the hint in JSON, before it in text. */
+	/*
+	 * Confine: the rewritten address follows the hint in JSON; in text it stays on the first
+	 * line, after family, and the hint moves to the second.
+	 */
 	{ .what = "confine, inet",
 	  .ev = EV(.verdict = BG_VERDICT_CONFINE, .action = BG_ACTION_CONFINE,
 		   .addr2 = V4(127, 0, 0, 1)),
 	  .rule = &r_mysql,
 	  .fields = { "verdict", "\"confine\"", "action", "\"confine\"", "addr", "\"0.0.0.0\"",
 		      "confined_addr", "\"127.0.0.1\"", NULL },
-	  .text = WALL_STR " CONFINE bind tcp 0.0.0.0:3306 rule=mysql expose=loopback "
-			   "action=confine mode=enforce pid=1234 comm=\"mysqld\" uid=1001 "
-			   "cgroup=4294967297 netns=4026531840 confined=127.0.0.1 "
-			   "hint=\"Set bind-address=127.0.0.1 in my.cnf\"\n" },
-	/* Without a rule: confined_addr is still there, hint is not. */
+	  .text = WALL_STR " CONFINE bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce "
+			   "rule=mysql expose=loopback action=confine hook=bind pid=1234 "
+			   "comm=mysqld uid=1001 gid=1002 cgroup_id=4294967297 netns=4026531840 "
+			   "family=inet confined_addr=127.0.0.1" HINT_LINE },
+	/* Without a rule: confined_addr is still there, hint is not. An IPv6 value is bare. */
 	{ .what = "confine, inet6, no rule",
 	  .ev = EV(.verdict = BG_VERDICT_CONFINE, .action = BG_ACTION_CONFINE,
 		   .family = BG_AF_INET6, .addr = V6_ANY, .addr2 = V6_LO),
 	  .fields = { "addr", "\"::\"", "confined_addr", "\"::1\"", "rule", "null", NULL },
-	  .text_has = { " CONFINE bind tcp [::]:3306 ", " netns=4026531840 confined=[::1]\n",
+	  .text_has = { " CONFINE bind tcp [::]:3306 ", " family=inet6 confined_addr=::1\n",
 			NULL } },
 	/* Not a confine: the confined bytes are ignored even when set. */
 	{ .what = "deny with confined bytes set",
 	  .ev = EV(.family = BG_AF_INET6, .addr = V6_ANY, .addr2 = V6_LO),
-	  .fields = { "verdict", "\"deny\"", NULL } },
+	  .fields = { "verdict", "\"deny\"", NULL },
+	  .text_has = { " DENY bind tcp [::]:3306 ", " family=inet6\n", NULL } },
 
 	/* The rule's name and hint. */
 	{ .what = "no rule",
 	  .ev = EV(),
 	  .fields = { "rule", "null", NULL },
-	  .text_has = { " rule=- expose=loopback ", NULL } },
+	  .text_has = { " mode=enforce rule=- expose=loopback ", NULL } },
 	{ .what = "rule named by its software",
 	  .ev = EV(),
 	  .rule = &r_software,
@@ -506,51 +803,74 @@ static const struct enc_case enc_cases[] = {
 	{ .what = "empty service, named by its software",
 	  .ev = EV(),
 	  .rule = &r_postfix,
-	  .fields = { "rule", "\"Postfix\"", NULL } },
+	  .fields = { "rule", "\"Postfix\"", NULL },
+	  .text_has = { " rule=Postfix ", NULL } },
 	{ .what = "rule without a name or hint",
 	  .ev = EV(),
 	  .rule = &r_noname,
 	  .fields = { "rule", "null", NULL },
-	  .text_has = { " rule=- ", NULL } },
-	{ .what = "empty hint", .ev = EV(), .rule = &r_empty_hint },
+	  .text_has = { " rule=- ", " family=inet\n", NULL } },
+	{ .what = "empty hint",
+	  .ev = EV(),
+	  .rule = &r_empty_hint,
+	  .text_has = { " family=inet\n", NULL } },
 	/* A rule name that is not one plain word is quoted in text. */
 	{ .what = "rule name with a space",
 	  .ev = EV(),
 	  .rule = &r_spaced,
 	  .fields = { "rule", "\"my sql\"", NULL },
 	  .text_has = { " rule=\"my sql\" expose=", NULL } },
+	/* A hint that is one plain word is bare, on its line. */
+	{ .what = "one-word hint",
+	  .ev = EV(),
+	  .rule = &r_word_hint,
+	  .fields = { "rule", "\"mysql\"", "hint", "\"see:https://example.org/mysql\"", NULL },
+	  .text_has = { " family=inet\n  hint=see:https://example.org/mysql\n", NULL } },
 	{ .what = "hostile rule strings",
 	  .ev = EV(),
 	  .rule = &r_evil,
 	  .fields = { "rule", "\"evil\\\"},{\\\"verdict\\\":\\\"allow\"", "verdict", "\"deny\"",
 		      "hint", "\"line1\\nline2\\r\\u0001\\ufffd\"", NULL },
-	  .text_has = { " rule=\"evil\\\"},{\\\"verdict\\\":\\\"allow\" ",
-			" hint=\"line1\\nline2\\r\\u0001\\ufffd\"\n", NULL } },
+	  .text_has = { " rule=\"evil\\\"},{\\\"verdict\\\":\\\"allow\" expose=",
+			" family=inet\n  hint=\"line1\\nline2\\r\\u0001\\ufffd\"\n", NULL } },
 
 	/* A hostile comm: escaped, and the fields after it untouched by it. */
-	COMM("\"\"", ""),
-	COMM("\"a\\\"b\\\\c\"", "a\"b\\c"),
-	COMM("\"x\\ny\"", "x\ny"),
-	COMM("\"\\r\\n\\t\\b\\f\"", "\r\n\t\b\f"),
-	COMM("\"\\u0001\\u001f\\u007f\"", "\x01\x1f\x7f"),
-	COMM("\"a\\ufffdb\"", "a\xff"
-			      "b"),
-	COMM("\"\\ufffd\\ufffd\"", "\xe2\x82"),
-	COMM("\"\\ufffd\\ufffd\"", "\xc0\xaf"),
-	COMM("\"\\ufffd\\ufffd\\ufffd\"", "\xed\xa0\x80"),
-	COMM("\"\\u007f\\ufffd\"", "\x7f\x80"),
-	COMM("\"caf\xc3\xa9\"", "caf\xc3\xa9"),
-	COMM("\"\\u0085\\u2028\"", "\xc2\x85\xe2\x80\xa8"),
-	COMM("\"ab\"", "ab\0cd"), /* stops at the first NUL */
-	COMM("\"\\\",\\\"uid\\\":0,\\\"a\\\":\\\"\"", "\",\"uid\":0,\"a\":\""),
-	COMM("\"}\\n{\\\"seq\\\":1}\"", "}\n{\"seq\":1}"),
+	COMM("\"\"", "\"\"", ""),
+	COMM("\"a\\\"b\\\\c\"", "\"a\\\"b\\\\c\"", "a\"b\\c"),
+	COMM("\"x\\ny\"", "\"x\\ny\"", "x\ny"),
+	COMM("\"\\r\\n\\t\\b\\f\"", "\"\\r\\n\\t\\b\\f\"", "\r\n\t\b\f"),
+	COMM("\"\\u0001\\u001f\\u007f\"", "\"\\u0001\\u001f\\u007f\"", "\x01\x1f\x7f"),
+	COMM("\"a\\ufffdb\"", "\"a\\ufffdb\"",
+	     "a\xff"
+	     "b"),
+	COMM("\"\\ufffd\\ufffd\"", "\"\\ufffd\\ufffd\"", "\xe2\x82"),
+	COMM("\"\\ufffd\\ufffd\"", "\"\\ufffd\\ufffd\"", "\xc0\xaf"),
+	COMM("\"\\ufffd\\ufffd\\ufffd\"", "\"\\ufffd\\ufffd\\ufffd\"", "\xed\xa0\x80"),
+	COMM("\"\\u007f\\ufffd\"", "\"\\u007f\\ufffd\"", "\x7f\x80"),
+	COMM("\"caf\xc3\xa9\"", "\"caf\xc3\xa9\"", "caf\xc3\xa9"),
+	COMM("\"\\u0085\\u2028\"", "\"\\u0085\\u2028\"", "\xc2\x85\xe2\x80\xa8"),
+	COMM("\"ab\"", "ab", "ab\0cd"), /* stops at the first NUL */
+	COMM("\"\\\",\\\"uid\\\":0,\\\"a\\\":\\\"\"", "\"\\\",\\\"uid\\\":0,\\\"a\\\":\\\"\"",
+	     "\",\"uid\":0,\"a\":\""),
+	COMM("\"}\\n{\\\"seq\\\":1}\"", "\"}\\n{\\\"seq\\\":1}\"", "}\n{\"seq\":1}"),
+	/* The text's plain word: every character it allows, and one each it does not. */
+	COMM("\"a-b_c.d:e/f@g+H9\"", "a-b_c.d:e/f@g+H9", "a-b_c.d:e/f@g+H9"),
+	COMM("\"uid=0\"", "\"uid=0\"", "uid=0"),
+	COMM("\"kworker 1\"", "\"kworker 1\"", "kworker 1"),
+	COMM("\"a,b\"", "\"a,b\"", "a,b"),
+	COMM("\"a'b\"", "\"a'b\"", "a'b"),
+	COMM("\"$x\"", "\"$x\"", "$x"),
+	COMM("\"[x]\"", "\"[x]\"", "[x]"),
 	/* All 16 bytes used, no NUL at all. */
-	COMM("\"0123456789abcdef\"",
+	COMM("\"0123456789abcdef\"", "0123456789abcdef",
 	     { '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f' }),
 	COMM("\"\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\"",
+	     "\"\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\\n\"",
 	     { '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n', '\n',
 	       '\n', '\n' }),
 	COMM("\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
+	     "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"",
+	     "\"\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd"
 	     "\\ufffd\\ufffd\\ufffd\\ufffd\\ufffd\"",
 	     { '\xff', '\xff', '\xff', '\xff', '\xff', '\xff', '\xff', '\xff', '\xff', '\xff',
 	       '\xff', '\xff', '\xff', '\xff', '\xff', '\xe2' }),
@@ -563,23 +883,25 @@ static const struct enc_case enc_cases[] = {
 		      "expose", "\"unknown\"", "action", "\"unknown\"", "hook", "\"unknown\"",
 		      "family", "\"unknown\"", "proto", "\"unknown\"", "addr", "\"fe80::2\"",
 		      NULL },
-	  .text = WALL_STR " UNKNOWN unknown unknown [fe80::2]:3306 rule=- expose=unknown "
-			   "action=unknown mode=unknown pid=1234 comm=\"mysqld\" uid=1001 "
-			   "cgroup=4294967297 netns=4026531840\n" },
+	  .text = WALL_STR " UNKNOWN unknown unknown [fe80::2]:3306 seq=1099511627781 "
+			   "mode=unknown rule=- expose=unknown action=unknown hook=unknown "
+			   "pid=1234 comm=mysqld uid=1001 gid=1002 cgroup_id=4294967297 "
+			   "netns=4026531840 family=unknown\n" },
 	{ .what = "the values just past the known ones",
 	  .ev = EV(.verdict = BG_VERDICT_CONFINE + 1, .expose = BG_EXPOSE_MAX + 1,
 		   .action = BG_ACTION_MAX + 1, .mode = BG_MODE_AUDIT + 1, .hook = 0, .type = 0,
 		   .proto = BG_NR_PROTOS),
 	  .fields = { "event", "\"unknown\"", "verdict", "\"unknown\"", "mode", "\"unknown\"",
 		      "expose", "\"unknown\"", "action", "\"unknown\"", "hook", "\"unknown\"",
-		      "proto", "\"unknown\"", NULL } },
+		      "proto", "\"unknown\"", NULL },
+	  .text_has = { " UNKNOWN unknown unknown 0.0.0.0:3306 seq=", " hook=unknown ", NULL } },
 
 	/* listen, accept, existing. */
 	{ .what = "listen",
 	  .ev = EV(.type = BG_EVENT_LISTEN, .hook = BG_HOOK_SOCK_OPS),
 	  .rule = &r_mysql,
 	  .fields = { "event", "\"listen\"", "hook", "\"sockops\"", "pid", "1234", NULL },
-	  .text_has = { " DENY listen tcp 0.0.0.0:3306 ", NULL } },
+	  .text_has = { " DENY listen tcp 0.0.0.0:3306 ", " hook=sockops pid=1234 ", NULL } },
 	/* An accept: the peer is reported, the (softirq) task is not. */
 	{ .what = "accept",
 	  .ev = EV(.type = BG_EVENT_ACCEPT, .hook = BG_HOOK_SOCK_OPS, .verdict = BG_VERDICT_ALERT,
@@ -588,27 +910,56 @@ static const struct enc_case enc_cases[] = {
 	  .rule = &r_mysql,
 	  .fields = { "event", "\"accept\"", "addr", "\"127.0.0.1\"", "peer_addr", "\"192.0.2.9\"",
 		      "peer_port", "40123", "netns", "4026531840", NULL },
-	  .text_has = { " ALERT accept tcp 127.0.0.1:3306 ", " peer=192.0.2.9:40123", NULL } },
+	  .text = WALL_STR " ALERT accept tcp 127.0.0.1:3306 seq=1099511627781 mode=enforce "
+			   "rule=mysql expose=loopback action=deny hook=sockops netns=4026531840 "
+			   "family=inet peer_addr=192.0.2.9 peer_port=40123" HINT_LINE },
 	{ .what = "accept, inet6",
 	  .ev = EV(.type = BG_EVENT_ACCEPT, .hook = BG_HOOK_SOCK_OPS, .verdict = BG_VERDICT_ALERT,
 		   .flags = BG_EV_F_NO_TASK, .family = BG_AF_INET6, .addr = V6_LO, .addr2 = V6_DOC,
 		   .port2 = 1),
 	  .fields = { "addr", "\"::1\"", "peer_addr", "\"2001:db8::1\"", "peer_port", "1", NULL },
-	  .text_has = { " accept tcp [::1]:3306 ", " peer=[2001:db8::1]:1", NULL } },
+	  .text_has = { " ALERT accept tcp [::1]:3306 ",
+			" family=inet6 peer_addr=2001:db8::1 peer_port=1\n", NULL } },
 	/* A socket found and closed by reconcile. */
 	{ .what = "existing, closed",
 	  .ev = EV(.type = BG_EVENT_EXISTING, .hook = BG_HOOK_ITER, .flags = BG_EV_F_CLOSED),
 	  .rule = &r_mysql,
 	  .fields = { "event", "\"existing\"", "hook", "\"iter\"", "closed", "true", NULL },
-	  .text_has = { " DENY existing tcp 0.0.0.0:3306 ", " closed hint=", NULL } },
+	  .text_has = { " DENY existing tcp 0.0.0.0:3306 ", " hook=iter ",
+			" family=inet closed=true" HINT_LINE, NULL } },
+	/* The flood control's count of the source's events that were not written before this. */
+	{ .what = "suppressed",
+	  .ev = EV(.suppressed = 4294967295u),
+	  .rule = &r_mysql,
+	  .fields = { "suppressed", "4294967295", "hint",
+		      "\"Set bind-address=127.0.0.1 in my.cnf\"", NULL },
+	  .text_has = { " family=inet suppressed=4294967295" HINT_LINE, NULL } },
+	/* Every optional field at once, in their documented order. */
+	{ .what = "confine of an accept, closed, suppressed",
+	  .ev = EV(.type = BG_EVENT_ACCEPT, .verdict = BG_VERDICT_CONFINE, .hook = BG_HOOK_SOCK_OPS,
+		   .flags = BG_EV_F_NO_TASK | BG_EV_F_CLOSED, .suppressed = 7,
+		   .addr2 = V4(127, 0, 0, 1), .port2 = 9),
+	  .rule = &r_mysql,
+	  .json = "{\"ts\":\"" WALL_STR "\",\"seq\":1099511627781,\"event\":\"accept\","
+		  "\"verdict\":\"confine\",\"mode\":\"enforce\",\"rule\":\"mysql\","
+		  "\"expose\":\"loopback\",\"action\":\"deny\",\"hook\":\"sockops\","
+		  "\"netns\":4026531840,\"family\":\"inet\",\"proto\":\"tcp\","
+		  "\"addr\":\"0.0.0.0\",\"port\":3306,"
+		  "\"hint\":\"Set bind-address=127.0.0.1 in my.cnf\","
+		  "\"confined_addr\":\"127.0.0.1\",\"peer_addr\":\"127.0.0.1\",\"peer_port\":9,"
+		  "\"closed\":true,\"suppressed\":7}\n",
+	  .text = WALL_STR " CONFINE accept tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce "
+			   "rule=mysql expose=loopback action=deny hook=sockops netns=4026531840 "
+			   "family=inet confined_addr=127.0.0.1 peer_addr=127.0.0.1 peer_port=9 "
+			   "closed=true suppressed=7" HINT_LINE },
 
-	/* The text format on its own. */
 	{ .what = "text: inet6, udp, alert, audit, no rule",
 	  .ev = EV(.family = BG_AF_INET6, .addr = V6_DOC, .proto = BG_PROTO_UDP,
 		   .verdict = BG_VERDICT_ALERT, .mode = BG_MODE_AUDIT),
-	  .text = WALL_STR " ALERT bind udp [2001:db8::1]:3306 rule=- expose=loopback "
-			   "action=deny mode=audit pid=1234 comm=\"mysqld\" uid=1001 "
-			   "cgroup=4294967297 netns=4026531840\n" },
+	  .text = WALL_STR
+	  " ALERT bind udp [2001:db8::1]:3306 seq=1099511627781 mode=audit "
+	  "rule=- expose=loopback action=deny hook=bind pid=1234 comm=mysqld "
+	  "uid=1001 gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet6\n" },
 };
 #pragma GCC diagnostic pop
 
@@ -619,7 +970,8 @@ static const char *const event_keys_socket[] = { "netns", "family", "proto", "ad
 
 /*
  * The documented keys of an event line, in order (README "Events"): the task's only when there
- * is one, then hint, confined_addr, peer_addr and peer_port, closed when they are due.
+ * is one, then hint, confined_addr, peer_addr and peer_port, closed and suppressed when they
+ * are due.
  */
 static size_t event_keys(const struct bg_event *ev, const struct bg_policy_rule *rule,
 			 const char **keys)
@@ -642,6 +994,8 @@ static size_t event_keys(const struct bg_event *ev, const struct bg_policy_rule 
 	}
 	if (ev->flags & BG_EV_F_CLOSED)
 		keys[n++] = "closed";
+	if (ev->suppressed)
+		keys[n++] = "suppressed";
 	return n;
 }
 
@@ -666,24 +1020,59 @@ static void check_case_json(const struct enc_case *c, const struct bg_strbuf *sb
 	}
 }
 
-static void check_case_text(const struct enc_case *c, const struct bg_strbuf *sb)
+static void check_case_text(const struct enc_case *c, const struct bg_strbuf *sb,
+			    const struct jc *j)
 {
+	int lines = assert_text_line(sb, 0);
 	size_t k;
 
 	if (c->text && strcmp(sb->buf, c->text))
 		fail_msg("%s:\n got  %s want %s", c->what, sb->buf, c->text);
 	for (k = 0; c->text_has[k]; k++)
 		if (!strstr(sb->buf, c->text_has[k]))
-			fail_msg("%s: text line lacks \"%s\": %s", c->what, c->text_has[k],
-				 sb->buf);
-	/* The header: time, verdict, event, proto, address:port; then key=value fields. */
+			fail_msg("%s: text lacks \"%s\": %s", c->what, c->text_has[k], sb->buf);
 	if (strncmp(sb->buf, WALL_STR " ", sizeof(WALL_STR)))
-		fail_msg("%s: text line does not start with the time: %s", c->what, sb->buf);
+		fail_msg("%s: text does not start with the time: %s", c->what, sb->buf);
+	/* A second line exactly when there is a hint. */
+	if ((lines == 2) != (jc_get(j, "hint") != NULL))
+		fail_msg("%s: %d text lines, hint %s: %s", c->what, lines,
+			 jc_get(j, "hint") ? "present" : "absent", sb->buf);
+	assert_same_fields(sb->buf, sb->len, j, BG_REC_EVENT, NULL);
+}
+
+/*
+ * The record behind the line: bg_event_format() is bg_record_event() and bg_record_render(),
+ * and the summary is the text's first line without "TS " and the newline, hint or not.
+ */
+static void check_case_record(const struct enc_case *c, const struct bg_strbuf *json,
+			      const struct bg_strbuf *text)
+{
+	struct bg_event_meta m = { .rule = c->rule, .wall = &wall };
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_record r;
+	const char *nl;
+
+	assert_int_equal(bg_record_event(&r, &c->ev, &m), 0);
+	assert_int_equal(r.kind, BG_REC_EVENT);
+	assert_int_equal(bg_record_render(&sb, BG_FORMAT_JSON, &r), 0);
+	assert_string_equal(sb.buf, json->buf);
+	bg_strbuf_reset(&sb);
+	assert_int_equal(bg_record_render(&sb, BG_FORMAT_TEXT, &r), 0);
+	assert_string_equal(sb.buf, text->buf);
+	bg_strbuf_reset(&sb);
+	assert_int_equal(bg_record_summary(&sb, &r), 0);
+	nl = strchr(text->buf, '\n');
+	assert_non_null(nl);
+	if (sb.len != (size_t)(nl - text->buf) - sizeof(WALL_STR) ||
+	    memcmp(sb.buf, text->buf + sizeof(WALL_STR), sb.len))
+		fail_msg("%s: summary %s is not the text's first line: %s", c->what, sb.buf,
+			 text->buf);
+	bg_strbuf_release(&sb);
 }
 
 static void test_event_table(void **state)
 {
-	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_strbuf sj = BG_STRBUF_INIT, st = BG_STRBUF_INIT;
 	const struct enc_case *c;
 	struct jc j;
 	size_t k;
@@ -692,12 +1081,66 @@ static void test_event_table(void **state)
 	for (k = 0; k < ARRAY_SIZE(enc_cases); k++) {
 		c = &enc_cases[k];
 		what_now = c->what;
-		format_one(&sb, BG_FORMAT_JSON, &c->ev, c->rule, &j);
-		check_case_json(c, &sb, &j);
-		format_one(&sb, BG_FORMAT_TEXT, &c->ev, c->rule, NULL);
-		check_case_text(c, &sb);
+		format_one(&sj, BG_FORMAT_JSON, &c->ev, c->rule, &j);
+		check_case_json(c, &sj, &j);
+		format_one(&st, BG_FORMAT_TEXT, &c->ev, c->rule, NULL);
+		check_case_text(c, &st, &j);
+		check_case_record(c, &sj, &st);
 	}
-	bg_strbuf_release(&sb);
+	bg_strbuf_release(&sj);
+	bg_strbuf_release(&st);
+}
+
+/*
+ * The property's checker must itself be able to fail: the base text, broken by hand one way at
+ * a time (a field dropped, doubled, renamed, moved or written another way), must not pass.
+ */
+static void test_same_fields_checker(void **state)
+{
+	static const char *const broken[] = {
+		/* a field dropped */
+		WALL_STR " DENY bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "
+			 "expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+			 "cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		/* the hint line dropped */
+		BASE_TEXT_LINE1 "\n",
+		/* a field twice */
+		BASE_TEXT_LINE1 " uid=1001" HINT_LINE,
+		/* two fields swapped */
+		WALL_STR " DENY bind tcp 0.0.0.0:3306 mode=enforce seq=1099511627781 rule=mysql "
+			 "expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+			 "gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		/* a key renamed (the old "cgroup=") */
+		WALL_STR " DENY bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "
+			 "expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+			 "gid=1002 cgroup=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		/* a plain word quoted (the old comm="mysqld") */
+		WALL_STR " DENY bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "
+			 "expose=loopback action=deny hook=bind pid=1234 comm=\"mysqld\" uid=1001 "
+			 "gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		/* a value changed */
+		WALL_STR " DENY bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "
+			 "expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+			 "gid=1003 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		/* the verdict not in capitals */
+		WALL_STR " deny bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "
+			 "expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+			 "gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		/* a hint that is not one word left bare */
+		BASE_TEXT_LINE1 "\n  hint=Set bind-address=127.0.0.1 in my.cnf\n",
+	};
+	struct bg_strbuf sj = BG_STRBUF_INIT;
+	struct jc j;
+	size_t k;
+
+	(void)state;
+	what_now = "the base text";
+	format_one(&sj, BG_FORMAT_JSON, &base_event, &r_mysql, &j);
+	assert_same_fields(BASE_TEXT, strlen(BASE_TEXT), &j, BG_REC_EVENT, NULL);
+	for (k = 0; k < ARRAY_SIZE(broken); k++)
+		if (!same_fields(broken[k], strlen(broken[k]), &j, BG_REC_EVENT, NULL))
+			fail_msg("broken text %zu passes: %s", k, broken[k]);
+	bg_strbuf_release(&sj);
 }
 
 /*
@@ -726,7 +1169,7 @@ static void test_event_comm_unterminated(void **state)
 	format_one(&sb, BG_FORMAT_JSON, ev, NULL, &d);
 	assert_field(&d, "comm", "\"AAAAAAAAAAAAAAAA\"");
 	format_one(&sb, BG_FORMAT_TEXT, ev, NULL, NULL);
-	assert_non_null(strstr(sb.buf, " comm=\"AAAAAAAAAAAAAAAA\" "));
+	assert_non_null(strstr(sb.buf, " comm=AAAAAAAAAAAAAAAA uid="));
 	free(ev);
 
 	_Static_assert(offsetof(__typeof__(guarded), after) == sizeof(struct bg_event),
@@ -769,7 +1212,6 @@ static void test_event_errors(void **state)
 	assert_int_equal(bg_strbuf_append(&sb, "x", SIZE_MAX), -ENOMEM);
 	assert_int_equal(bg_event_format(&sb, BG_FORMAT_JSON, &ev, NULL, &wall), -ENOMEM);
 	assert_int_equal(bg_event_format(&sb, BG_FORMAT_TEXT, &ev, NULL, &wall), -ENOMEM);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, "ready", &wall, NULL), -ENOMEM);
 	assert_string_equal(sb.buf, "prev\n");
 	assert_int_equal(sb.len, 5);
 	bg_strbuf_release(&sb);
@@ -815,8 +1257,12 @@ static void test_event_rollback(void **state)
 					assert_int_equal(sb.err, -ENOMEM);
 					assert_int_equal(sb.len, before);
 					assert_string_equal(sb.buf, copy);
+				} else if (formats[f] == BG_FORMAT_JSON) {
+					struct jc d;
+
+					assert_json_line(&sb, before, &d);
 				} else {
-					assert_one_line(&sb, before);
+					assert_int_equal(assert_text_line(&sb, before), 2);
 				}
 				free(copy);
 			}
@@ -844,17 +1290,6 @@ static void test_json_string_rollback(void **state)
 	assert_int_equal(sb.len, 4);
 	assert_string_equal(sb.buf, "keep");
 
-	bg_strbuf_reset(&sb);
-	assert_int_equal(bg_strbuf_puts(&sb, "keep"), 0);
-	realloc_fail_after = 0;
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, "ready", &wall,
-					     "\"a\":\"0123456789012345678901234567890123456789"
-					     "0123456789012345678901234567890123456789"
-					     "0123456789012345678901234567890123456789\""),
-			 -ENOMEM);
-	realloc_fail_after = -1;
-	assert_int_equal(sb.len, 4);
-	assert_string_equal(sb.buf, "keep");
 	bg_strbuf_release(&sb);
 }
 
@@ -883,80 +1318,351 @@ static void test_event_appends(void **state)
 	bg_strbuf_release(&sb);
 }
 
-/* ---- bg_lifecycle_format -------------------------------------------------------------------- */
+/* ---- agent records: bg_record_agent() and the add functions --------------------------------- */
 
-static void test_lifecycle(void **state)
+#define AGENT_JSON(state, rest) \
+	"{\"ts\":\"" WALL_STR "\",\"event\":\"agent\",\"state\":" state rest "}\n"
+
+/*
+ * Render @r both ways into fresh buffers, and check each against its exact line (written by
+ * hand from the rules), the line rules, strict JSON, and "the same fields" in both.
+ * @raw_json: the key holding a bg_record_json() value, or NULL.
+ */
+static void check_agent(const char *what, const struct bg_record *r, const char *want_json,
+			const char *want_text, const char *raw_json)
 {
-	struct bg_strbuf sb = BG_STRBUF_INIT;
-	struct jc d;
+	struct bg_strbuf sj = BG_STRBUF_INIT, st = BG_STRBUF_INIT;
+	struct jc j;
 
-	(void)state;
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, "ready", &wall, NULL), 0);
-	assert_string_equal(sb.buf,
-			    "{\"ts\":\"" WALL_STR "\",\"event\":\"agent\",\"state\":\"ready\"}\n");
-	assert_json_line(&sb, 0, &d);
-	assert_int_equal(d.n_top, 3);
-
-	bg_strbuf_reset(&sb);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, "ready", &wall, ""), 0);
-	assert_string_equal(sb.buf,
-			    "{\"ts\":\"" WALL_STR "\",\"event\":\"agent\",\"state\":\"ready\"}\n");
-
-	bg_strbuf_reset(&sb);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, "ready", &wall,
-					     "\"mode\":\"enforce\",\"rules\":12"),
-			 0);
-	assert_string_equal(sb.buf,
-			    "{\"ts\":\"" WALL_STR "\",\"event\":\"agent\",\"state\":\"ready\","
-			    "\"mode\":\"enforce\",\"rules\":12}\n");
-	assert_json_line(&sb, 0, &d);
-	assert_int_equal(d.n_top, 5);
-	assert_field(&d, "rules", "12");
-
-	bg_strbuf_reset(&sb);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_TEXT, "stopping", &wall, NULL), 0);
-	assert_string_equal(sb.buf, WALL_STR " agent stopping\n");
-
-	bg_strbuf_reset(&sb);
-	assert_int_equal(
-		bg_lifecycle_format(&sb, BG_FORMAT_TEXT, "ready", &wall, "\"mode\":\"enforce\""),
-		0);
-	assert_string_equal(sb.buf, WALL_STR " agent ready \"mode\":\"enforce\"\n");
-
-	/* A state is escaped like any other string. */
-	bg_strbuf_reset(&sb);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, "a\"b\nc", &wall, NULL), 0);
-	assert_json_line(&sb, 0, &d);
-	assert_field(&d, "state", "\"a\\\"b\\nc\"");
-	bg_strbuf_reset(&sb);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_TEXT, "a b\nc", &wall, NULL), 0);
-	assert_string_equal(sb.buf, WALL_STR " agent \"a b\\nc\"\n");
-	bg_strbuf_reset(&sb);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_TEXT, "", &wall, NULL), 0);
-	assert_string_equal(sb.buf, WALL_STR " agent \"\"\n");
-	bg_strbuf_release(&sb);
+	what_now = what;
+	assert_int_equal(bg_record_render(&sj, BG_FORMAT_JSON, r), 0);
+	assert_json_line(&sj, 0, &j);
+	if (strcmp(sj.buf, want_json))
+		fail_msg("%s:\n got  %s want %s", what, sj.buf, want_json);
+	assert_int_equal(bg_record_render(&st, BG_FORMAT_TEXT, r), 0);
+	/* An agent record is one line, whatever its keys (a "hint" too). */
+	assert_int_equal(assert_text_line(&st, 0), 1);
+	if (strcmp(st.buf, want_text))
+		fail_msg("%s:\n got  %s want %s", what, st.buf, want_text);
+	assert_same_fields(st.buf, st.len, &j, BG_REC_AGENT, raw_json);
+	bg_strbuf_release(&sj);
+	bg_strbuf_release(&st);
 }
 
-static void test_lifecycle_errors(void **state)
+static void test_agent_record(void **state)
 {
+	struct bg_record r;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "stopping", &wall, 6), 0);
+	assert_int_equal(r.kind, BG_REC_AGENT);
+	assert_int_equal(r.priority, 6);
+	assert_int_equal(r.n, 3);
+	check_agent("bare agent record", &r, AGENT_JSON("\"stopping\"", ""),
+		    WALL_STR " agent stopping\n", NULL);
+
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_str(&r, "version", "1");
+	bg_record_str(&r, "mode", "enforce");
+	check_agent("ready", &r, AGENT_JSON("\"ready\"", ",\"version\":\"1\",\"mode\":\"enforce\""),
+		    WALL_STR " agent ready version=1 mode=enforce\n", NULL);
+	/* A record can be rendered again, and starting a new one forgets the old fields. */
+	check_agent("ready again", &r,
+		    AGENT_JSON("\"ready\"", ",\"version\":\"1\",\"mode\":\"enforce\""),
+		    WALL_STR " agent ready version=1 mode=enforce\n", NULL);
+	assert_int_equal(bg_record_agent(&r, "reloaded", &wall, 6), 0);
+	assert_int_equal(r.n, 3);
+	assert_null(bg_record_get(&r, "version"));
+}
+
+/* Each value type, in both renderings. */
+static void test_agent_record_types(void **state)
+{
+	static const char big_json[] = "{\"ringbuf\":true,\"iter\":false,\"n\":[1,2]}";
+	struct bg_record r;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_uint(&r, "rules", 12);
+	bg_record_uint(&r, "pid", 0);
+	bg_record_uint(&r, "max", 18446744073709551615ull);
+	bg_record_bool(&r, "pinned", 5); /* any non-zero is true */
+	bg_record_bool(&r, "closed", 0);
+	bg_record_str(&r, "cgroup", NULL);
+	bg_record_str(&r, "policy", "");
+	bg_record_str(&r, "source", "/etc/bindguard/policy.yaml");
+	bg_record_str(&r, "kernel", "6.1.0-28-amd64 #1 SMP");
+	bg_record_strn(&r, "sink", "journal-and-more", 7);
+	bg_record_strn(&r, "none", NULL, 5);
+	/* A hint is an event's second line; in an agent record it is a field like any other. */
+	bg_record_str(&r, "hint", "restart it");
+	bg_record_str(&r, "a_1", "x");
+	check_agent("every plain type", &r,
+		    AGENT_JSON("\"ready\"",
+			       ",\"rules\":12,\"pid\":0,\"max\":18446744073709551615,"
+			       "\"pinned\":true,\"closed\":false,\"cgroup\":null,"
+			       "\"policy\":\"\",\"source\":\"/etc/bindguard/policy.yaml\","
+			       "\"kernel\":\"6.1.0-28-amd64 #1 SMP\",\"sink\":\"journal\","
+			       "\"none\":null,\"hint\":\"restart it\",\"a_1\":\"x\""),
+		    WALL_STR " agent ready rules=12 pid=0 max=18446744073709551615 pinned=true "
+			     "closed=false cgroup=- policy=\"\" source=/etc/bindguard/policy.yaml "
+			     "kernel=\"6.1.0-28-amd64 #1 SMP\" sink=journal none=- "
+			     "hint=\"restart it\" a_1=x\n",
+		    NULL);
+	assert_non_null(bg_record_get(&r, "kernel"));
+	assert_int_equal(bg_record_get(&r, "kernel")->type, BG_FV_STR);
+	assert_int_equal(bg_record_get(&r, "cgroup")->type, BG_FV_NULL);
+	assert_null(bg_record_get(&r, "nosuch"));
+
+	/*
+	 * A JSON value (the features map) is written raw in JSON and as one word in text: as it
+	 * is when it holds no space, else quoted as a string. NULL is null, "-" in text.
+	 */
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_json(&r, "features", big_json);
+	check_agent("a JSON value", &r,
+		    AGENT_JSON("\"ready\"", ",\"features\":{\"ringbuf\":true,\"iter\":false,"
+					    "\"n\":[1,2]}"),
+		    WALL_STR
+		    " agent ready features={\"ringbuf\":true,\"iter\":false,\"n\":[1,2]}\n",
+		    "features");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_json(&r, "features", "{\"kernel\": \"6.1 x\"}");
+	check_agent("a JSON value with a space", &r,
+		    AGENT_JSON("\"ready\"", ",\"features\":{\"kernel\": \"6.1 x\"}"),
+		    WALL_STR " agent ready features=\"{\\\"kernel\\\": \\\"6.1 x\\\"}\"\n",
+		    "features");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_json(&r, "n", "42");
+	bg_record_json(&r, "features", NULL);
+	check_agent("a JSON number and a NULL JSON value", &r,
+		    AGENT_JSON("\"ready\"", ",\"n\":42,\"features\":null"),
+		    WALL_STR " agent ready n=42 features=-\n", "n");
+}
+
+/* A state and string values from outside (a policy path, an error message) are escaped. */
+static void test_agent_record_hostile(void **state)
+{
+	struct bg_record r;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "a\"b\nc", &wall, 6), 0);
+	check_agent("hostile state", &r, AGENT_JSON("\"a\\\"b\\nc\"", ""),
+		    WALL_STR " agent \"a\\\"b\\nc\"\n", NULL);
+	assert_int_equal(bg_record_agent(&r, "a b", &wall, 6), 0);
+	check_agent("state with a space", &r, AGENT_JSON("\"a b\"", ""),
+		    WALL_STR " agent \"a b\"\n", NULL);
+	assert_int_equal(bg_record_agent(&r, "", &wall, 6), 0);
+	check_agent("empty state", &r, AGENT_JSON("\"\"", ""), WALL_STR " agent \"\"\n", NULL);
+	assert_int_equal(bg_record_agent(&r, "ready=1", &wall, 6), 0);
+	check_agent("state with '='", &r, AGENT_JSON("\"ready=1\"", ""),
+		    WALL_STR " agent \"ready=1\"\n", NULL);
+
+	/* A forged record in a value stays inside its string, in both renderings. */
+	assert_int_equal(bg_record_agent(&r, "reload-failed", &wall, 3), 0);
+	bg_record_str(&r, "error", "No such file\n{\"state\":\"ok\"} x=1");
+	bg_record_str(&r, "source", "\xff\x01\xc2\x85\xe2\x80\xa8\x1b[2J");
+	bg_record_uint(&r, "generation", 2);
+	check_agent("hostile strings", &r,
+		    AGENT_JSON("\"reload-failed\"",
+			       ",\"error\":\"No such file\\n{\\\"state\\\":\\\"ok\\\"} x=1\","
+			       "\"source\":\"\\ufffd\\u0001\\u0085\\u2028\\u001b[2J\","
+			       "\"generation\":2"),
+		    WALL_STR " agent reload-failed "
+			     "error=\"No such file\\n{\\\"state\\\":\\\"ok\\\"} x=1\" "
+			     "source=\"\\ufffd\\u0001\\u0085\\u2028\\u001b[2J\" generation=2\n",
+		    NULL);
+}
+
+/* Render @r every way; each must fail with @want and leave sb as it was. */
+static void assert_render_fails(struct bg_strbuf *sb, const struct bg_record *r, int want,
+				const char *what)
+{
+	size_t len = sb->len;
+	char *copy = strdup(sb->buf);
+
+	assert_non_null(copy);
+	if (bg_record_render(sb, BG_FORMAT_JSON, r) != want ||
+	    bg_record_render(sb, BG_FORMAT_TEXT, r) != want || bg_record_summary(sb, r) != want)
+		fail_msg("%s: not refused with %d", what, want);
+	if (sb->len != len || strcmp(sb->buf, copy))
+		fail_msg("%s: the buffer changed: %s", what, sb->buf);
+	free(copy);
+}
+
+/* Every way a record can be refused. None writes anything. */
+static void test_agent_record_errors(void **state)
+{
+	static const char *const bad_keys[] = { "",    "Mode", "A",   "a-b",	     "a b",  "a=b",
+						"a\n", "a.b",  "a:b", "caf\xc3\xa9", "\"a\"" };
+	static const char *const bad_json[] = {
+		"", /* no value at all */
+		"{\"a\":\n1}", /* a raw newline would split the line */
+		"{\"a\":\t1}", /* any control byte */
+		"{\"a\":1}\r",
+		"\x7f",
+		"{\"a\":\"\xc3\xa9\"}", /* not ASCII */
+	};
+	static char keys[BG_RECORD_MAX_FIELDS][8];
+	struct timespec bad = { .tv_sec = 0, .tv_nsec = 1000000000L };
+	struct timespec y10k = { .tv_sec = 253402300800, .tv_nsec = 0 };
 	struct bg_strbuf sb = BG_STRBUF_INIT;
-	struct timespec bad = { .tv_sec = 0, .tv_nsec = -5 };
+	struct bg_record r;
+	size_t k;
+	struct jc j;
 
 	(void)state;
 	assert_int_equal(bg_strbuf_puts(&sb, "prev\n"), 0);
-	assert_int_equal(bg_lifecycle_format(NULL, BG_FORMAT_JSON, "ready", &wall, NULL), -EINVAL);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, NULL, &wall, NULL), -EINVAL);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, "ready", NULL, NULL), -EINVAL);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, "ready", &bad, NULL), -EINVAL);
-	assert_int_equal(bg_lifecycle_format(&sb, 5, "ready", &wall, NULL), -EINVAL);
-	/* A raw control byte in extra would break the one-line promise. */
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_JSON, "ready", &wall, "\"a\":1\n"),
-			 -EINVAL);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_TEXT, "ready", &wall, "\"a\":\"\r\""),
-			 -EINVAL);
-	assert_int_equal(bg_lifecycle_format(&sb, BG_FORMAT_TEXT, "ready", &wall, "\x7f"), -EINVAL);
+
+	/* The start: a bad time, no state, no record. */
+	assert_int_equal(bg_record_agent(NULL, "ready", &wall, 6), -EINVAL);
+	assert_int_equal(bg_record_agent(&r, NULL, &wall, 6), -EINVAL);
+	assert_int_equal(bg_record_agent(&r, "ready", NULL, 6), -EINVAL);
+	assert_render_fails(&sb, &r, -EINVAL, "a record whose start failed (no time)");
+	assert_int_equal(bg_record_agent(&r, "ready", &bad, 6), -EINVAL);
+	assert_render_fails(&sb, &r, -EINVAL, "a record whose start failed (bad time)");
+	assert_int_equal(bg_record_agent(&r, "ready", &y10k, 6), -EINVAL);
+	assert_render_fails(&sb, &r, -EINVAL, "a record whose start failed (year 10000)");
+
+	/* The call: no buffer, no record, an unknown format. */
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	assert_int_equal(bg_record_render(NULL, BG_FORMAT_JSON, &r), -EINVAL);
+	assert_int_equal(bg_record_render(&sb, BG_FORMAT_JSON, NULL), -EINVAL);
+	assert_int_equal(bg_record_render(&sb, 2, &r), -EINVAL);
+	assert_int_equal(bg_record_render(&sb, -1, &r), -EINVAL);
+	assert_int_equal(bg_record_summary(NULL, &r), -EINVAL);
+	assert_int_equal(bg_record_summary(&sb, NULL), -EINVAL);
 	assert_string_equal(sb.buf, "prev\n");
-	assert_int_equal(sb.err, 0);
+
+	/* A key that is not [a-z0-9_]+, NULL included. */
+	for (k = 0; k <= ARRAY_SIZE(bad_keys); k++) {
+		const char *key = k < ARRAY_SIZE(bad_keys) ? bad_keys[k] : NULL;
+
+		assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+		bg_record_uint(&r, "ok_1", 1);
+		bg_record_uint(&r, key, 1);
+		assert_render_fails(&sb, &r, -EINVAL, key ? key : "(null key)");
+	}
+
+	/* A JSON value that would break the line. */
+	for (k = 0; k < ARRAY_SIZE(bad_json); k++) {
+		assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+		bg_record_json(&r, "features", bad_json[k]);
+		assert_render_fails(&sb, &r, -EINVAL, bad_json[k]);
+	}
+
+	/* BG_RECORD_MAX_FIELDS fields render; one more overflows and nothing renders. */
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	for (k = 3; k < BG_RECORD_MAX_FIELDS; k++) {
+		snprintf(keys[k], sizeof(keys[k]), "k%zu", k);
+		bg_record_uint(&r, keys[k], k);
+	}
+	assert_int_equal(r.n, BG_RECORD_MAX_FIELDS);
+	assert_int_equal(r.overflow, 0);
+	bg_strbuf_reset(&sb);
+	what_now = "a full record";
+	assert_int_equal(bg_record_render(&sb, BG_FORMAT_JSON, &r), 0);
+	assert_json_line(&sb, 0, &j);
+	assert_int_equal(j.n_top, BG_RECORD_MAX_FIELDS);
+	assert_field(&j, "k47", "47");
+	bg_strbuf_reset(&sb);
+	assert_int_equal(bg_strbuf_puts(&sb, "prev\n"), 0);
+	bg_record_uint(&r, "one_more", 1);
+	bg_record_str(&r, "and_more", "x");
+	assert_int_equal(r.overflow, 1);
+	assert_int_equal(r.n, BG_RECORD_MAX_FIELDS);
+	assert_render_fails(&sb, &r, -EINVAL, "an overflowing record");
+
+	/* With a sticky error a valid record is refused whole. */
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	assert_int_equal(bg_strbuf_append(&sb, "x", SIZE_MAX), -ENOMEM);
+	assert_render_fails(&sb, &r, -ENOMEM, "a sticky error");
+	assert_string_equal(sb.buf, "prev\n");
+	bg_strbuf_release(&sb);
+}
+
+/*
+ * An allocation failing anywhere in a record's rendering leaves the buffer as it was: JSON,
+ * text and the summary, failing at every possible point until one succeeds.
+ */
+static void test_agent_record_rollback(void **state)
+{
+	struct bg_record r;
+	int way, n, err, failed;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_str(&r, "error", "\n\xff\"\\evil\x01 0123456789012345678901234567890123456789");
+	bg_record_json(&r, "features", "{\"ringbuf\":true,\"iter\":false}");
+	bg_record_uint(&r, "rules", 12);
+	for (way = 0; way < 3; way++) {
+		failed = 0;
+		for (n = 0; n < 64; n++) {
+			struct bg_strbuf sb = BG_STRBUF_INIT;
+			size_t before;
+			char *copy;
+
+			assert_int_equal(bg_strbuf_puts(&sb, "prev\n"), 0);
+			while (sb.len + 1 < sb.cap)
+				assert_int_equal(bg_strbuf_append(&sb, "-", 1), 0);
+			before = sb.len;
+			copy = strdup(sb.buf);
+			assert_non_null(copy);
+			realloc_fail_after = n;
+			err = way < 2 ? bg_record_render(&sb, way, &r) : bg_record_summary(&sb, &r);
+			realloc_fail_after = -1;
+			if (err) {
+				failed++;
+				assert_int_equal(err, -ENOMEM);
+				assert_int_equal(sb.len, before);
+				assert_string_equal(sb.buf, copy);
+			} else {
+				assert_true(sb.len > before);
+			}
+			free(copy);
+			bg_strbuf_release(&sb);
+			if (!err)
+				break;
+		}
+		assert_true(failed >= 2);
+		assert_true(n < 64);
+	}
+}
+
+/*
+ * The summary (a journal MESSAGE, the stderr mirror): the text's first line without the time
+ * stamp and without the newline; an event's hint is not in it. It appends, as a line does.
+ */
+static void test_record_summary(void **state)
+{
+	struct bg_event_meta m = { .rule = &r_evil, .wall = &wall };
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_record r;
+	const char *why;
+	size_t where;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_str(&r, "version", "1");
+	bg_record_str(&r, "mode", "enforce");
+	assert_int_equal(bg_strbuf_puts(&sb, "MESSAGE="), 0);
+	assert_int_equal(bg_record_summary(&sb, &r), 0);
+	assert_string_equal(sb.buf, "MESSAGE=agent ready version=1 mode=enforce");
+
+	bg_strbuf_reset(&sb);
+	assert_int_equal(bg_record_event(&r, &base_event, &m), 0);
+	assert_int_equal(bg_record_summary(&sb, &r), 0);
+	assert_string_equal(sb.buf, "DENY bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce "
+				    "rule=\"evil\\\"},{\\\"verdict\\\":\\\"allow\" "
+				    "expose=loopback action=deny hook=bind pid=1234 comm=mysqld "
+				    "uid=1001 gid=1002 cgroup_id=4294967297 netns=4026531840 "
+				    "family=inet");
+	why = jc_line_rules(sb.buf, sb.len, 0, &where);
+	if (why)
+		fail_msg("summary: %s at byte %zu of %s", why, where, sb.buf);
+	assert_null(strchr(sb.buf, '\n'));
+	assert_null(strstr(sb.buf, "hint"));
+	assert_null(strstr(sb.buf, WALL_STR));
 	bg_strbuf_release(&sb);
 }
 
@@ -969,13 +1675,18 @@ int main(void)
 		cmocka_unit_test(test_rfc3339),
 		cmocka_unit_test(test_rfc3339_invalid),
 		cmocka_unit_test(test_event_table),
+		cmocka_unit_test(test_same_fields_checker),
 		cmocka_unit_test(test_event_comm_unterminated),
 		cmocka_unit_test(test_event_errors),
 		cmocka_unit_test(test_event_rollback),
 		cmocka_unit_test(test_json_string_rollback),
 		cmocka_unit_test(test_event_appends),
-		cmocka_unit_test(test_lifecycle),
-		cmocka_unit_test(test_lifecycle_errors),
+		cmocka_unit_test(test_agent_record),
+		cmocka_unit_test(test_agent_record_types),
+		cmocka_unit_test(test_agent_record_hostile),
+		cmocka_unit_test(test_agent_record_errors),
+		cmocka_unit_test(test_agent_record_rollback),
+		cmocka_unit_test(test_record_summary),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

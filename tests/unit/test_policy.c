@@ -120,7 +120,7 @@ static void test_errors_structure(void **state)
 		{ "missing rules", "version: 1\n", 1, 1, "missing required key \"rules\"" },
 		{ "unknown top-level key", "version: 1\nfoo: 1\nrules: []\n", 2, 1,
 		  "unknown key \"foo\" at top level (expected one of: version, name, mode, "
-		  "default_action, unlisted, unlisted_action, rules)" },
+		  "default_action, unlisted, unlisted_action, rules, scopes)" },
 		{ "unknown rule key", RULES "  - port: 3306\n    exposee: loopback\n", 4, 5,
 		  "unknown key \"exposee\" in rule (expected one of: port, ports, proto, expose, "
 		  "action, service, software, hint, note)" },
@@ -243,7 +243,7 @@ static void test_errors_explained(void **state)
 		{ "optional rule key at column 1", RULES "  - port: 1\n    expose: none\nhint: x\n",
 		  5, 1,
 		  "unknown key \"hint\" at top level (expected one of: version, name, mode, "
-		  "default_action, unlisted, unlisted_action, rules); \"hint\" is a rule key: indent "
+		  "default_action, unlisted, unlisted_action, rules, scopes); \"hint\" is a rule key: indent "
 		  "it like the other keys of its rule" },
 		{ "entry indented 3 instead of 2",
 		  RULES "  - port: 1\n    expose: none\n   - port: 2\n     expose: none\n", 5, 4,

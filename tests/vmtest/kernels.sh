@@ -16,7 +16,9 @@
 # non-zero exit is a real error.
 set -eu
 
-cache=$1
+# Absolute: apt reads its -o Dir:: paths relative to /etc/apt otherwise.
+mkdir -p "$1"
+cache=$(cd "$1" && pwd)
 kernel=$2
 
 # name | suites (bookworm mirrors, or bullseye's) | package name pattern (extended regex)
