@@ -1087,17 +1087,6 @@ static const char journald_conf[] = "[Journal]\n"
 				    "ReadKMsg=no\n"
 				    "Audit=no\n";
 
-/* "BINDGUARD_RULE" -> "rule". */
-static void field_key(const char *jkey, char *buf, size_t len)
-{
-	size_t i;
-
-	for (i = 0; jkey[10 + i] && i < len - 1; i++)
-		buf[i] = (char)(jkey[10 + i] >= 'A' && jkey[10 + i] <= 'Z' ? jkey[10 + i] + 32 :
-									     jkey[10 + i]);
-	buf[i] = '\0';
-}
-
 /* A JSON value as the journal sink writes it (strings as they are: ours need no escaping). */
 static void value_str(json_t *v, char *buf, size_t len)
 {
@@ -1115,6 +1104,48 @@ static void value_str(json_t *v, char *buf, size_t len)
 		snprintf(buf, len, "(composite)");
 }
 
+/* "BINDGUARD_" + prefix_ + key, upper case. */
+static void journal_key(const char *prefix, const char *key, char *buf, size_t len)
+{
+	size_t i;
+
+	snprintf(buf, len, "BINDGUARD_%s%s%s", prefix ? prefix : "", prefix ? "_" : "", key);
+	for (i = 10; buf[i]; i++)
+		buf[i] = (char)(buf[i] >= 'a' && buf[i] <= 'z' ? buf[i] - 32 : buf[i]);
+}
+
+/*
+ * The journal fields a JSON record should give, as the journal sink documents them: each field
+ * BINDGUARD_KEY=value, a nested object's as BINDGUARD_OBJ_KEY=, a null left out.
+ */
+static json_t *journal_fields_of(json_t *rec)
+{
+	json_t *want = json_object(), *v, *sv;
+	const char *k, *sk;
+	char key[128], val[1024];
+
+	json_object_foreach(rec, k, v)
+	{
+		if (json_is_object(v)) {
+			json_object_foreach(v, sk, sv)
+			{
+				if (json_is_null(sv))
+					continue;
+				journal_key(k, sk, key, sizeof(key));
+				value_str(sv, val, sizeof(val));
+				json_object_set_new(want, key, json_string(val));
+			}
+			continue;
+		}
+		if (json_is_null(v))
+			continue;
+		journal_key(NULL, k, key, sizeof(key));
+		value_str(v, val, sizeof(val));
+		json_object_set_new(want, key, json_string(val));
+	}
+	return want;
+}
+
 /* The journal entry's BINDGUARD_ fields are the JSON record's, key for key, value for value. */
 static void check_journal_entry(json_t *je, const char *lead, const char *prio)
 {
@@ -1122,11 +1153,11 @@ static void check_journal_entry(json_t *je, const char *lead, const char *prio)
 	const char *seq_s = json_string_value(json_object_get(je, "BINDGUARD_SEQ"));
 	const char *msg = json_string_value(json_object_get(je, "MESSAGE"));
 	const char *p = json_string_value(json_object_get(je, "PRIORITY"));
-	char needle[64], key[64], want[1024], seqw[48];
+	char needle[64], seqw[48];
 	const char *needles[] = { bind_ev[0], needle, NULL };
 	size_t n_bg = 0, n_json;
 	const char *k;
-	json_t *rec, *v;
+	json_t *rec, *v, *exp;
 
 	SB_CHECK(p && !strcmp(p, prio), "%s: PRIORITY %s (got %s)", lead, prio, p ? p : "none");
 	SB_CHECK(msg && !strchr(msg, '\n') && !strncmp(msg, lead, strlen(lead)),
@@ -1141,24 +1172,24 @@ static void check_journal_entry(json_t *je, const char *lead, const char *prio)
 			 (!json_is_string(json_object_get(rec, "rule")) ||
 			  strstr(msg, json_string_value(json_object_get(rec, "rule")))),
 		 "MESSAGE carries the record's seq and rule: %s", msg ? msg : "");
+	exp = journal_fields_of(rec);
 	json_object_foreach(je, k, v)
 	{
+		const char *w;
+
 		if (strncmp(k, "BINDGUARD_", 10))
 			continue;
 		n_bg++;
-		field_key(k, key, sizeof(key));
-		if (!json_object_get(rec, key)) {
-			SB_CHECK(0, "%s: journal field %s is not in the JSON record", lead, k);
-			continue;
-		}
-		value_str(json_object_get(rec, key), want, sizeof(want));
-		SB_CHECK(json_is_string(v) && !strcmp(json_string_value(v), want),
-			 "%s: %s=%s, the JSON record says %s", lead, k,
-			 json_is_string(v) ? json_string_value(v) : "(not a string)", want);
+		w = json_string_value(json_object_get(exp, k));
+		SB_CHECK(w && json_is_string(v) && !strcmp(json_string_value(v), w),
+			 "%s: %s=%s, from the JSON record: %s", lead, k,
+			 json_is_string(v) ? json_string_value(v) : "(not a string)",
+			 w ? w : "(no such field)");
 	}
-	n_json = json_object_size(rec);
-	SB_CHECK(n_bg == n_json, "%s: %zu BINDGUARD_ fields for the JSON record's %zu keys", lead,
-		 n_bg, n_json);
+	n_json = json_object_size(exp);
+	SB_CHECK(n_bg == n_json, "%s: %zu BINDGUARD_ fields for the %zu the JSON record gives",
+		 lead, n_bg, n_json);
+	json_decref(exp);
 	json_decref(rec);
 }
 
@@ -1206,9 +1237,10 @@ static void run_journald(void)
 	static const char *const ready_m[] = { "SYSLOG_IDENTIFIER=bindguard",
 					       "BINDGUARD_STATE=ready", NULL };
 	static const struct op ops[] = { { AF_INET, SOCK_STREAM, "0.0.0.0", 3306, 0 },
-					 { AF_INET, SOCK_STREAM, "0.0.0.0", 3307, 0 } };
-	static const int want[] = { EPERM, 0 };
-	const char *args[] = { "--policy", policy_path, "-o", "journal", NULL };
+					 { AF_INET, SOCK_STREAM, "0.0.0.0", 3307, 0 },
+					 { AF_INET, SOCK_STREAM, "0.0.0.0", 4444, 0 } };
+	static const int want[] = { EPERM, 0, 0 };
+	const char *args[] = { "--policy", policy_path, "-o", "journal", "--log-allowed", NULL };
 	const char *bind_ev[] = { "\"event\":\"bind\"", NULL };
 	const char *jd_argv[] = { "/lib/systemd/systemd-journald", NULL };
 	char sock[128], dir[128], errp[PATH_MAX + 16], env[] = "SYSTEMD_LOG_TARGET=console";
@@ -1216,7 +1248,7 @@ static void run_journald(void)
 	const char *conf;
 	json_t **e = NULL;
 	long long t0;
-	int n = 0, i, st, saw_deny = 0, saw_alert = 0;
+	int n = 0, i, st, saw_deny = 0, saw_alert = 0, saw_allow = 0;
 
 	printf("--- journald: -o journal read back with journalctl -o json\n");
 	if (access(jd_argv[0], X_OK) != 0 || system("command -v journalctl >/dev/null") != 0) {
@@ -1246,15 +1278,18 @@ static void run_journald(void)
 		SB_CHECK(0, "agent start with -o journal");
 		goto out;
 	}
-	SB_CHECK(run_ops(ops, 2, want) == 2, "a deny (0.0.0.0:3306) and an alert (0.0.0.0:3307)");
-	SB_CHECK(sb_wait_lines(sb.out_path, bind_ev, 2, 5000) == 2, "both in the JSON output");
+	SB_CHECK(
+		run_ops(ops, 3, want) == 3,
+		"a deny (0.0.0.0:3306), an alert (0.0.0.0:3307), an allowed bind of a port no rule "
+		"lists (4444, with --log-allowed: rule null)");
+	SB_CHECK(sb_wait_lines(sb.out_path, bind_ev, 3, 5000) == 3, "all three in the JSON output");
 	for (t0 = now_ms(); now_ms() - t0 < 5000; sleep_ms(100)) {
 		journal_free(e);
 		e = journal_query(ns.holder[0], matches, &n);
-		if (n >= 2)
+		if (n >= 3)
 			break;
 	}
-	SB_CHECK(n == 2, "journalctl shows the 2 bind records (%d)", n);
+	SB_CHECK(n == 3, "journalctl shows the 3 bind records (%d)", n);
 	for (i = 0; e && i < n; i++) {
 		const char *v = json_string_value(json_object_get(e[i], "BINDGUARD_VERDICT"));
 
@@ -1264,10 +1299,15 @@ static void run_journald(void)
 		} else if (v && !strcmp(v, "alert")) {
 			saw_alert++;
 			check_journal_entry(e[i], "ALERT bind tcp 0.0.0.0:3307 ", "5");
+		} else if (v && !strcmp(v, "allow")) {
+			saw_allow++;
+			check_journal_entry(e[i], "ALLOW bind tcp 0.0.0.0:4444 ", "6");
+			SB_CHECK(!json_object_get(e[i], "BINDGUARD_RULE"),
+				 "no rule: no BINDGUARD_RULE field");
 		}
 	}
-	SB_CHECK(saw_deny == 1 && saw_alert == 1, "one deny, one alert (%d, %d)", saw_deny,
-		 saw_alert);
+	SB_CHECK(saw_deny == 1 && saw_alert == 1 && saw_allow == 1,
+		 "one deny, one alert, one allow (%d, %d, %d)", saw_deny, saw_alert, saw_allow);
 	journal_free(e);
 	e = journal_query(ns.holder[0], deny_only, &n);
 	SB_CHECK(n == 1, "journalctl BINDGUARD_VERDICT=deny selects the deny alone (%d)", n);
