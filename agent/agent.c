@@ -33,6 +33,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "pin.h"
+#include "policy_watch.h"
 #include "scopes.h"
 #include "sink.h"
 #include "whois.h"
@@ -342,6 +343,14 @@ static int drain(struct bg_agent *a)
 	return total;
 }
 
+static long long mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 static int epoll_add(int epfd, int fd, __u32 tag)
 {
 	struct epoll_event ev = { .events = EPOLLIN, .data.u32 = tag };
@@ -349,7 +358,7 @@ static int epoll_add(int epfd, int fd, __u32 tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON, TAG_SCOPES, TAG_METRICS };
+enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON, TAG_SCOPES, TAG_PWATCH, TAG_METRICS };
 
 /*
  * After a wakeup, look again in BG_SOON_MS: the kernel wakes the reader at most every 5 ms in a
@@ -378,6 +387,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 	    epoll_add(epfd, sigfd, TAG_SIGNAL) || epoll_add(epfd, tfd, TAG_TIMER) ||
 	    epoll_add(epfd, sfd, TAG_SOON) ||
 	    (a->scopes && epoll_add(epfd, bg_scopes_fd(a->scopes), TAG_SCOPES)) ||
+	    (a->pwatch && epoll_add(epfd, bg_pwatch_fd(a->pwatch), TAG_PWATCH)) ||
 	    (a->metrics && epoll_add(epfd, bg_metrics_fd(a->metrics), TAG_METRICS))) {
 		bg_err("cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
@@ -408,6 +418,9 @@ static int event_loop(struct bg_agent *a, int sigfd)
 					goto out;
 				}
 				break;
+			case TAG_PWATCH:
+				bg_pwatch_read(a->pwatch, mono_ms());
+				break;
 			case TAG_SCOPES:
 				/* Cgroups made or removed: classify them before their first bind. */
 				bg_scopes_update(a->scopes, a->policy, a->loader);
@@ -415,7 +428,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 			case TAG_SIGNAL:
 				while (read(sigfd, &si, sizeof(si)) == sizeof(si)) {
 					if (si.ssi_signo == SIGHUP) {
-						bg_agent_reload(a);
+						bg_agent_reload(a, "SIGHUP");
 					} else if (si.ssi_signo == SIGUSR1) {
 						size_t k;
 
@@ -450,6 +463,9 @@ static int event_loop(struct bg_agent *a, int sigfd)
 							strerror(-err));
 					bg_agent_release_held(a);
 				}
+				/* The policy file changed (and settled): as SIGHUP would. */
+				if (bg_pwatch_due(a->pwatch, mono_ms()))
+					bg_agent_reload(a, "file changed");
 				bg_agent_flush(a);
 				if (++ticks % (1000 / BG_TICK_MS))
 					break;
@@ -644,6 +660,12 @@ int bg_agent_run(const struct bg_run_opts *o)
 			goto out_release;
 		}
 	}
+	if (o->policy_path) {
+		a.pwatch = bg_pwatch_new(o->policy_path, a.policy->text, a.policy->text_len);
+		if (!a.pwatch)
+			bg_warn("cannot watch %s for changes (%s): reload it with SIGHUP\n",
+				o->policy_path, strerror(errno));
+	}
 	refresh_clock(&a);
 	if (bg_loader_set_handler(a.loader, on_event, &a)) {
 		bg_err("%s\n", bg_loader_strerror());
@@ -707,6 +729,7 @@ out_sinks:
 	if (sigfd >= 0)
 		close(sigfd);
 out_free_policy:
+	bg_pwatch_free(a.pwatch);
 	bg_scopes_free(a.scopes);
 	bg_whois_free(a.whois);
 	bg_policy_free(a.policy);

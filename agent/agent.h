@@ -39,6 +39,7 @@ struct bg_metrics;
 struct bg_sink;
 struct bg_whois;
 struct bg_scopes;
+struct bg_pwatch;
 
 struct bg_agent {
 	const struct bg_run_opts *o;
@@ -72,6 +73,7 @@ struct bg_agent {
 	size_t n_held;
 	struct bg_whois *whois; /* cgroup id -> path, unit, pod; pid -> executable */
 	struct bg_scopes *scopes; /* the cgroups the policy's scopes take */
+	struct bg_pwatch *pwatch; /* --policy's file, reloaded when it changes */
 	int notify; /* started by systemd with NOTIFY_SOCKET */
 	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */
 	/* --metrics (metrics.c): the server, and the reloads it reports (counted in reload.c). */
@@ -101,8 +103,11 @@ void bg_agent_flush(struct bg_agent *a);
  */
 int bg_reconcile(struct bg_agent *a, int do_close, int only_closed, size_t *n_netns);
 
-/* SIGHUP: read the policy again and swap it in; a bad one keeps the old. (reload.c) */
-void bg_agent_reload(struct bg_agent *a);
+/*
+ * SIGHUP, or the file changed: read the policy again and swap it in; a bad one keeps the old.
+ * trigger names the cause in the reloaded / reload-failed record. (reload.c)
+ */
+void bg_agent_reload(struct bg_agent *a, const char *trigger);
 
 /* Make np (generation gen) the live policy; the live one joins the old ones. (reload.c) */
 void bg_agent_set_policy(struct bg_agent *a, struct bg_policy *np, __u16 gen);

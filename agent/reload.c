@@ -14,6 +14,7 @@
 #include <systemd/sd-daemon.h>
 
 #include "agent.h"
+#include "policy_watch.h"
 #include "scopes.h"
 #include "commands.h"
 #include "loader.h"
@@ -34,7 +35,7 @@ void bg_agent_set_policy(struct bg_agent *a, struct bg_policy *np, __u16 gen)
 	a->gen = gen;
 }
 
-void bg_agent_reload(struct bg_agent *a)
+void bg_agent_reload(struct bg_agent *a, const char *trigger)
 {
 	struct bg_compile_opts copts = a->o->copts;
 	struct bg_compiled compiled = { 0 };
@@ -82,6 +83,7 @@ void bg_agent_reload(struct bg_agent *a)
 				      a->o->policy_path ? a->o->policy_path :
 							  BG_BUILTIN_POLICY_NAME);
 			bg_record_str(&r, "error", msg);
+			bg_record_str(&r, "trigger", trigger);
 			bg_record_uint(&r, "generation", a->gen);
 			bg_agent_record(a, &r, 0);
 		}
@@ -90,6 +92,7 @@ void bg_agent_reload(struct bg_agent *a)
 	/* Pinned: the text goes with the pins, for the next agent to name queued events with. */
 	if (bg_loader_pin_policy(a->loader, copts.gen, np->source, np->text, np->text_len))
 		bg_warn("%s\n", bg_loader_strerror());
+	bg_pwatch_set(a->pwatch, np->text, np->text_len);
 	bg_agent_set_policy(a, np, copts.gen);
 	np = NULL;
 	a->reloads_ok++;
@@ -100,6 +103,7 @@ void bg_agent_reload(struct bg_agent *a)
 		bg_record_str(&r, "policy", a->policy->name);
 		bg_record_str(&r, "source", a->policy->source);
 		bg_record_str(&r, "mode", bg_mode_str(mode));
+		bg_record_str(&r, "trigger", trigger);
 		bg_agent_record(a, &r, 1);
 	}
 out:

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 #include <signal.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -921,6 +922,119 @@ static void run_reload(struct sb *sb)
 	free(out);
 }
 
+/*
+ * The kubelet's update of a mounted ConfigMap: the new files in a fresh "..<gen>" directory, a
+ * temporary symlink to it renamed over "..data"; "policy.yaml -> ..data/policy.yaml" itself
+ * never changes. Build a directory the same way and swap it.
+ */
+static int cm_swap(const char *dir, const char *gen, const char *text)
+{
+	char path[PATH_MAX + 64], tmp[PATH_MAX + 64], target[80];
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/..%s", dir, gen);
+	if (mkdir(path, 0755) != 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/..%s/policy.yaml", dir, gen);
+	f = fopen(path, "w");
+	if (!f)
+		return -errno;
+	fputs(text, f);
+	fclose(f);
+	snprintf(tmp, sizeof(tmp), "%s/..data_tmp", dir);
+	snprintf(target, sizeof(target), "..%s", gen);
+	if (symlink(target, tmp) != 0)
+		return -errno;
+	snprintf(path, sizeof(path), "%s/..data", dir);
+	return rename(tmp, path) == 0 ? 0 : -errno;
+}
+
+static long long mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* The policy file watched: a ConfigMap-style swap and an editor's rewrite reload by themselves. */
+static void run_watch(struct sb *sb)
+{
+	static const char strict[] = "version: 1\nname: strict\nrules:\n"
+				     "  - port: 3306\n    expose: loopback\n    service: db\n";
+	static const char open_[] = "version: 1\nname: open\nrules:\n"
+				    "  - port: 3306\n    expose: public\n    service: db\n";
+	static const char *const reloaded[] = { "\"state\":\"reloaded\"",
+						"\"trigger\":\"file changed\"", NULL };
+	static const char *const failed[] = { "\"state\":\"reload-failed\"",
+					      "\"trigger\":\"file changed\"", NULL };
+	char dir[PATH_MAX + 16], file[PATH_MAX + 32], *out;
+	const char *args[] = { "--policy", file, NULL };
+	int p3306 = 3306, st, n;
+	long long t0;
+
+	printf("--- the policy file watched: a ConfigMap ..data swap, a rewrite\n");
+	snprintf(dir, sizeof(dir), "%s/configmap", sb->tmpdir);
+	snprintf(file, sizeof(file), "%s/policy.yaml", dir);
+	st = mkdir(dir, 0755) == 0 ? cm_swap(dir, "gen1", strict) : -errno;
+	st = st ?: (symlink("..data/policy.yaml", file) == 0 ? 0 : -errno);
+	if (st) {
+		SB_CHECK(0, "make the ConfigMap-shaped directory: %s", strerror(-st));
+		return;
+	}
+	if (sb_agent_start(sb, args) != 0) {
+		SB_CHECK(0, "agent start on the ConfigMap-shaped policy");
+		return;
+	}
+	st = sb_child(sb, 1, 1, worker_quiet, &p3306);
+	SB_CHECK(st == 1, "gen1 (strict): 0.0.0.0:3306 denied (exit %d)", st);
+
+	t0 = mono_ms();
+	SB_CHECK(cm_swap(dir, "gen2", open_) == 0, "..data swapped to gen2");
+	n = sb_wait_lines(sb->out_path, reloaded, 1, 2000);
+	printf("    reloaded %lld ms after the ..data swap (settling: 200 ms)\n", mono_ms() - t0);
+	SB_CHECK(n == 1, "the swap reloads within 2 s (%lld ms)", mono_ms() - t0);
+	st = sb_child(sb, 1, 1, worker_quiet, &p3306);
+	SB_CHECK(st == 0, "gen2 (open): 0.0.0.0:3306 allowed (exit %d)", st);
+
+	t0 = mono_ms();
+	SB_CHECK(cm_swap(dir, "gen3", "version: 1\nrules: [\n") == 0, "..data swapped to gen3");
+	n = sb_wait_lines(sb->out_path, failed, 1, 2000);
+	SB_CHECK(n == 1, "a broken gen3: reload-failed within 2 s (%lld ms)", mono_ms() - t0);
+	st = sb_child(sb, 1, 1, worker_quiet, &p3306);
+	SB_CHECK(st == 0, "the broken gen3 keeps gen2 in force: 3306 allowed (exit %d)", st);
+
+	/* gen2's text again: it differs from the failed gen3's, so it is tried (and reloads). */
+	SB_CHECK(cm_swap(dir, "gen4", open_) == 0, "..data swapped to gen4 (gen2's text)");
+	n = sb_wait_lines(sb->out_path, reloaded, 2, 2000);
+	SB_CHECK(n == 2, "gen4 reloads (%d reloaded records)", n);
+	/* The same text again (a resync of an unchanged ConfigMap): no reload. */
+	SB_CHECK(cm_swap(dir, "gen5", open_) == 0, "..data swapped to gen5 (same text)");
+	usleep(600 * 1000);
+	out = sb_slurp(sb->out_path);
+	SB_CHECK(out && sb_count_lines(out, reloaded) == 2, "an unchanged text does not reload");
+	free(out);
+	SB_CHECK(sb_agent_stop(sb) == 0, "agent stops cleanly");
+
+	/* An ordinary file rewritten in place (an editor, or `cp`). */
+	{
+		const char *path = sb_write_tmp(sb, "watched.yaml", strict);
+		const char *a2[] = { "--policy", path, NULL };
+
+		if (sb_agent_start(sb, a2) != 0) {
+			SB_CHECK(0, "agent start on a plain file");
+			return;
+		}
+		t0 = mono_ms();
+		sb_write_tmp(sb, "watched.yaml", open_);
+		n = sb_wait_lines(sb->out_path, reloaded, 1, 2000);
+		SB_CHECK(n == 1, "a rewritten file reloads within 2 s (%lld ms)", mono_ms() - t0);
+		st = sb_child(sb, 1, 1, worker_quiet, &p3306);
+		SB_CHECK(st == 0, "after the rewrite: 3306 allowed (exit %d)", st);
+		SB_CHECK(sb_agent_stop(sb) == 0, "agent stops cleanly");
+	}
+}
+
 /* A second agent on the same cgroup is refused; SIGKILL leaves nothing attached. */
 static void run_lifecycle(struct sb *sb)
 {
@@ -975,6 +1089,7 @@ int main(void)
 	run_ephemeral(&sb);
 	run_bad_input(&sb);
 	run_reload(&sb);
+	run_watch(&sb);
 	run_lifecycle(&sb);
 
 	sb_teardown(&sb);

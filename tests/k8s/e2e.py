@@ -494,7 +494,7 @@ class E2E:
                     and ann.get("io.kubernetes.cri.container-type") == "container", str(ann))
 
     def namespace_of(self, pod):
-        return {"agent": "bindguard", "mail-0": "mail", "mysql-0": "db"}[pod]
+        return {"agent": "bindguard", "mail-0": "mail", "mysql-0": "db", "mysql-1": "db"}[pod]
 
     def check_events(self, pod, name, namespace, port, addr):
         r = self.r
@@ -601,11 +601,29 @@ class E2E:
                 str(mail), feature="scopes")
         r.check("host rules in mail/mail-0: 0.0.0.0:10024 -> EPERM",
                 mail.get("tcp4:0.0.0.0:10024") == "EPERM", str(mail), feature="scopes")
+        ev = self.wait_event(lambda e: e.get("event") == "bind" and e.get("port") == 10024
+                             and e.get("verdict") == "deny")
+        r.check("a deny by the host rules names no scope", ev is not None and "scope" not in ev,
+                str(ev), feature="scopes")
+        # A pod made after the agent started: its cgroups are classified as they appear
+        # (inotify), before its container's first bind.
+        t = time.monotonic()
+        self.run_pod("mysql-1", "db", "besteffort", labels={"app": "mysql"})
+        _, db1 = self.start_probe("mysql-1", "mysql-new", ["tcp4:0.0.0.0:3306"], extra=[])
+        db1 = db1 or {}
+        r.check("db/mysql-1, made after the agent: its first bind 0.0.0.0:3306 -> ok (%.2f s from "
+                "RunPodSandbox)" % (time.monotonic() - t), db1.get("tcp4:0.0.0.0:3306") == "ok",
+                str(db1), feature="scopes")
         if os.environ.get("K8S_AGENT_CGROUP") != "kubepods":
             _, unit = self.host_probe("system.slice/test-mariadb.service", ["tcp4:0.0.0.0:8080"])
             _, other = self.host_probe("system.slice/other.service", ["tcp4:0.0.0.0:8080"])
             r.check("scope test-mariadb.service: 0.0.0.0:8080 -> EPERM (its unit's rules)",
                     unit.get("tcp4:0.0.0.0:8080") == "EPERM", str(unit), feature="scopes")
+            ev = self.wait_event(lambda e: e.get("event") == "bind" and e.get("port") == 8080
+                                 and e.get("verdict") == "deny")
+            r.check("its deny names the scope test-mariadb-unit",
+                    ev is not None and ev.get("scope") == "test-mariadb-unit", str(ev),
+                    feature="scopes")
             r.check("other.service: 0.0.0.0:8080 -> ok (host rules)",
                     other.get("tcp4:0.0.0.0:8080") == "ok", str(other), feature="scopes")
 

@@ -1,0 +1,164 @@
+// SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
+/*
+ * policy_watch.c - reload the policy when its file changes (see policy_watch.h).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/inotify.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "policy_watch.h"
+
+#define BG_PWATCH_MAX_BYTES (1u << 20) /* as the parser's own cap */
+
+struct bg_pwatch {
+	int fd;
+	char name[NAME_MAX + 1]; /* the file's name in its directory */
+	char path[PATH_MAX];
+	unsigned long long tried; /* hash of the last text tried (or in force) */
+	long long settle_at; /* ms; 0 when nothing is pending */
+};
+
+/* FNV-1a: a change detector, not a security boundary (the reload parses the file anyway). */
+static unsigned long long hash(const char *s, size_t n)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		h ^= (unsigned char)s[i];
+		h *= 1099511628211ULL;
+	}
+	return h ^ n;
+}
+
+struct bg_pwatch *bg_pwatch_new(const char *path, const char *text, size_t len)
+{
+	char dir[PATH_MAX];
+	struct bg_pwatch *w;
+	const char *slash;
+
+	if (!path || strlen(path) >= sizeof(dir)) {
+		errno = EINVAL;
+		return NULL;
+	}
+	w = calloc(1, sizeof(*w));
+	if (!w)
+		return NULL;
+	slash = strrchr(path, '/');
+	if (slash) {
+		snprintf(dir, sizeof(dir), "%.*s", (int)(slash - path), path);
+		if (!dir[0])
+			snprintf(dir, sizeof(dir), "/");
+		snprintf(w->name, sizeof(w->name), "%s", slash + 1);
+	} else {
+		snprintf(dir, sizeof(dir), ".");
+		snprintf(w->name, sizeof(w->name), "%s", path);
+	}
+	snprintf(w->path, sizeof(w->path), "%s", path);
+	w->tried = hash(text ? text : "", text ? len : 0);
+	w->fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+	if (w->fd < 0 || inotify_add_watch(w->fd, dir,
+					   IN_CLOSE_WRITE | IN_MOVED_TO | IN_CREATE |
+						   IN_DELETE_SELF | IN_MOVE_SELF) < 0) {
+		int err = errno;
+
+		bg_pwatch_free(w);
+		errno = err;
+		return NULL;
+	}
+	return w;
+}
+
+void bg_pwatch_free(struct bg_pwatch *w)
+{
+	if (!w)
+		return;
+	if (w->fd >= 0)
+		close(w->fd);
+	free(w);
+}
+
+int bg_pwatch_fd(const struct bg_pwatch *w)
+{
+	return w ? w->fd : -1;
+}
+
+int bg_pwatch_read(struct bg_pwatch *w, long long now_ms)
+{
+	char buf[4096] __attribute__((aligned(__alignof__(struct inotify_event))));
+	const struct inotify_event *ev;
+	int hit = 0;
+	ssize_t len;
+	char *at;
+
+	if (!w)
+		return 0;
+	while ((len = read(w->fd, buf, sizeof(buf))) > 0) {
+		for (at = buf; at < buf + len; at += sizeof(*ev) + ev->len) {
+			ev = (const struct inotify_event *)at;
+			if (ev->mask & IN_Q_OVERFLOW)
+				hit = 1;
+			else if (ev->len &&
+				 (!strcmp(ev->name, w->name) || !strcmp(ev->name, "..data")))
+				hit = 1;
+		}
+	}
+	if (hit)
+		w->settle_at = now_ms + BG_PWATCH_SETTLE_MS;
+	return hit;
+}
+
+int bg_pwatch_due(struct bg_pwatch *w, long long now_ms)
+{
+	char *text = NULL;
+	size_t n = 0, cap = 0;
+	unsigned long long h;
+	ssize_t got;
+	int fd;
+
+	if (!w || !w->settle_at || now_ms < w->settle_at)
+		return 0;
+	w->settle_at = 0;
+	/* Non-blocking and regular files only, as the loader itself opens it. */
+	fd = open(w->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+	if (fd < 0)
+		return 0; /* gone for now (mid-swap): the swap's last event brings us back */
+	for (;;) {
+		if (n == cap) {
+			char *nt;
+
+			if (cap >= BG_PWATCH_MAX_BYTES)
+				break;
+			cap = cap ? cap * 2 : 8192;
+			nt = realloc(text, cap);
+			if (!nt)
+				break;
+			text = nt;
+		}
+		got = read(fd, text + n, cap - n);
+		if (got < 0 && errno == EINTR)
+			continue;
+		if (got <= 0)
+			break;
+		n += (size_t)got;
+	}
+	close(fd);
+	h = hash(text ? text : "", n);
+	free(text);
+	if (h == w->tried)
+		return 0;
+	w->tried = h;
+	return 1;
+}
+
+void bg_pwatch_set(struct bg_pwatch *w, const char *text, size_t len)
+{
+	if (w)
+		w->tried = hash(text ? text : "", text ? len : 0);
+}
