@@ -18,12 +18,12 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -43,7 +43,7 @@
 #define BG_METRICS_CONNS 16 /* connections at once; more wait in the listen backlog */
 #define BG_METRICS_TIMEOUT_S 10 /* an idle connection is closed after this */
 #define BG_METRICS_MAX_SERIES 4096 /* bindguard_events_total series; past it: unlabelled */
-#define BG_METRICS_DRAIN_MS 250 /* bg_metrics_stopping() answers queued requests this long */
+#define BG_METRICS_DRAIN_ROUNDS 12 /* bg_metrics_stopping(): at most this many 20 ms waits */
 
 #define CT_METRICS "text/plain; version=0.0.4; charset=utf-8"
 #define CT_TEXT "text/plain; charset=utf-8"
@@ -682,28 +682,58 @@ void bg_metrics_run(struct bg_metrics *m)
 	}
 }
 
-static long long mono_ms(void)
+/*
+ * Answer what is queued, and what follows within 20 ms of it: at most BG_METRICS_DRAIN_ROUNDS
+ * waits, counted rather than timed, so that a stop in the middle (SIGSTOP, a debugger, a busy
+ * CPU) cannot leave a request accepted and never answered.
+ */
+static void drain(struct bg_metrics *m)
 {
-	struct timespec ts;
+	/* poll(), not epoll_wait(): that would take MHD's own (edge-triggered) events from it. */
+	struct pollfd p = { .fd = m->epfd, .events = POLLIN };
+	int i, n;
 
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+	bg_metrics_run(m);
+	for (i = 0; i < BG_METRICS_DRAIN_ROUNDS; i++) {
+		n = poll(&p, 1, 20);
+		if (n == 0 || (n < 0 && errno != EINTR))
+			break;
+		bg_metrics_run(m); /* activity, or a signal: serve what is there */
+	}
 }
 
 void bg_metrics_stopping(struct bg_metrics *m, const char *why)
 {
-	struct epoll_event ev;
-	long long end;
+	struct sockaddr_storage ss;
+	socklen_t sl;
+	MHD_socket fd;
+	int c, added = 0;
 
 	if (!m)
 		return;
 	free(m->stopping);
 	m->stopping = strdup(why ? why : "the agent is stopping");
-	/* What is queued now, and what follows within 20 ms of it, gets its answer. */
-	end = mono_ms() + BG_METRICS_DRAIN_MS;
-	do {
-		bg_metrics_run(m);
-	} while (mono_ms() < end && epoll_wait(m->epfd, &ev, 1, 20) > 0);
+	drain(m);
+	/*
+	 * Then stop listening: the agent still has to detach and flush, and a connection queued
+	 * meanwhile would only be reset at the exit. Refused, it says at once that no agent runs.
+	 * What the kernel accepted since the last look (while the agent waited for a CPU, say) is
+	 * taken from the backlog and answered first.
+	 */
+	fd = MHD_quiesce_daemon(m->d);
+	if (fd == MHD_INVALID_SOCKET)
+		return;
+	for (; added < BG_METRICS_CONNS; added++) {
+		sl = sizeof(ss);
+		c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (c < 0)
+			break;
+		/* MHD owns (and on failure closes) the socket from here. */
+		MHD_add_connection(m->d, c, (struct sockaddr *)&ss, sl);
+	}
+	close(fd);
+	if (added)
+		drain(m);
 }
 
 int bg_metrics_fd(const struct bg_metrics *m)
