@@ -49,8 +49,10 @@ void bg_metrics_count_event(struct bg_metrics *m, const struct bg_record *r);
 
 /*
  * The agent is stopping (why: the failure, or NULL for a clean stop): /healthz answers 503 with
- * the reason from now on, and the requests already queued are answered (for at most 250 ms)
- * before the caller goes on, so a probe in flight learns why rather than meeting a reset.
+ * the reason from now on, and the requests already queued are answered before the caller goes
+ * on (until 20 ms pass without one; at most 12 such waits), so a probe in flight learns why
+ * rather than meeting a reset. Then the server stops listening: a later connection is refused,
+ * not queued until the exit.
  */
 void bg_metrics_stopping(struct bg_metrics *m, const char *why);
 

@@ -132,7 +132,8 @@ static int do_op(const struct op *o)
 struct ops_arg {
 	const struct op *ops;
 	int n;
-	int *res;
+	int *res; /* n results, then (held) "done" and "release" */
+	int held;
 };
 
 static int worker_ops(void *arg)
@@ -142,6 +143,12 @@ static int worker_ops(void *arg)
 
 	for (i = 0; i < a->n; i++)
 		a->res[i] = do_op(&a->ops[i]);
+	if (a->held) {
+		/* Alive until released, so the agent finds /proc/PID (exe) for every event. */
+		__atomic_store_n(&a->res[a->n], 1, __ATOMIC_SEQ_CST);
+		while (!__atomic_load_n(&a->res[a->n + 1], __ATOMIC_SEQ_CST))
+			usleep(1000);
+	}
 	return 0;
 }
 
@@ -153,17 +160,41 @@ static int *shared_ints(size_t n)
 	return p == MAP_FAILED ? NULL : p;
 }
 
-/* Run ops in the sandbox cgroup, in a new netns. The number of ops that gave want_errno. */
-static int run_ops(const struct op *ops, int n, const int *want_errno)
+/*
+ * Run ops in the sandbox cgroup, in a new netns. The number of ops that gave want_errno. With
+ * needles, the worker stays alive until count lines of the agent's output hold them (and
+ * 300 ms more), so every event of it is enriched from a live process.
+ */
+static int run_ops_held(const struct op *ops, int n, const int *want_errno,
+			const char *const *needles, int count)
 {
-	int *res = shared_ints(n), i, ok = 0, st;
-	struct ops_arg a = { .ops = ops, .n = n, .res = res };
+	int *res = shared_ints(n + 2), i, ok = 0, st = -1;
+	struct ops_arg a = { .ops = ops, .n = n, .res = res, .held = needles != NULL };
+	long long t0;
+	pid_t p;
 
 	if (!res)
 		return -1;
 	for (i = 0; i < n; i++)
 		res[i] = -1;
-	st = sb_child(&sb, 1, 1, worker_ops, &a);
+	res[n] = res[n + 1] = 0;
+	if (!needles) {
+		st = sb_child(&sb, 1, 1, worker_ops, &a);
+	} else {
+		p = fork();
+		if (p == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			_exit(sb_child(&sb, 1, 1, worker_ops, &a));
+		}
+		for (t0 = now_ms();
+		     p > 0 && !__atomic_load_n(&res[n], __ATOMIC_SEQ_CST) && now_ms() - t0 < 10000;)
+			sleep_ms(5);
+		sb_wait_lines(sb.out_path, needles, count, 5000);
+		sleep_ms(300);
+		__atomic_store_n(&res[n + 1], 1, __ATOMIC_SEQ_CST);
+		if (p > 0 && waitpid(p, &st, 0) == p)
+			st = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+	}
 	for (i = 0; st == 0 && i < n; i++) {
 		if (res[i] == want_errno[i])
 			ok++;
@@ -171,8 +202,13 @@ static int run_ops(const struct op *ops, int n, const int *want_errno)
 			fprintf(stderr, "op %d (%s:%d): errno %d, expected %d\n", i, ops[i].addr,
 				ops[i].port, res[i], want_errno[i]);
 	}
-	munmap(res, n * sizeof(int));
+	munmap(res, (n + 2) * sizeof(int));
 	return ok;
+}
+
+static int run_ops(const struct op *ops, int n, const int *want_errno)
+{
+	return run_ops_held(ops, n, want_errno, NULL, 0);
 }
 
 /* N binds of 0.0.0.0:port in the sandbox; returns how many failed with EPERM. */
@@ -331,7 +367,8 @@ static int http_recv(int fd, struct resp *r)
 {
 	size_t len = 0, cap = 65536;
 	char *buf = malloc(cap), *nb, *eoh;
-	ssize_t n;
+	ssize_t n = 0;
+	int err;
 
 	memset(r, 0, sizeof(*r));
 	if (!buf) {
@@ -351,12 +388,13 @@ static int http_recv(int fd, struct resp *r)
 			break;
 		len += n;
 	}
+	err = n < 0 ? -errno : -EPROTO; /* a reset, a timeout, or closed without an answer */
 	close(fd);
 	buf[len] = '\0';
 	eoh = strstr(buf, "\r\n\r\n");
 	if (sscanf(buf, "HTTP/1.%*d %d", &r->status) != 1 || !eoh) {
 		free(buf);
-		return -EPROTO;
+		return err;
 	}
 	r->head = buf;
 	r->body = eoh + 4;
@@ -780,7 +818,7 @@ static int proc_state(pid_t pid)
 static void run_healthz_detached(void)
 {
 	const char *args[] = { "--policy", policy_path, "--metrics", "0", NULL };
-	int port, fd, n = -1, st, alive, round, live = 0, stopping = 0, bad = 0, state;
+	int port, fd, n = -1, st, alive, round, live = 0, stopping = 0, bad = 0, state = 0, err;
 	struct resp r;
 	long long t0;
 
@@ -813,7 +851,8 @@ static void run_healthz_detached(void)
 		kill(sb.agent, SIGCONT);
 		if (fd < 0)
 			break; /* its server is closed: it has stopped */
-		if (http_recv(fd, &r) == 0 && r.status == 503 && r.body &&
+		t0 = now_ms();
+		if ((err = http_recv(fd, &r)) == 0 && r.status == 503 && r.body &&
 		    strstr(r.body, "a hook was detached from cgroup") &&
 		    count_char(r.body, '\n') == 1) {
 			if (!strncmp(r.body, "stopping: ", 10))
@@ -822,8 +861,9 @@ static void run_healthz_detached(void)
 				live++;
 		} else {
 			bad++;
-			fprintf(stderr, "round %d: %d %s\n", round, r.status,
-				r.body ? r.body : "(no answer)");
+			fprintf(stderr, "round %d: %d %s (%s after %lld ms)\n", round, r.status,
+				r.body ? r.body : "(no answer)", strerror(err < 0 ? -err : 0),
+				now_ms() - t0);
 		}
 		resp_free(&r);
 		if (stopping)
@@ -1846,14 +1886,15 @@ static int run_format(const char *fmt, const char *path)
 		SB_CHECK(0, "agent start -f %s", fmt);
 		return -1;
 	}
-	ok = run_ops(ops, n, want);
-	SB_CHECK(ok == n, "-f %s: every bind as expected (%d of %d)", fmt, ok, n);
-	/* The last op's event is written last: wait for it. */
+	/*
+	 * The worker lives until its events are written (the last op's is last), so that each
+	 * record is enriched the same way in both runs (its exe is read from /proc/PID).
+	 */
 	if (!strcmp(fmt, "text"))
-		sb_wait_lines(sb.out_path, text_ev, 1, 5000);
+		ok = run_ops_held(ops, n, want, text_ev, 1);
 	else
-		sb_wait_lines(sb.out_path, bind_ev, 7, 5000);
-	sleep_ms(300); /* the listen event, if it came after */
+		ok = run_ops_held(ops, n, want, bind_ev, 7);
+	SB_CHECK(ok == n, "-f %s: every bind as expected (%d of %d)", fmt, ok, n);
 	SB_CHECK(sb_agent_stop(&sb) == 0, "-f %s: agent stops cleanly", fmt);
 	return rename(sb.out_path, path);
 }
