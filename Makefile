@@ -155,6 +155,12 @@ test: deps
 	part $(MAKE) --no-print-directory test-sanitize; \
 	part $(MAKE) --no-print-directory fuzz-ci; \
 	part tests/vmtest/vmtest.sh $(BUILD); \
+	part $(MAKE) --no-print-directory packaging-check; \
+	part $(MAKE) --no-print-directory deb; \
+	deb=$$(ls $(BUILD)/deb/bindguard_*.deb 2>/dev/null | head -1); \
+	part $(MAKE) --no-print-directory deb-test DEB=$$deb; \
+	part $(MAKE) --no-print-directory systemd-test DEB=$$deb; \
+	part $(MAKE) --no-print-directory k8s-test; \
 	echo "make test: total $$(($$(date +%s) - t0)) s"; \
 	if [ $$rc -eq 0 ]; then echo "make test: all suites passed"; \
 	else echo "make test: FAILED (see above)"; fi; exit $$rc
