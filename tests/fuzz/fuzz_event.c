@@ -21,11 +21,11 @@
  *     duplicate keys, no \u0000), with every documented field and the optional ones exactly
  *     when they are due, and comm, rule and hint decode to what the encoder promises (the
  *     bytes, with U+FFFD for each invalid one);
- *   - text: "TS VERDICT event proto addr:port" then " key=value" fields, each key once, then
- *     the hint on a second line exactly when there is one; its fields (lead positions and hint
- *     included) are exactly the JSON line's, in JSON order, each value the JSON one written the
- *     text way (bare when one plain word, else the same quoted string; null as "-"); comm, rule
- *     and hint read back as the original bytes;
+ *   - text, read back by tests/lib/text_check.h: "TS VERDICT event proto addr:port" then
+ *     " key=value" fields, each key once, then the hint on a second line exactly when there is
+ *     one; its fields (lead positions and hint included) are exactly the JSON line's, in JSON
+ *     order, each value the JSON one written the text way (bare when one plain word, else the
+ *     same quoted string; null as "-"); comm, rule and hint read back as the original bytes;
  *   - bg_event_format() is bg_record_event() + bg_record_render(), and bg_record_summary() is
  *     the text's first line without the time stamp and the newline;
  *   - a failed call leaves the buffer as it was.
@@ -44,6 +44,7 @@
 
 #include "event_fmt.h"
 #include "json_check.h"
+#include "text_check.h"
 
 #define SEL_RULE (1u << 0)
 #define SEL_SERVICE (1u << 1)
@@ -110,18 +111,6 @@ static const char *rule_name(const struct bg_policy_rule *r)
 static const char *rule_hint(const struct bg_policy_rule *r)
 {
 	return r && r->hint && r->hint[0] ? r->hint : NULL;
-}
-
-/* The text format's one plain word: [A-Za-z0-9-_.:/@+]+, written bare; anything else quoted. */
-static int safe_word(const unsigned char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || (s[i] && strchr("-_.:/@+", s[i]))))
-			return 0;
-	return n > 0;
 }
 
 /* A record key: [a-z0-9_]+. */
@@ -220,197 +209,28 @@ static void check_json_event(const struct bg_event *ev, const struct bg_policy_r
 
 /* ---- the text rendering, read back and compared with the JSON one --------------------------- */
 
-#define TF_KV 0
-#define TF_LEAD 1
-#define TF_LINE2 2
-
-/* A field of the text as a reader splits it: key (the lead positions stand for theirs), value. */
-struct tfield {
-	char key[JC_MAX_KEY];
-	size_t voff, vlen; /* in cur_line */
-	int where; /* TF_* */
-};
-
-static struct tfield tf[JC_MAX_MEMBERS];
-static size_t n_tf;
-
-static void tf_add(const char *key, size_t klen, size_t voff, size_t vlen, int where)
-{
-	CHECK(n_tf < JC_MAX_MEMBERS && klen < JC_MAX_KEY, "text: too many fields");
-	CHECK(vlen > 0, "text: empty value for %.*s", (int)klen, key);
-	memcpy(tf[n_tf].key, key, klen);
-	tf[n_tf].key[klen] = '\0';
-	tf[n_tf].voff = voff;
-	tf[n_tf].vlen = vlen;
-	tf[n_tf].where = where;
-	n_tf++;
-}
-
-/* The end of the value at cur_line[i]: a JSON string to its closing quote, else the next space. */
-static size_t tf_value_end(size_t i, size_t end)
-{
-	const char *err = NULL;
-	size_t e;
-
-	if (i < end && cur_line[i] == '"') {
-		/* The string ends at its closing quote: find it with the JSON checker. */
-		e = jc_string_end(cur_line, end, i, &err);
-		if (!e)
-			fail(i, "text: %s", err);
-		return e;
-	}
-	for (e = i; e < end && cur_line[e] != ' '; e++)
-		;
-	return e;
-}
-
-static size_t tf_space(size_t i, size_t end)
-{
-	if (i >= end || cur_line[i] != ' ')
-		fail(i, "text: fields must be separated by one space");
-	return i + 1;
-}
-
-/*
- * The text (cur_line, checked by check_text_lines()) split into its fields: the lead, then
- * " key=value" to the end of the first line, then the hint line if there is one.
- */
-static void text_split(int kind)
-{
-	static const char *const ev_lead[] = { "ts", "verdict", "event", "proto" };
-	static const char *const ag_lead[] = { "ts", "event", "state" };
-	const char *const *lead = kind == BG_REC_EVENT ? ev_lead : ag_lead;
-	size_t n_lead = kind == BG_REC_EVENT ? ARRAY_SIZE(ev_lead) : ARRAY_SIZE(ag_lead);
-	const char *nl = memchr(cur_line, '\n', cur_len);
-	size_t end = (size_t)(nl - cur_line), i = 0, e, k, ks, colon;
-
-	n_tf = 0;
-	for (k = 0; k < n_lead; k++) {
-		if (k)
-			i = tf_space(i, end);
-		e = tf_value_end(i, end);
-		tf_add(lead[k], strlen(lead[k]), i, e - i, TF_LEAD);
-		i = e;
-	}
-	if (kind == BG_REC_EVENT) {
-		/* ADDR:PORT: the port after the last colon, an IPv6 address in brackets. */
-		i = tf_space(i, end);
-		e = tf_value_end(i, end);
-		for (colon = e; colon > i && cur_line[colon - 1] != ':'; colon--)
-			;
-		CHECK(colon > i + 1, "text: no ADDR:PORT");
-		tf_add("addr", 4, i, colon - 1 - i, TF_LEAD);
-		tf_add("port", 4, colon, e - colon, TF_LEAD);
-		i = e;
-	}
-	while (i < end) {
-		i = tf_space(i, end);
-		for (ks = i;
-		     i < end && ((cur_line[i] >= 'a' && cur_line[i] <= 'z') ||
-				 (cur_line[i] >= '0' && cur_line[i] <= '9') || cur_line[i] == '_');
-		     i++)
-			;
-		if (i == ks || i >= end || cur_line[i] != '=')
-			fail(ks, "text: not key=value");
-		e = tf_value_end(i + 1, end);
-		tf_add(cur_line + ks, i - ks, i + 1, e - i - 1, TF_KV);
-		i = e;
-	}
-	if (end + 1 < cur_len)
-		tf_add("hint", 4, end + 8, cur_len - 1 - (end + 8), TF_LINE2);
-}
-
-/*
- * What the JSON value of @m must be in text, from the format's rules: null is "-"; a string
- * that is one plain word bare, anything else the same quoted string as in JSON; the verdict
- * lead in capitals, an address lead with colons in brackets; numbers and booleans as in JSON.
- * A trusted JSON value (@raw_json) is written as in JSON when it holds no space, else quoted as
- * a string that reads back as the JSON text.
- */
-static void check_text_vs_json(const struct tfield *f, const struct jc_member *m, int raw_json)
-{
-	static unsigned char dec[DEC_CAP], want[DEC_CAP + 2];
-	const char *jv = json_line + m->val_off, *v = cur_line + f->voff, *w = jv;
-	size_t dn, wn = m->val_len, i;
-
-	if (raw_json && memchr(jv, ' ', m->val_len)) {
-		CHECK(v[0] == '"', "text: %s, a JSON value with a space, is not quoted", f->key);
-		dn = jc_decode(cur_line, f->voff, f->vlen, dec, sizeof(dec));
-		if (dn != m->val_len || memcmp(dec, jv, dn))
-			fail(f->voff, "text: %s does not read back as its JSON value", f->key);
-		return;
-	} else if (raw_json) {
-		/* as in JSON */
-	} else if (m->val_len == 4 && !memcmp(jv, "null", 4)) {
-		w = "-";
-		wn = 1;
-	} else if (jv[0] == '"') {
-		dn = jc_decode(json_line, m->val_off, m->val_len, dec, sizeof(dec));
-		CHECK(dn != (size_t)-1, "JSON: %s does not decode", f->key);
-		if (f->where == TF_LEAD && !strcmp(f->key, "verdict")) {
-			CHECK(safe_word(dec, dn), "the verdict is not one word");
-			for (i = 0; i < dn; i++)
-				want[i] = dec[i] >= 'a' && dec[i] <= 'z' ? dec[i] - 32 : dec[i];
-			w = (const char *)want;
-			wn = dn;
-		} else if (f->where == TF_LEAD && !strcmp(f->key, "addr") && memchr(dec, ':', dn)) {
-			want[0] = '[';
-			memcpy(want + 1, dec, dn);
-			want[dn + 1] = ']';
-			w = (const char *)want;
-			wn = dn + 2;
-		} else if (safe_word(dec, dn)) {
-			w = (const char *)dec;
-			wn = dn;
-		}
-	}
-	if (f->vlen != wn || memcmp(v, w, wn))
-		fail(f->voff, "text: %s is not its JSON value %.*s written the text way", f->key,
-		     (int)m->val_len, jv);
-}
+/* The text in cur_line, split by check_text_lines() (tests/lib/text_check.h). */
+static struct tc text_t;
 
 /*
  * The text in cur_line renders the same fields as the JSON in json_line: exactly its keys, each
  * once, the key=value fields in JSON order, each value the JSON one written the text way.
  */
-static void check_same_fields(int kind, const char *raw_json)
+static void check_same_fields(const char *raw_json)
 {
-	const struct jc_member *m;
-	size_t k, i, idx, last = 0;
-	int any_kv = 0;
-
-	text_split(kind);
-	CHECK(n_tf == json_j.n_top, "text: %zu fields, JSON %zu", n_tf, json_j.n_top);
-	for (k = 0; k < n_tf; k++) {
-		for (i = 0; i < k; i++)
-			CHECK(strcmp(tf[i].key, tf[k].key), "text: key %s twice", tf[k].key);
-		m = jc_get(&json_j, tf[k].key);
-		if (!m)
-			fail(tf[k].voff, "text: key %s is not in the JSON line", tf[k].key);
-		idx = (size_t)(m - json_j.top);
-		if (tf[k].where == TF_KV) {
-			CHECK(!any_kv || idx > last, "text: %s out of JSON order", tf[k].key);
-			any_kv = 1;
-			last = idx;
-		}
-		check_text_vs_json(&tf[k], m, raw_json && !strcmp(raw_json, tf[k].key));
-	}
+	if (tc_same_fields(&text_t, &json_j, raw_json))
+		fail(text_t.err_pos, "text: %s", text_t.err);
 }
 
-static const struct tfield *tf_get(const char *key)
+static const struct tc_field *tf_get(const char *key)
 {
-	size_t k;
-
-	for (k = 0; k < n_tf; k++)
-		if (!strcmp(tf[k].key, key))
-			return &tf[k];
-	return NULL;
+	return tc_get(&text_t, key);
 }
 
 /* A text value that is the bare word raw (when it is one), else a string that reads back. */
 static void check_text_value(const char *key, const char *raw, size_t n)
 {
-	const struct tfield *f = tf_get(key);
+	const struct tc_field *f = tf_get(key);
 
 	if (!f)
 		fail(0, "text: %s missing", key);
@@ -418,7 +238,7 @@ static void check_text_value(const char *key, const char *raw, size_t n)
 		CHECK(f->vlen == 1 && cur_line[f->voff] == '-', "text: %s should be -", key);
 		return;
 	}
-	if (safe_word((const unsigned char *)raw, n)) {
+	if (tc_bare_string((const unsigned char *)raw, n)) {
 		if (f->vlen != n || memcmp(cur_line + f->voff, raw, n))
 			fail(f->voff, "text: %s is not the original word", key);
 		return;
@@ -432,20 +252,22 @@ static void check_text_event(const struct bg_event *ev, const struct bg_policy_r
 {
 	static const char *const lead[] = { "ts", "verdict", "event", "proto", "addr", "port" };
 	const char *name = rule_name(rule), *hint = rule_hint(rule);
-	const struct tfield *f;
+	const struct tc_field *f;
 	size_t k;
 
-	check_same_fields(BG_REC_EVENT, NULL);
+	check_same_fields(NULL);
 	/* The lead: plain words, the verdict in capitals. */
 	for (k = 0; k < ARRAY_SIZE(lead); k++) {
 		f = tf_get(lead[k]);
-		CHECK(f && f->where == TF_LEAD, "text: %s not in the lead", lead[k]);
+		CHECK(f && f->where == TC_LEAD, "text: %s not in the lead", lead[k]);
 		CHECK(cur_line[f->voff] != '"', "text: lead %s quoted", lead[k]);
 	}
-	for (k = 0; k < n_tf; k++)
-		if (cur_line[tf[k].voff] != '"' && strcmp(tf[k].key, "addr"))
-			CHECK(safe_word((const unsigned char *)cur_line + tf[k].voff, tf[k].vlen),
-			      "text: %s: a bare value that is not one plain word", tf[k].key);
+	for (k = 0; k < text_t.n_f; k++) {
+		f = &text_t.f[k];
+		if (cur_line[f->voff] != '"' && strcmp(f->key, "addr"))
+			CHECK(tc_bare_string((const unsigned char *)cur_line + f->voff, f->vlen),
+			      "text: %s: a bare value that is not one plain word", f->key);
+	}
 	if (!(ev->flags & BG_EV_F_NO_TASK))
 		check_text_value("comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
 	else
@@ -454,7 +276,7 @@ static void check_text_event(const struct bg_event *ev, const struct bg_policy_r
 	CHECK((lines == 2) == !!hint, "text: a hint line iff the rule has a hint");
 	if (hint) {
 		f = tf_get("hint");
-		CHECK(f && f->where == TF_LINE2, "text: the hint is not on its own line");
+		CHECK(f && f->where == TC_LINE2, "text: the hint is not on its own line");
 		check_text_value("hint", hint, strlen(hint));
 	}
 	CHECK(!tf_get("confined_addr") == !(ev->verdict == BG_VERDICT_CONFINE),
@@ -486,34 +308,18 @@ static void check_line(const struct bg_strbuf *sb, size_t start)
 
 /*
  * The text the last call appended: one line, or that line and a second "  hint=" line, each
- * obeying the line rules with nothing after the hint's one value. Returns the number of lines.
+ * obeying the line rules with nothing after the hint's one value (tc_split()). Returns the
+ * number of lines.
  */
-static int check_text_lines(const struct bg_strbuf *sb, size_t start)
+static int check_text_lines(const struct bg_strbuf *sb, size_t start, int event)
 {
-	const char *why, *nl;
-	size_t where, n1, e;
-
 	CHECK(sb->buf && sb->len > start, "nothing appended");
 	CHECK(strlen(sb->buf) == sb->len, "a NUL inside the buffer");
 	cur_line = sb->buf + start;
 	cur_len = sb->len - start;
-	nl = memchr(cur_line, '\n', cur_len);
-	CHECK(nl, "text: no newline");
-	n1 = (size_t)(nl - cur_line) + 1;
-	why = jc_line_rules(cur_line, n1, 1, &where);
-	if (why)
-		fail(where, "%s", why);
-	CHECK(n1 < 2 || cur_line[n1 - 2] != ' ', "text: a trailing space");
-	if (n1 == cur_len)
-		return 1;
-	why = jc_line_rules(cur_line + n1, cur_len - n1, 1, &where);
-	if (why)
-		fail(n1 + where, "line 2: %s", why);
-	CHECK(cur_len - n1 > 8 && !memcmp(cur_line + n1, "  hint=", 7),
-	      "text: a second line that is not \"  hint=\"");
-	e = tf_value_end(n1 + 7, cur_len - 1);
-	CHECK(e == cur_len - 1, "text: line 2 is not one hint value");
-	return 2;
+	if (tc_split(&text_t, cur_line, cur_len, event))
+		fail(text_t.err_pos, "text: %s", text_t.err);
+	return text_t.lines;
 }
 
 /* The summary appended at start: the text's first line without "TS " and without the newline. */
@@ -589,7 +395,7 @@ static void fuzz_event(const struct bg_event *ev, const struct bg_policy_rule *r
 			check_line(&sb, start);
 			check_json_event(ev, rp);
 		} else {
-			lines = check_text_lines(&sb, start);
+			lines = check_text_lines(&sb, start, 1);
 			check_text_event(ev, rp, lines);
 			CHECK(cur_len < sizeof(text), "text too long for the checker");
 			memcpy(text, cur_line, cur_len);
@@ -679,10 +485,12 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 		if (sel & SEL_AG_FEATURES) {
 			bg_record_json(&r, "features", features);
 			keys[n_keys++] = "features";
+			raw_json = "features";
 		}
 		if ((sel & SEL_AG_JSON) && strs[1]) {
 			bg_record_json(&r, "given", strs[1]);
-			keys[n_keys++] = raw_json = "given";
+			keys[n_keys++] = "given";
+			raw_json = raw_json ? "features given" : "given";
 			if (!json_printable(strs[1]))
 				want_ok = 0;
 			else if (!json_valid(strs[1]))
@@ -749,16 +557,17 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 			check_json_member_str(&json_j, "hint", strs[2],
 					      strs[2] ? strlen(strs[2]) : 0);
 		} else if (way == BG_FORMAT_TEXT) {
-			CHECK(check_text_lines(&sb, start) == 1, "agent text: more than one line");
+			CHECK(check_text_lines(&sb, start, 0) == 1,
+			      "agent text: more than one line");
 			CHECK(cur_len > strlen(r.ts) + 7 && !memcmp(cur_line, r.ts, strlen(r.ts)) &&
 				      !memcmp(cur_line + strlen(r.ts), " agent ", 7),
 			      "agent text: no \"TS agent\" lead");
-			check_same_fields(BG_REC_AGENT, raw_json);
+			check_same_fields(raw_json);
 			check_text_value("state", state, strlen(state));
 			check_text_value("service", strs[0], strs[0] ? strlen(strs[0]) : 0);
 			check_text_value("software", strs[1], strs[1] ? strlen(strs[1]) : 0);
 			check_text_value("hint", strs[2], strs[2] ? strlen(strs[2]) : 0);
-			CHECK(tf_get("hint")->where == TF_KV, "agent text: hint not inline");
+			CHECK(tf_get("hint")->where == TC_KV, "agent text: hint not inline");
 			memcpy(text, cur_line, cur_len);
 			text_len = cur_len;
 		} else {

@@ -27,6 +27,7 @@
 
 #include "event_fmt.h"
 #include "json_check.h"
+#include "text_check.h"
 #include "strbuf.h"
 #include "strbuf_seam.h"
 
@@ -65,43 +66,21 @@ static void assert_json_line(const struct bg_strbuf *sb, size_t start, struct jc
 
 /*
  * A text rendering: one line, or for an event with a hint the line and then one more, "  hint="
- * and the hint's value; each line obeys the line rules. Returns the number of lines.
+ * and the hint's value; each line obeys the line rules (tc_split(), tests/lib/text_check.h).
+ * Returns the number of lines.
  */
-static int assert_text_line(const struct bg_strbuf *sb, size_t start)
+static int assert_text_line(const struct bg_strbuf *sb, size_t start, int kind)
 {
-	const char *line = sb->buf + start, *nl, *why, *err = NULL;
-	size_t n = sb->len - start, n1, where, end;
+	static struct tc t;
+	const char *line = sb->buf + start;
+	size_t n = sb->len - start;
 
 	assert_non_null(sb->buf);
 	assert_true(n > 0);
 	assert_int_equal(strlen(line), n);
-	nl = memchr(line, '\n', n);
-	if (!nl)
-		fail_msg("%s: text does not end in a newline: %s", what_now, line);
-	n1 = (size_t)(nl - line) + 1;
-	why = jc_line_rules(line, n1, 1, &where);
-	if (why)
-		fail_msg("%s: %s at byte %zu of %s", what_now, why, where, line);
-	if (n1 == n)
-		return 1;
-	/* The second line: the hint, and nothing else. */
-	why = jc_line_rules(line + n1, n - n1, 1, &where);
-	if (why)
-		fail_msg("%s: line 2: %s at byte %zu of %s", what_now, why, where, line + n1);
-	if (strncmp(line + n1, "  hint=", 7))
-		fail_msg("%s: a second line that is not \"  hint=\": %s", what_now, line + n1);
-	end = n1 + 7;
-	if (line[end] == '"') {
-		end = jc_string_end(line, n - 1, end, &err);
-		if (!end)
-			fail_msg("%s: line 2: %s: %s", what_now, err, line + n1);
-	} else {
-		while (end < n - 1 && line[end] != ' ')
-			end++;
-	}
-	if (end != n - 1 || end == n1 + 7)
-		fail_msg("%s: line 2 is not one hint value: %s", what_now, line + n1);
-	return 2;
+	if (tc_split(&t, line, n, kind == BG_REC_EVENT))
+		fail_msg("%s: %s at byte %zu of %s", what_now, t.err, t.err_pos, line);
+	return t.lines;
 }
 
 /* Member @key is there and written exactly as @want (raw JSON text, escapes and all). */
@@ -118,229 +97,24 @@ static void assert_field(const struct jc *j, const char *key, const char *want)
 
 /* ---- the text rendering read back, and compared with the JSON one --------------------------- */
 
-/*
- * A field of a text rendering as a reader splits it: its key and its value as written. The lead
- * positions stand for their keys (ts, verdict, event, proto, addr, port for an event; ts, event,
- * state for an agent record), and an event's second line for "hint".
- */
-#define TF_KV 0
-#define TF_LEAD 1
-#define TF_LINE2 2
-
-struct tfield {
-	char key[JC_MAX_KEY];
-	const char *v;
-	size_t vlen;
-	int where; /* TF_* */
-};
-
-struct tfields {
-	struct tfield f[JC_MAX_MEMBERS];
-	size_t n;
-};
-
 /* What the last failed check found, for the message (and for test_same_fields_checker()). */
 static char tf_err[512];
-#define TF_FAIL(...) (snprintf(tf_err, sizeof(tf_err), __VA_ARGS__), -1)
-
-/* The text format's one plain word: [A-Za-z0-9-_.:/@+]+, written bare; anything else quoted. */
-static int safe_word(const unsigned char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || (s[i] && strchr("-_.:/@+", s[i]))))
-			return 0;
-	return n > 0;
-}
-
-static int tf_add(struct tfields *t, const char *key, size_t klen, const char *v, size_t vlen,
-		  int where)
-{
-	struct tfield *f;
-
-	if (t->n >= JC_MAX_MEMBERS || klen >= JC_MAX_KEY)
-		return TF_FAIL("too many fields or too long a key");
-	f = &t->f[t->n++];
-	memcpy(f->key, key, klen);
-	f->key[klen] = '\0';
-	f->v = v;
-	f->vlen = vlen;
-	f->where = where;
-	return 0;
-}
-
-/* The end of the value at s[i] in *e: a JSON string to its closing quote, else the next space. */
-static int tf_value_end(const char *s, size_t i, size_t end, size_t *e)
-{
-	const char *err = NULL;
-
-	if (i < end && s[i] == '"') {
-		*e = jc_string_end(s, end, i, &err);
-		if (!*e)
-			return TF_FAIL("%s at byte %zu", err, i);
-		return 0;
-	}
-	for (*e = i; *e < end && s[*e] != ' '; (*e)++)
-		;
-	if (*e == i)
-		return TF_FAIL("an empty value at byte %zu", i);
-	return 0;
-}
-
-static int tf_space(const char *s, size_t *i, size_t end)
-{
-	if (*i >= end || s[*i] != ' ')
-		return TF_FAIL("fields must be separated by one space (byte %zu)", *i);
-	(*i)++;
-	return 0;
-}
 
 /*
- * Split a text rendering (checked by assert_text_line()) into its fields: the lead, then
- * " key=value" to the end of the line, then the hint line if there is one.
- */
-static int text_split(const char *s, size_t n, int kind, struct tfields *t)
-{
-	static const char *const ev_lead[] = { "ts", "verdict", "event", "proto" };
-	static const char *const ag_lead[] = { "ts", "event", "state" };
-	const char *const *lead = kind == BG_REC_EVENT ? ev_lead : ag_lead;
-	size_t n_lead = kind == BG_REC_EVENT ? ARRAY_SIZE(ev_lead) : ARRAY_SIZE(ag_lead);
-	const char *nl = memchr(s, '\n', n), *colon;
-	size_t end, i = 0, e, k, ks;
-
-	t->n = 0;
-	if (!nl)
-		return TF_FAIL("no newline");
-	end = (size_t)(nl - s);
-	for (k = 0; k < n_lead; k++) {
-		if ((k && tf_space(s, &i, end)) || tf_value_end(s, i, end, &e) ||
-		    tf_add(t, lead[k], strlen(lead[k]), s + i, e - i, TF_LEAD))
-			return -1;
-		i = e;
-	}
-	if (kind == BG_REC_EVENT) {
-		/* ADDR:PORT: the port after the last colon, an IPv6 address in brackets. */
-		if (tf_space(s, &i, end) || tf_value_end(s, i, end, &e))
-			return -1;
-		for (colon = s + e - 1; colon > s + i && *colon != ':'; colon--)
-			;
-		if (*colon != ':' || colon == s + i || colon + 1 == s + e)
-			return TF_FAIL("no ADDR:PORT at byte %zu", i);
-		if (tf_add(t, "addr", 4, s + i, (size_t)(colon - (s + i)), TF_LEAD) ||
-		    tf_add(t, "port", 4, colon + 1, (size_t)(s + e - colon - 1), TF_LEAD))
-			return -1;
-		i = e;
-	}
-	while (i < end) {
-		if (tf_space(s, &i, end))
-			return -1;
-		for (ks = i; i < end && ((s[i] >= 'a' && s[i] <= 'z') ||
-					 (s[i] >= '0' && s[i] <= '9') || s[i] == '_');
-		     i++)
-			;
-		if (i == ks || i >= end || s[i] != '=')
-			return TF_FAIL("not key=value at byte %zu", ks);
-		if (tf_value_end(s, i + 1, end, &e) ||
-		    tf_add(t, s + ks, i - ks, s + i + 1, e - i - 1, TF_KV))
-			return -1;
-		i = e;
-	}
-	if (end + 1 < n) {
-		/* "  hint=" and one value to the final newline (assert_text_line() checks that). */
-		if (n < end + 10 || strncmp(s + end + 1, "  hint=", 7))
-			return TF_FAIL("a second line that is not the hint");
-		return tf_add(t, "hint", 4, s + end + 8, n - 1 - (end + 8), TF_LINE2);
-	}
-	return 0;
-}
-
-/*
- * What a JSON value must be in text, derived from the format's rules and not from the encoder:
- * null is "-"; a string that is one plain word is bare, anything else the same quoted string as
- * in JSON; the verdict lead is the word in capitals and an address lead with colons is in
- * brackets; numbers and booleans as in JSON. A trusted JSON value (@raw_json) is written as in
- * JSON when it holds no space, else quoted as a string that reads back as the JSON text.
- */
-static int text_value_ok(const struct tfield *f, const struct jc *j, const struct jc_member *m,
-			 int raw_json)
-{
-	static unsigned char dec[2048], want[2048 + 2];
-	const char *jv = j->s + m->val_off, *w = jv;
-	size_t dn, wn = m->val_len, i;
-
-	if (m->val_len == 4 && !memcmp(jv, "null", 4)) {
-		w = "-";
-		wn = 1;
-	} else if (raw_json && memchr(jv, ' ', m->val_len)) {
-		dn = f->vlen && f->v[0] == '"' ? jc_decode(f->v, 0, f->vlen, dec, sizeof(dec)) : 0;
-		if (dn != m->val_len || memcmp(dec, jv, dn))
-			return TF_FAIL("%s=%.*s is not the JSON %.*s quoted", f->key, (int)f->vlen,
-				       f->v, (int)m->val_len, jv);
-		return 0;
-	} else if (jv[0] == '"' && !raw_json) {
-		dn = jc_decode(j->s, m->val_off, m->val_len, dec, sizeof(dec));
-		if (dn == (size_t)-1)
-			return TF_FAIL("JSON %s does not decode", f->key);
-		if (f->where == TF_LEAD && !strcmp(f->key, "verdict")) {
-			for (i = 0; i < dn; i++)
-				want[i] = dec[i] >= 'a' && dec[i] <= 'z' ? dec[i] - 32 : dec[i];
-			if (!safe_word(dec, dn))
-				return TF_FAIL("the verdict is not one word");
-			w = (const char *)want;
-			wn = dn;
-		} else if (f->where == TF_LEAD && !strcmp(f->key, "addr") && memchr(dec, ':', dn)) {
-			want[0] = '[';
-			memcpy(want + 1, dec, dn);
-			want[dn + 1] = ']';
-			w = (const char *)want;
-			wn = dn + 2;
-		} else if (safe_word(dec, dn)) {
-			w = (const char *)dec;
-			wn = dn;
-		}
-	}
-	if (f->vlen != wn || memcmp(f->v, w, wn))
-		return TF_FAIL("%s is %.*s, want %.*s (JSON %.*s)", f->key, (int)f->vlen, f->v,
-			       (int)wn, w, (int)m->val_len, jv);
-	return 0;
-}
-
-/*
- * "JSON and text render the same fields": the text's keys (the lead positions and the hint line
- * included) are exactly the JSON line's, each once, the key=value fields in JSON order, and each
- * value is the JSON one written the text way. @raw_json names the one key, if any, that holds a
- * trusted JSON value (bg_record_json()). 0, or -1 with the reason in tf_err.
+ * "JSON and text render the same fields" (tc_same_fields(), tests/lib/text_check.h): the text's
+ * keys (the lead positions and the hint line included) are exactly the JSON line's, each once,
+ * the key=value fields in JSON order, and each value is the JSON one written the text way.
+ * @raw_json names the one key, if any, that holds a trusted JSON value (bg_record_json()).
+ * 0, or -1 with the reason in tf_err.
  */
 static int same_fields(const char *text, size_t tn, const struct jc *j, int kind,
 		       const char *raw_json)
 {
-	static struct tfields t;
-	const struct jc_member *m;
-	size_t k, i, idx, last = 0;
-	int any_kv = 0;
+	static struct tc t;
 
-	if (text_split(text, tn, kind, &t))
+	if (tc_split(&t, text, tn, kind == BG_REC_EVENT) || tc_same_fields(&t, j, raw_json)) {
+		snprintf(tf_err, sizeof(tf_err), "%s at byte %zu", t.err, t.err_pos);
 		return -1;
-	if (t.n != j->n_top)
-		return TF_FAIL("%zu fields in text, %zu in JSON", t.n, j->n_top);
-	for (k = 0; k < t.n; k++) {
-		for (i = 0; i < k; i++)
-			if (!strcmp(t.f[i].key, t.f[k].key))
-				return TF_FAIL("key %s twice", t.f[k].key);
-		m = jc_get(j, t.f[k].key);
-		if (!m)
-			return TF_FAIL("text has %s, JSON does not", t.f[k].key);
-		idx = (size_t)(m - j->top);
-		if (t.f[k].where == TF_KV) {
-			if (any_kv && idx <= last)
-				return TF_FAIL("%s out of JSON order", t.f[k].key);
-			any_kv = 1;
-			last = idx;
-		}
-		if (text_value_ok(&t.f[k], j, m, raw_json && !strcmp(raw_json, t.f[k].key)))
-			return -1;
 	}
 	return 0;
 }
@@ -459,7 +233,7 @@ static void format_one(struct bg_strbuf *sb, int format, const struct bg_event *
 	if (format == BG_FORMAT_JSON)
 		assert_json_line(sb, 0, j);
 	else
-		assert_text_line(sb, 0);
+		assert_text_line(sb, 0, BG_REC_EVENT);
 }
 
 /* ---- bg_json_string ------------------------------------------------------------------------- */
@@ -1023,7 +797,7 @@ static void check_case_json(const struct enc_case *c, const struct bg_strbuf *sb
 static void check_case_text(const struct enc_case *c, const struct bg_strbuf *sb,
 			    const struct jc *j)
 {
-	int lines = assert_text_line(sb, 0);
+	int lines = assert_text_line(sb, 0, BG_REC_EVENT);
 	size_t k;
 
 	if (c->text && strcmp(sb->buf, c->text))
@@ -1262,7 +1036,8 @@ static void test_event_rollback(void **state)
 
 					assert_json_line(&sb, before, &d);
 				} else {
-					assert_int_equal(assert_text_line(&sb, before), 2);
+					assert_int_equal(
+						assert_text_line(&sb, before, BG_REC_EVENT), 2);
 				}
 				free(copy);
 			}
@@ -1309,7 +1084,7 @@ static void test_event_appends(void **state)
 	assert_int_equal(sb.len, strlen(BASE_JSON) + strlen(BASE_TEXT));
 	assert_memory_equal(sb.buf, BASE_JSON, first);
 	assert_string_equal(sb.buf + first, BASE_TEXT);
-	assert_text_line(&sb, first);
+	assert_text_line(&sb, first, BG_REC_EVENT);
 	ev.seq++;
 	first = sb.len;
 	assert_int_equal(bg_event_format(&sb, BG_FORMAT_JSON, &ev, &rule, &wall), 0);
@@ -1341,7 +1116,7 @@ static void check_agent(const char *what, const struct bg_record *r, const char 
 		fail_msg("%s:\n got  %s want %s", what, sj.buf, want_json);
 	assert_int_equal(bg_record_render(&st, BG_FORMAT_TEXT, r), 0);
 	/* An agent record is one line, whatever its keys (a "hint" too). */
-	assert_int_equal(assert_text_line(&st, 0), 1);
+	assert_int_equal(assert_text_line(&st, 0, BG_REC_AGENT), 1);
 	if (strcmp(st.buf, want_text))
 		fail_msg("%s:\n got  %s want %s", what, st.buf, want_text);
 	assert_same_fields(st.buf, st.len, &j, BG_REC_AGENT, raw_json);
