@@ -368,13 +368,24 @@ void bg_record_end(struct bg_record *r)
 		f->type = BG_FV_END;
 }
 
+/* Top-level fields only: a key inside an object names another field ("pod"'s "uid"). */
 const struct bg_field *bg_record_get(const struct bg_record *r, const char *key)
 {
+	int depth = 0;
 	size_t i;
 
-	for (i = 0; i < r->n; i++)
-		if (!strcmp(r->f[i].key, key))
+	if (!r || !key)
+		return NULL;
+	for (i = 0; i < r->n && i < BG_RECORD_MAX_FIELDS; i++) {
+		if (r->f[i].type == BG_FV_END) {
+			depth -= depth > 0;
+			continue;
+		}
+		if (!depth && r->f[i].key && !strcmp(r->f[i].key, key))
 			return &r->f[i];
+		if (r->f[i].type == BG_FV_OBJ)
+			depth++;
+	}
 	return NULL;
 }
 

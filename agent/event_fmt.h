@@ -106,6 +106,10 @@ void bg_record_json(struct bg_record *r, const char *key, const char *json);
 /* Fields between these two form the object "key": {...} (text: key.sub=, journal: KEY_SUB=). */
 void bg_record_obj(struct bg_record *r, const char *key);
 void bg_record_end(struct bg_record *r);
+/*
+ * The first top-level field named key (an object's own field included, not a field inside one),
+ * or NULL: also for r or key NULL.
+ */
 const struct bg_field *bg_record_get(const struct bg_record *r, const char *key);
 
 /*

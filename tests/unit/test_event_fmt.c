@@ -1249,6 +1249,36 @@ static void test_agent_record_hostile(void **state)
 		    NULL);
 }
 
+/*
+ * bg_record_get() finds a top-level field by its key: not a field inside an object, not the
+ * end of one, not a field with a NULL key; and NULL for a NULL record or key, not a crash.
+ */
+static void test_record_get(void **state)
+{
+	struct bg_record r;
+
+	(void)state;
+	assert_null(bg_record_get(NULL, "ts"));
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	assert_null(bg_record_get(&r, NULL));
+	bg_record_uint(&r, NULL, 1);
+	bg_record_obj(&r, "pod");
+	bg_record_str(&r, "uid", "inner");
+	bg_record_end(&r);
+	bg_record_uint(&r, "uid", 7);
+	assert_null(bg_record_get(&r, NULL));
+	assert_non_null(bg_record_get(&r, "state"));
+	assert_int_equal(bg_record_get(&r, "state")->type, BG_FV_STR);
+	/* The top-level uid, not the pod's, though the pod's comes first. */
+	assert_non_null(bg_record_get(&r, "uid"));
+	assert_int_equal(bg_record_get(&r, "uid")->type, BG_FV_UINT);
+	assert_int_equal(bg_record_get(&r, "uid")->u, 7);
+	assert_non_null(bg_record_get(&r, "pod"));
+	assert_int_equal(bg_record_get(&r, "pod")->type, BG_FV_OBJ);
+	assert_null(bg_record_get(&r, "end"));
+	assert_null(bg_record_get(&r, ""));
+}
+
 /* Render @r every way; each must fail with @want and leave sb as it was. */
 static void assert_render_fails(struct bg_strbuf *sb, const struct bg_record *r, int want,
 				const char *what)
@@ -1459,6 +1489,7 @@ int main(void)
 		cmocka_unit_test(test_agent_record),
 		cmocka_unit_test(test_agent_record_types),
 		cmocka_unit_test(test_agent_record_hostile),
+		cmocka_unit_test(test_record_get),
 		cmocka_unit_test(test_agent_record_errors),
 		cmocka_unit_test(test_agent_record_rollback),
 		cmocka_unit_test(test_record_summary),
