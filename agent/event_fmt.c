@@ -313,7 +313,7 @@ void bg_record_strn(struct bg_record *r, const char *key, const char *s, size_t 
 		return;
 	f->type = s ? BG_FV_STR : BG_FV_NULL;
 	f->s = s;
-	f->len = s ? n : 0;
+	f->len = s ? strnlen(s, n) : 0;
 }
 
 void bg_record_str(struct bg_record *r, const char *key, const char *s)
@@ -450,7 +450,7 @@ int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct
 	/* No task fields where nothing is known (an accept on a listener older than the agent). */
 	if (!(ev->flags & BG_EV_F_NO_TASK)) {
 		bg_record_uint(r, "pid", ev->pid);
-		bg_record_strn(r, "comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
+		bg_record_strn(r, "comm", ev->comm, BG_COMM_LEN);
 		if (m->exe)
 			bg_record_str(r, "exe", m->exe);
 		bg_record_uint(r, "uid", ev->uid);

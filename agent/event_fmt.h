@@ -99,6 +99,7 @@ int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct
 int bg_record_agent(struct bg_record *r, const char *state, const struct timespec *wall,
 		    int priority);
 void bg_record_str(struct bg_record *r, const char *key, const char *s); /* NULL: null */
+/* At most n bytes of s, up to its first NUL (a kernel buffer may hold garbage after it). */
 void bg_record_strn(struct bg_record *r, const char *key, const char *s, size_t n);
 void bg_record_uint(struct bg_record *r, const char *key, unsigned long long v);
 void bg_record_bool(struct bg_record *r, const char *key, int v);

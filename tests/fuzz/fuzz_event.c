@@ -30,9 +30,9 @@
  *     the text's first line without the time stamp and the newline;
  *   - a failed call leaves the buffer as it was.
  * It also feeds the raw input to bg_json_string(), and builds an agent record from it (hostile
- * state and string values, a JSON value, a key, an overflow) with the same checks: one line,
- * strict JSON with the fields added in order, the same fields in text, refusal (-EINVAL, the
- * buffer unchanged) exactly when the record breaks a rule.
+ * state and string values, comm as a kernel buffer, a JSON value, a key, an overflow) with the
+ * same checks: one line, strict JSON with the fields added in order, the same fields in text,
+ * refusal (-EINVAL, the buffer unchanged) exactly when the record breaks a rule.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -482,6 +482,9 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 		keys[n_keys++] = "pinned";
 		bg_record_str(&r, "none", NULL);
 		keys[n_keys++] = "none";
+		/* A kernel buffer: up to its first NUL, nothing of what follows. */
+		bg_record_strn(&r, "comm", ev->comm, BG_COMM_LEN);
+		keys[n_keys++] = "comm";
 		if (sel & SEL_AG_FEATURES) {
 			bg_record_json(&r, "features", features);
 			keys[n_keys++] = "features";
@@ -556,6 +559,8 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 					      strs[1] ? strlen(strs[1]) : 0);
 			check_json_member_str(&json_j, "hint", strs[2],
 					      strs[2] ? strlen(strs[2]) : 0);
+			check_json_member_str(&json_j, "comm", ev->comm,
+					      strnlen(ev->comm, BG_COMM_LEN));
 		} else if (way == BG_FORMAT_TEXT) {
 			CHECK(check_text_lines(&sb, start, 0) == 1,
 			      "agent text: more than one line");
@@ -567,6 +572,7 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 			check_text_value("service", strs[0], strs[0] ? strlen(strs[0]) : 0);
 			check_text_value("software", strs[1], strs[1] ? strlen(strs[1]) : 0);
 			check_text_value("hint", strs[2], strs[2] ? strlen(strs[2]) : 0);
+			check_text_value("comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
 			CHECK(tf_get("hint")->where == TC_KV, "agent text: hint not inline");
 			memcpy(text, cur_line, cur_len);
 			text_len = cur_len;

@@ -1215,6 +1215,30 @@ static void test_agent_record_types(void **state)
 		    WALL_STR " agent ready n=42 features=-\n", "n");
 }
 
+/*
+ * bg_record_strn() takes at most n bytes and stops at the first NUL among them: a kernel comm
+ * buffer may hold garbage after its terminator, and none of it may reach the line.
+ */
+static void test_record_strn(void **state)
+{
+	static const char comm[16] = "ab\0\n{\"uid\":0}x";
+	static const char full[4] = { 'w', 'x', 'y', 'z' }; /* no NUL at all */
+	struct bg_record r;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_strn(&r, "comm", comm, sizeof(comm));
+	bg_record_strn(&r, "empty", comm + 2, sizeof(comm) - 2);
+	bg_record_strn(&r, "full", full, sizeof(full));
+	bg_record_strn(&r, "cut", full, 2);
+	assert_int_equal(bg_record_get(&r, "comm")->len, 2);
+	assert_int_equal(bg_record_get(&r, "empty")->len, 0);
+	check_agent("strn stops at a NUL", &r,
+		    AGENT_JSON("\"ready\"", ",\"comm\":\"ab\",\"empty\":\"\",\"full\":\"wxyz\","
+					    "\"cut\":\"wx\""),
+		    WALL_STR " agent ready comm=ab empty=\"\" full=wxyz cut=wx\n", NULL);
+}
+
 /* A state and string values from outside (a policy path, an error message) are escaped. */
 static void test_agent_record_hostile(void **state)
 {
@@ -1488,6 +1512,7 @@ int main(void)
 		cmocka_unit_test(test_event_appends),
 		cmocka_unit_test(test_agent_record),
 		cmocka_unit_test(test_agent_record_types),
+		cmocka_unit_test(test_record_strn),
 		cmocka_unit_test(test_agent_record_hostile),
 		cmocka_unit_test(test_record_get),
 		cmocka_unit_test(test_agent_record_errors),
