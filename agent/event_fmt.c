@@ -594,13 +594,77 @@ static int key_ok(const char *k)
 	return 1;
 }
 
+/*
+ * The journal's name of field i without its BINDGUARD_ prefix: "obj_key" inside an object, else
+ * the key; its c-th character (lower case), or 0 past its end.
+ */
+static char journal_name_at(const struct bg_record *r, const int *parent, size_t i, size_t c)
+{
+	const char *obj = parent[i] >= 0 ? r->f[parent[i]].key : NULL;
+	size_t olen = obj ? strlen(obj) : 0;
+
+	if (c < olen)
+		return obj[c];
+	if (obj && c == olen)
+		return '_';
+	return r->f[i].key[c - (obj ? olen + 1 : 0)];
+}
+
+static int journal_names_equal(const struct bg_record *r, const int *parent, size_t i, size_t j)
+{
+	size_t c;
+	char a;
+
+	for (c = 0;; c++) {
+		a = journal_name_at(r, parent, i, c);
+		if (a != journal_name_at(r, parent, j, c))
+			return 0;
+		if (!a)
+			return 1;
+	}
+}
+
+/*
+ * No key twice at one level: a JSON object with two members of one name is read differently
+ * by different consumers (the first wins, the last wins, or the line is refused), which is how
+ * an injected field would pass for the real one. Nor two fields that the journal would name
+ * alike: "pod_uid" and the "uid" of object "pod" are both BINDGUARD_POD_UID. Keys are valid.
+ */
+static int keys_unique(const struct bg_record *r)
+{
+	int parent[BG_RECORD_MAX_FIELDS], cur = -1;
+	size_t i, j;
+
+	for (i = 0; i < r->n; i++) {
+		parent[i] = cur;
+		if (r->f[i].type == BG_FV_OBJ)
+			cur = (int)i;
+		else if (r->f[i].type == BG_FV_END)
+			cur = -1;
+	}
+	for (i = 0; i < r->n; i++) {
+		if (r->f[i].type == BG_FV_END)
+			continue;
+		for (j = i + 1; j < r->n; j++) {
+			if (r->f[j].type == BG_FV_END)
+				continue;
+			if (parent[i] == parent[j] && !strcmp(r->f[i].key, r->f[j].key))
+				return 0;
+			if (r->f[i].type != BG_FV_OBJ && r->f[j].type != BG_FV_OBJ &&
+			    journal_names_equal(r, parent, i, j))
+				return 0;
+		}
+	}
+	return 1;
+}
+
 static int record_ok(const struct bg_record *r)
 {
 	size_t i;
 
 	int depth = 0;
 
-	if (r->overflow || r->n < 2)
+	if (r->overflow || r->n < 2 || r->n > BG_RECORD_MAX_FIELDS)
 		return 0;
 	for (i = 0; i < r->n; i++) {
 		if (r->f[i].type == BG_FV_OBJ && depth++)
@@ -615,7 +679,7 @@ static int record_ok(const struct bg_record *r)
 		if (r->f[i].type == BG_FV_JSON && !json_value_ok(r->f[i].s, r->f[i].len))
 			return 0;
 	}
-	return depth == 0;
+	return depth == 0 && keys_unique(r);
 }
 
 /*

@@ -45,7 +45,11 @@ int bg_rfc3339(struct bg_strbuf *sb, const struct timespec *wall);
 /*
  * A record is one list of fields, rendered three ways from that one list so the formats cannot
  * drift apart: JSON (one object per line), text (key=value) and journal fields (BINDGUARD_KEY=).
- * Keys are [a-z0-9_]+. String values may hold any bytes: every rendering escapes them. A JSON
+ * Keys are [a-z0-9_]+, each once at its level (top level, or inside one object), and no two
+ * fields may share a journal name (top-level "pod_uid" and the "uid" of object "pod" would both
+ * be BINDGUARD_POD_UID): a record that breaks either is refused by every rendering, since a
+ * member twice in one JSON object is read differently by different consumers. String values
+ * may hold any bytes: every rendering escapes them. A JSON
  * value (BG_FV_JSON) is trusted pre-encoded JSON made by the agent itself (one line, ASCII).
  * Values point into the record or into storage that outlives the rendering.
  */

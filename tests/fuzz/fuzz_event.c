@@ -11,8 +11,9 @@
  *   bytes 0..111   struct bg_event (zero-padded when the input is shorter);
  *   byte  112      selector: bit 0 a rule is given, bits 1..3 it has a service, software, hint;
  *                  for the agent record, bit 4 a features map, bit 5 a JSON value taken from
- *                  the software string, bit 6 a field keyed by the service string, bit 7
- *                  ev.gen % 64 filler fields (past BG_RECORD_MAX_FIELDS: an overflow);
+ *                  the software string, bit 6 a field keyed by the service string (in an
+ *                  object when bit 0 of ev.family is set), bit 7 ev.gen % 64 filler fields
+ *                  (past BG_RECORD_MAX_FIELDS: an overflow);
  *   the rest       service, software and hint, separated by NUL bytes;
  *
  * formats the event as JSON and as text, and aborts on any broken invariant:
@@ -457,7 +458,7 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 	const char *state = strs[2] ? strs[2] : "ready";
 	const char *raw_json = NULL, *keys[BG_RECORD_MAX_FIELDS + 80];
 	struct bg_strbuf sb = BG_STRBUF_INIT;
-	size_t start, n_keys = 0, k, n_fill = 0, text_len = 0;
+	size_t start, n_keys = 0, n_rec = 0, k, n_fill = 0, text_len = 0;
 	int way, err, want_ok = 1, trusted = 1;
 	struct bg_record r;
 
@@ -507,24 +508,38 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 			keys[n_keys++] = fill_keys[k];
 		}
 		/*
-		 * A key from outside: refused unless [a-z0-9_]+. Keys are unique by the caller's
-		 * contract (the encoder does not check it), so a duplicate is not added, nor is
-		 * one longer than the JSON checker reads (the agent's keys are short constants).
+		 * A key from outside: refused unless [a-z0-9_]+, and refused when it repeats a key
+		 * of its level. With bit 0 of the family it goes into an object "pod" after a
+		 * "name". Not one longer than the JSON checker reads (the agent's keys are short).
 		 */
+		n_rec = n_keys;
 		if ((sel & SEL_AG_KEY) && strs[0] && strlen(strs[0]) < JC_MAX_KEY) {
-			for (k = 0; k < n_keys && strcmp(keys[k], strs[0]); k++)
-				;
-			if (k == n_keys) {
+			if (!key_ok(strs[0]))
+				want_ok = 0;
+			if (ev->family & 1) {
+				bg_record_obj(&r, "pod");
+				bg_record_str(&r, "name", strs[1]);
+				bg_record_uint(&r, strs[0], 1);
+				bg_record_end(&r);
+				keys[n_keys++] = "pod";
+				n_rec += 4;
+				/* No top-level key starts with "pod_": no journal name repeats. */
+				if (!strcmp(strs[0], "name"))
+					want_ok = 0;
+			} else {
+				for (k = 0; k < n_keys && strcmp(keys[k], strs[0]); k++)
+					;
+				if (k < n_keys)
+					want_ok = 0;
 				bg_record_uint(&r, strs[0], 1);
 				keys[n_keys++] = strs[0];
-				if (!key_ok(strs[0]))
-					want_ok = 0;
+				n_rec++;
 			}
 		}
-		CHECK(r.overflow == (n_keys > BG_RECORD_MAX_FIELDS), "agent: overflow not flagged");
-		CHECK(r.n == (n_keys > BG_RECORD_MAX_FIELDS ? BG_RECORD_MAX_FIELDS : n_keys),
-		      "agent: %zu fields, want %zu", r.n, n_keys);
-		if (n_keys > BG_RECORD_MAX_FIELDS)
+		CHECK(r.overflow == (n_rec > BG_RECORD_MAX_FIELDS), "agent: overflow not flagged");
+		CHECK(r.n == (n_rec > BG_RECORD_MAX_FIELDS ? BG_RECORD_MAX_FIELDS : n_rec),
+		      "agent: %zu fields, want %zu", r.n, n_rec);
+		if (n_rec > BG_RECORD_MAX_FIELDS)
 			want_ok = 0;
 	}
 

@@ -1239,6 +1239,34 @@ static void test_record_strn(void **state)
 		    WALL_STR " agent ready comm=ab empty=\"\" full=wxyz cut=wx\n", NULL);
 }
 
+/*
+ * Objects: a key may repeat at another level (the pod's "uid" and the caller's) or in another
+ * object; text names a field of an object "obj.key".
+ */
+static void test_record_objects(void **state)
+{
+	struct bg_record r;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_uint(&r, "uid", 0);
+	bg_record_obj(&r, "pod");
+	bg_record_str(&r, "name", "web-1");
+	bg_record_str(&r, "uid", "5e1f");
+	bg_record_end(&r);
+	bg_record_obj(&r, "node");
+	bg_record_str(&r, "name", "n 1");
+	bg_record_end(&r);
+	bg_record_str(&r, "name", NULL);
+	check_agent("objects", &r,
+		    AGENT_JSON("\"ready\"",
+			       ",\"uid\":0,\"pod\":{\"name\":\"web-1\",\"uid\":\"5e1f\"},"
+			       "\"node\":{\"name\":\"n 1\"},\"name\":null"),
+		    WALL_STR " agent ready uid=0 pod.name=web-1 pod.uid=5e1f node.name=\"n 1\" "
+			     "name=-\n",
+		    NULL);
+}
+
 /* A state and string values from outside (a policy path, an error message) are escaped. */
 static void test_agent_record_hostile(void **state)
 {
@@ -1371,6 +1399,63 @@ static void test_agent_record_errors(void **state)
 		bg_record_uint(&r, "ok_1", 1);
 		bg_record_uint(&r, key, 1);
 		assert_render_fails(&sb, &r, -EINVAL, key ? key : "(null key)");
+	}
+
+	/*
+	 * A key twice at one level: JSON consumers disagree on which member wins, so a record
+	 * with one is refused. The same for two fields the journal would name alike
+	 * (BINDGUARD_POD_UID for both "pod_uid" and the pod's "uid").
+	 */
+	for (k = 0; k < 8; k++) {
+		assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+		switch (k) {
+		case 0: /* a plain key twice */
+			bg_record_uint(&r, "rules", 1);
+			bg_record_str(&r, "rules", "x");
+			break;
+		case 1: /* a lead key again */
+			bg_record_str(&r, "state", "ok");
+			break;
+		case 2:
+			bg_record_str(&r, "ts", "2000-01-01T00:00:00.000000Z");
+			break;
+		case 3: /* inside an object */
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "name", "a");
+			bg_record_str(&r, "name", "b");
+			bg_record_end(&r);
+			break;
+		case 4: /* an object and a value of the same name */
+			bg_record_str(&r, "pod", "x");
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "name", "a");
+			bg_record_end(&r);
+			break;
+		case 5: /* two objects of the same name */
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "name", "a");
+			bg_record_end(&r);
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "uid", "b");
+			bg_record_end(&r);
+			break;
+		case 6: /* one journal field name for two fields */
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "uid", "a");
+			bg_record_end(&r);
+			bg_record_str(&r, "pod_uid", "b");
+			break;
+		case 7:
+			bg_record_obj(&r, "a");
+			bg_record_str(&r, "b_c", "1");
+			bg_record_end(&r);
+			bg_record_obj(&r, "a_b");
+			bg_record_str(&r, "c", "2");
+			bg_record_end(&r);
+			break;
+		}
+		snprintf(keys[0], sizeof(keys[0]), "dup %zu", k);
+		assert_render_fails(&sb, &r, -EINVAL, keys[0]);
 	}
 
 	/* A JSON value that would break the line. */
@@ -1513,6 +1598,7 @@ int main(void)
 		cmocka_unit_test(test_agent_record),
 		cmocka_unit_test(test_agent_record_types),
 		cmocka_unit_test(test_record_strn),
+		cmocka_unit_test(test_record_objects),
 		cmocka_unit_test(test_agent_record_hostile),
 		cmocka_unit_test(test_record_get),
 		cmocka_unit_test(test_agent_record_errors),
