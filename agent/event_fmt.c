@@ -27,6 +27,8 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include <jansson.h>
+
 #include "event_fmt.h"
 #include "whois.h"
 
@@ -504,19 +506,75 @@ int bg_record_agent(struct bg_record *r, const char *state, const struct timespe
 	return 0;
 }
 
-/* A trusted pre-encoded JSON value must be one line of printable ASCII. */
-static int json_value_ok(const char *s, size_t n)
+/* A JSON value, without the spaces around it (JSON's other white space is refused anyway). */
+static void json_span(const struct bg_field *f, const char **s, size_t *n)
 {
+	*s = f->s;
+	*n = f->len;
+	while (*n && **s == ' ') {
+		(*s)++;
+		(*n)--;
+	}
+	while (*n && (*s)[*n - 1] == ' ')
+		(*n)--;
+}
+
+/* Whether the parsed value v nests at most depth levels of arrays and objects. */
+static int json_depth_ok(json_t *v, int depth)
+{
+	const char *key;
+	json_t *e;
 	size_t i;
 
+	if (!json_is_object(v) && !json_is_array(v))
+		return 1;
+	if (depth <= 0)
+		return 0;
+	if (json_is_array(v)) {
+		json_array_foreach(v, i, e) if (!json_depth_ok(e, depth - 1)) return 0;
+		return 1;
+	}
+	json_object_foreach(v, key, e) if (!json_depth_ok(e, depth - 1)) return 0;
+	return 1;
+}
+
+/*
+ * A JSON value is embedded in the JSON line as it is, so it must be exactly one JSON value:
+ * else it could end early and add members of its own (1,"verdict":"allow"). One line of
+ * printable ASCII; then jansson's strict reading, with duplicate members and \u0000 refused
+ * (and integers past 63 bits read as reals, since the agent writes u64 counters), and at most
+ * BG_JSON_MAX_DEPTH levels of nesting. 0, -EINVAL, or -ENOMEM if jansson ran out of memory.
+ */
+static int json_value_check(const struct bg_field *f)
+{
+	json_error_t e;
+	const char *s;
+	json_t *v;
+	size_t n, i;
+	int ok;
+
+	if (!f->s)
+		return -EINVAL;
+	json_span(f, &s, &n);
+	if (!n)
+		return -EINVAL;
 	for (i = 0; i < n; i++)
 		if ((unsigned char)s[i] < 0x20 || (unsigned char)s[i] >= 0x7f)
-			return 0;
-	return n > 0;
+			return -EINVAL;
+	v = json_loadb(s, n, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL,
+		       &e);
+	if (!v)
+		return json_error_code(&e) == json_error_out_of_memory ? -ENOMEM : -EINVAL;
+	ok = json_depth_ok(v, BG_JSON_MAX_DEPTH);
+	json_decref(v);
+	return ok ? 0 : -EINVAL;
 }
 
 static void render_json_value(struct bg_strbuf *sb, const struct bg_field *f)
 {
+	const char *s;
+	size_t n;
+
 	switch (f->type) {
 	case BG_FV_STR:
 		bg_json_string(sb, f->s, f->len);
@@ -528,7 +586,8 @@ static void render_json_value(struct bg_strbuf *sb, const struct bg_field *f)
 		bg_strbuf_puts(sb, f->u ? "true" : "false");
 		break;
 	case BG_FV_JSON:
-		bg_strbuf_append(sb, f->s, f->len);
+		json_span(f, &s, &n);
+		bg_strbuf_append(sb, s, n);
 		break;
 	default:
 		bg_strbuf_puts(sb, "null");
@@ -564,16 +623,17 @@ static void text_word(struct bg_strbuf *sb, const char *s, size_t n)
 
 static void render_text_value(struct bg_strbuf *sb, const struct bg_field *f)
 {
+	const char *s;
+	size_t n;
+
 	switch (f->type) {
 	case BG_FV_STR:
 		text_word(sb, f->s, f->len);
 		break;
 	case BG_FV_JSON:
-		/* Our own compact JSON: one word unless it holds a space, then quoted as a string. */
-		if (memchr(f->s, ' ', f->len))
-			bg_json_string(sb, f->s, f->len);
-		else
-			bg_strbuf_append(sb, f->s, f->len);
+		/* Always a string: bare, {...} or [...] would be tokens the format does not have. */
+		json_span(f, &s, &n);
+		bg_json_string(sb, s, n);
 		break;
 	case BG_FV_NULL:
 		bg_strbuf_puts(sb, "-");
@@ -658,28 +718,36 @@ static int keys_unique(const struct bg_record *r)
 	return 1;
 }
 
-static int record_ok(const struct bg_record *r)
+/* Whether the record can be rendered: 0, -EINVAL if it breaks a rule, -ENOMEM. */
+static int record_check(const struct bg_record *r)
 {
+	int depth = 0, err;
 	size_t i;
 
-	int depth = 0;
-
 	if (r->overflow || r->n < 2 || r->n > BG_RECORD_MAX_FIELDS)
-		return 0;
+		return -EINVAL;
 	for (i = 0; i < r->n; i++) {
 		if (r->f[i].type == BG_FV_OBJ && depth++)
-			return 0; /* one level only */
+			return -EINVAL; /* one level only */
 		if (r->f[i].type == BG_FV_END) {
 			if (!depth--)
-				return 0;
+				return -EINVAL;
 			continue;
 		}
 		if (!key_ok(r->f[i].key))
-			return 0;
-		if (r->f[i].type == BG_FV_JSON && !json_value_ok(r->f[i].s, r->f[i].len))
-			return 0;
+			return -EINVAL;
 	}
-	return depth == 0 && keys_unique(r);
+	if (depth || !keys_unique(r))
+		return -EINVAL;
+	/* Last, as the dearest check: jansson reads each JSON value. */
+	for (i = 0; i < r->n; i++) {
+		if (r->f[i].type != BG_FV_JSON)
+			continue;
+		err = json_value_check(&r->f[i]);
+		if (err)
+			return err;
+	}
+	return 0;
 }
 
 /*
@@ -787,11 +855,13 @@ static void render_text(struct bg_strbuf *sb, const struct bg_record *r, int wit
 int bg_record_render(struct bg_strbuf *sb, int format, const struct bg_record *r)
 {
 	size_t start, i;
+	int err;
 
 	if (!sb || !r || (format != BG_FORMAT_JSON && format != BG_FORMAT_TEXT))
 		return -EINVAL;
-	if (!record_ok(r))
-		return -EINVAL;
+	err = record_check(r);
+	if (err)
+		return err;
 	if (sb->err)
 		return sb->err;
 	start = sb->len;
@@ -826,9 +896,15 @@ int bg_record_render(struct bg_strbuf *sb, int format, const struct bg_record *r
 int bg_record_summary(struct bg_strbuf *sb, const struct bg_record *r)
 {
 	size_t start;
+	int err;
 
-	if (!sb || !r || !record_ok(r))
+	if (!sb || !r)
 		return -EINVAL;
+	err = record_check(r);
+	if (err)
+		return err;
+	if (sb->err)
+		return sb->err;
 	start = sb->len;
 	render_text(sb, r, 0);
 	/* One line: drop the newline. */

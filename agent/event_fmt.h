@@ -49,8 +49,12 @@ int bg_rfc3339(struct bg_strbuf *sb, const struct timespec *wall);
  * fields may share a journal name (top-level "pod_uid" and the "uid" of object "pod" would both
  * be BINDGUARD_POD_UID): a record that breaks either is refused by every rendering, since a
  * member twice in one JSON object is read differently by different consumers. String values
- * may hold any bytes: every rendering escapes them. A JSON
- * value (BG_FV_JSON) is trusted pre-encoded JSON made by the agent itself (one line, ASCII).
+ * may hold any bytes: every rendering escapes them. A JSON value (BG_FV_JSON, e.g. the features
+ * map) is JSON text written into the JSON line as it is, so every rendering first checks that
+ * it is exactly one JSON value: printable ASCII, read by jansson with duplicate members and
+ * \u0000 refused, nested at most BG_JSON_MAX_DEPTH deep; spaces around it are dropped. A record
+ * with one that is not is refused, since 1,"verdict":"allow" would add a member. Text writes it
+ * as a quoted string of its JSON text, the journal as its JSON text.
  * Values point into the record or into storage that outlives the rendering.
  */
 #define BG_FV_NULL 0
@@ -72,6 +76,7 @@ struct bg_field {
 #define BG_REC_EVENT 1 /* a ring-buffer or reconcile event */
 #define BG_REC_AGENT 2 /* a lifecycle or status record of the agent */
 #define BG_RECORD_MAX_FIELDS 48
+#define BG_JSON_MAX_DEPTH 16 /* nesting of a BG_FV_JSON value: [[1]] is 2 */
 
 struct bg_record {
 	int kind; /* BG_REC_* */

@@ -57,8 +57,11 @@ static int tc_add(struct tc *t, const char *key, size_t klen, size_t voff, size_
 	return 0;
 }
 
-/* The end of the value at s[i] in *e: a JSON string to its closing quote, else the next space. */
-static int tc_value_end(struct tc *t, size_t i, size_t end, size_t *e)
+/*
+ * The end of the value at s[i] in *e: a JSON string to its closing quote, else a bare word to the
+ * next space, made of plain characters only (and of brackets too for ADDR:PORT).
+ */
+static int tc_value_end(struct tc *t, size_t i, size_t end, size_t *e, int addr)
 {
 	const char *err = NULL;
 
@@ -69,7 +72,9 @@ static int tc_value_end(struct tc *t, size_t i, size_t end, size_t *e)
 		return 0;
 	}
 	for (*e = i; *e < end && t->s[*e] != ' '; (*e)++)
-		;
+		if (!tc_plain((unsigned char)t->s[*e]) &&
+		    !(addr && (t->s[*e] == '[' || t->s[*e] == ']')))
+			return tc_fail(t, *e, "a bare value with a character that is not plain");
 	if (*e == i)
 		return tc_fail(t, i, "an empty value");
 	return 0;
@@ -90,7 +95,7 @@ static int tc_addr_port(struct tc *t, size_t *i, size_t end)
 {
 	size_t e, colon;
 
-	if (tc_value_end(t, *i, end, &e))
+	if (tc_value_end(t, *i, end, &e, 1))
 		return -1;
 	for (colon = e; colon > *i && t->s[colon - 1] != ':'; colon--)
 		;
@@ -126,7 +131,7 @@ int tc_split(struct tc *t, const char *s, size_t n, int event)
 	if (end && s[end - 1] == ' ')
 		return tc_fail(t, end - 1, "a trailing space");
 	for (k = 0; k < n_lead; k++) {
-		if ((k && tc_space(t, &i, end)) || tc_value_end(t, i, end, &e) ||
+		if ((k && tc_space(t, &i, end)) || tc_value_end(t, i, end, &e, 0) ||
 		    tc_add(t, lead[k], strlen(lead[k]), i, e - i, TC_LEAD))
 			return -1;
 		i = e;
@@ -143,7 +148,7 @@ int tc_split(struct tc *t, const char *s, size_t n, int event)
 			;
 		if (i == ks || i >= end || s[i] != '=')
 			return tc_fail(t, ks, "not key=value");
-		if (tc_value_end(t, i + 1, end, &e) ||
+		if (tc_value_end(t, i + 1, end, &e, 0) ||
 		    tc_add(t, s + ks, i - ks, i + 1, e - i - 1, TC_KV))
 			return -1;
 		i = e;
@@ -157,7 +162,7 @@ int tc_split(struct tc *t, const char *s, size_t n, int event)
 	if (!event || n - end - 1 < 9 || strncmp(s + end + 1, "  hint=", 7))
 		return tc_fail(t, end + 1, "a second line that is not an event's \"  hint=\"");
 	i = end + 8;
-	if (tc_value_end(t, i, n - 1, &e))
+	if (tc_value_end(t, i, n - 1, &e, 0))
 		return -1;
 	if (e != n - 1)
 		return tc_fail(t, e, "line 2 is not one hint value");
@@ -190,8 +195,8 @@ size_t tc_value(const struct tc *t, const struct tc_field *f, unsigned char *out
  * What the JSON value jv[0..jn) must be in text, from the format's rules: null is "-"; a string
  * that is one plain word is bare, anything else the same quoted string as in JSON; the verdict
  * lead is the word in capitals and an address lead with colons is in brackets; numbers and
- * booleans as in JSON. A trusted JSON value (raw) is written as in JSON when it holds no
- * space, else quoted as a string that reads back as the JSON text.
+ * booleans as in JSON. A JSON value (raw) is always a string that reads back as the JSON text
+ * exactly as the JSON line has it.
  */
 static int tc_value_ok(struct tc *t, const struct tc_field *f, const char *jv, size_t jn, int raw)
 {
@@ -199,16 +204,17 @@ static int tc_value_ok(struct tc *t, const struct tc_field *f, const char *jv, s
 	const char *v = t->s + f->voff, *w = jv;
 	size_t dn, wn = jn, i;
 
-	if (jn == 4 && !memcmp(jv, "null", 4)) {
-		w = "-";
-		wn = 1;
-	} else if (raw && memchr(jv, ' ', jn)) {
-		dn = v[0] == '"' ? jc_decode(v, 0, f->vlen, dec, sizeof(dec)) : 0;
+	if (raw) {
+		dn = v[0] == '"' ? jc_decode(v, 0, f->vlen, dec, sizeof(dec)) : (size_t)-1;
 		if (dn != jn || memcmp(dec, jv, dn))
 			return tc_fail(t, f->voff, "%s=%.*s is not the JSON %.*s quoted", f->key,
 				       (int)f->vlen, v, (int)jn, jv);
 		return 0;
-	} else if (jv[0] == '"' && !raw) {
+	}
+	if (jn == 4 && !memcmp(jv, "null", 4)) {
+		w = "-";
+		wn = 1;
+	} else if (jv[0] == '"') {
 		dn = jc_decode(jv, 0, jn, dec, sizeof(dec));
 		if (dn == (size_t)-1)
 			return tc_fail(t, f->voff, "JSON %s does not decode", f->key);

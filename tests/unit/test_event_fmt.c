@@ -1190,8 +1190,9 @@ static void test_agent_record_types(void **state)
 	assert_null(bg_record_get(&r, "nosuch"));
 
 	/*
-	 * A JSON value (the features map) is written raw in JSON and as one word in text: as it
-	 * is when it holds no space, else quoted as a string. NULL is null, "-" in text.
+	 * A JSON value (the features map) is written as it is in JSON, without the spaces around
+	 * it, and in text always as a string holding its JSON text: a bare {...} or [...] would be
+	 * a token of its own. NULL is null, "-" in text.
 	 */
 	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
 	bg_record_json(&r, "features", big_json);
@@ -1199,20 +1200,27 @@ static void test_agent_record_types(void **state)
 		    AGENT_JSON("\"ready\"", ",\"features\":{\"ringbuf\":true,\"iter\":false,"
 					    "\"n\":[1,2]}"),
 		    WALL_STR
-		    " agent ready features={\"ringbuf\":true,\"iter\":false,\"n\":[1,2]}\n",
+		    " agent ready "
+		    "features=\"{\\\"ringbuf\\\":true,\\\"iter\\\":false,\\\"n\\\":[1,2]}\"\n",
 		    "features");
 	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
-	bg_record_json(&r, "features", "{\"kernel\": \"6.1 x\"}");
-	check_agent("a JSON value with a space", &r,
+	bg_record_json(&r, "features", "  {\"kernel\": \"6.1 x\"} ");
+	check_agent("a JSON value with spaces", &r,
 		    AGENT_JSON("\"ready\"", ",\"features\":{\"kernel\": \"6.1 x\"}"),
 		    WALL_STR " agent ready features=\"{\\\"kernel\\\": \\\"6.1 x\\\"}\"\n",
 		    "features");
 	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
 	bg_record_json(&r, "n", "42");
+	bg_record_json(&r, "t", "true");
+	bg_record_json(&r, "z", "null");
+	bg_record_json(&r, "s", "\"-\"");
 	bg_record_json(&r, "features", NULL);
-	check_agent("a JSON number and a NULL JSON value", &r,
-		    AGENT_JSON("\"ready\"", ",\"n\":42,\"features\":null"),
-		    WALL_STR " agent ready n=42 features=-\n", "n");
+	check_agent("JSON scalars and a NULL JSON value", &r,
+		    AGENT_JSON("\"ready\"", ",\"n\":42,\"t\":true,\"z\":null,\"s\":\"-\","
+					    "\"features\":null"),
+		    WALL_STR
+		    " agent ready n=\"42\" t=\"true\" z=\"null\" s=\"\\\"-\\\"\" features=-\n",
+		    "n t z s");
 }
 
 /*
@@ -1345,6 +1353,52 @@ static void assert_render_fails(struct bg_strbuf *sb, const struct bg_record *r,
 	if (sb->len != len || strcmp(sb->buf, copy))
 		fail_msg("%s: the buffer changed: %s", what, sb->buf);
 	free(copy);
+}
+
+/*
+ * A JSON value is embedded as it is, so it must be exactly one valid JSON value: anything else
+ * could close the value early and add members of its own ("verdict":"allow"), or repeat one.
+ * It is read with jansson (duplicates refused, nesting at most 16 deep) before any rendering.
+ */
+static void test_record_json_checked(void **state)
+{
+	static const char *const forged[] = {
+		"1,\"verdict\":\"allow\"", /* a member added after the value */
+		"{\"a\":1},\"event\":\"bind\"",
+		"{\"a\":1}}", /* closing the record early */
+		"{\"a\":1,\"a\":2}", /* a duplicate member inside */
+		"{\"a\":1", /* unterminated */
+		"[1,]",
+		"1 2", /* two values */
+		"nul",
+		"'a'",
+		"\"a\\u0000\"", /* a NUL a C reader would stop at */
+		"\"\\ud800\"", /* a lone surrogate */
+		"[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]", /* 17 deep */
+		"   ", /* only spaces */
+	};
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_record r;
+	size_t k;
+	struct jc j;
+
+	(void)state;
+	assert_int_equal(bg_strbuf_puts(&sb, "prev\n"), 0);
+	for (k = 0; k < ARRAY_SIZE(forged); k++) {
+		assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+		bg_record_json(&r, "features", forged[k]);
+		bg_record_str(&r, "verdict", "deny");
+		assert_render_fails(&sb, &r, -EINVAL, forged[k]);
+	}
+	/* 16 deep is fine, and u64 values (read as reals) too. */
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_json(&r, "features", "[[[[[[[[[[[[[[[[18446744073709551615]]]]]]]]]]]]]]]]");
+	bg_strbuf_reset(&sb);
+	what_now = "16 deep";
+	assert_int_equal(bg_record_render(&sb, BG_FORMAT_JSON, &r), 0);
+	assert_json_line(&sb, 0, &j);
+	assert_field(&j, "features", "[[[[[[[[[[[[[[[[18446744073709551615]]]]]]]]]]]]]]]]");
+	bg_strbuf_release(&sb);
 }
 
 /* Every way a record can be refused. None writes anything. */
@@ -1599,6 +1653,7 @@ int main(void)
 		cmocka_unit_test(test_agent_record_types),
 		cmocka_unit_test(test_record_strn),
 		cmocka_unit_test(test_record_objects),
+		cmocka_unit_test(test_record_json_checked),
 		cmocka_unit_test(test_agent_record_hostile),
 		cmocka_unit_test(test_record_get),
 		cmocka_unit_test(test_agent_record_errors),
