@@ -603,19 +603,37 @@ static int ascii_word_char(char c)
 }
 
 /*
- * A value in the text format: bare when it is one harmless word (the common case, e.g.
- * rule=mysql), otherwise quoted and escaped, so it can never carry a space, '=' or newline that
- * would make the line parse differently.
+ * Whether a string may be written bare in text: one word of plain characters that a reader
+ * cannot take for another token of the format, i.e. not "-" (null), "true" or "false" (a
+ * boolean) and not all digits (a number).
+ */
+static int text_bare(const char *s, size_t n)
+{
+	size_t i, digits = 0;
+
+	if (!n)
+		return 0;
+	for (i = 0; i < n; i++) {
+		if (!ascii_word_char(s[i]))
+			return 0;
+		digits += s[i] >= '0' && s[i] <= '9';
+	}
+	if (digits == n)
+		return 0;
+	if ((n == 1 && s[0] == '-') || (n == 4 && !memcmp(s, "true", 4)) ||
+	    (n == 5 && !memcmp(s, "false", 5)))
+		return 0;
+	return 1;
+}
+
+/*
+ * A string value in the text format: bare when it is one harmless word (the common case, e.g.
+ * rule=mysql), otherwise quoted and escaped as in JSON, so it can never carry a space, '=' or
+ * newline that would make the line parse differently, nor pass for a null, boolean or number.
  */
 static void text_word(struct bg_strbuf *sb, const char *s, size_t n)
 {
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		if (!ascii_word_char(s[i]))
-			break;
-	}
-	if (n && i == n)
+	if (text_bare(s, n))
 		bg_strbuf_append(sb, s, n);
 	else
 		bg_json_string(sb, s, n);

@@ -6,7 +6,16 @@
  * names, hints) is escaped so that any byte sequence, including quotes, backslashes, control
  * bytes, newlines and invalid UTF-8, still gives exactly one valid JSON line: invalid UTF-8 is
  * replaced by U+FFFD, control characters are \u00XX escaped.
- * Text: one human-readable line per event, with the same escaping of untrusted strings.
+ * Text: one human-readable line per record (bg_record_render()): a lead of words, then
+ * " key=value" fields. A value is one of
+ *   -          null (BG_FV_NULL): the format's "none";
+ *   digits     a number (BG_FV_UINT); true, false: a boolean (BG_FV_BOOL);
+ *   WORD       a string of the plain characters [A-Za-z0-9._:/@+-] that is none of the above;
+ *   "..."      any other string, quoted and escaped exactly as in JSON, so "-", "true", "12"
+ *              or "a b" as strings; and a JSON value (BG_FV_JSON) always, as the string of
+ *              its JSON text.
+ * So a value never holds a raw space, '=', quote or control character, and a string never
+ * reads back as a null, a boolean or a number.
  */
 #ifndef BG_EVENT_FMT_H
 #define BG_EVENT_FMT_H

@@ -30,14 +30,20 @@ static int tc_plain(unsigned char c)
 	       (c && strchr("-_.:/@+", c));
 }
 
+/* A plain word that reads as a string: not "-" (null), true, false (booleans), digits (numbers). */
 int tc_bare_string(const unsigned char *s, size_t n)
 {
-	size_t i;
+	size_t i, digits = 0;
 
-	for (i = 0; i < n; i++)
+	for (i = 0; i < n; i++) {
 		if (!tc_plain(s[i]))
 			return 0;
-	return n > 0;
+		if (s[i] >= '0' && s[i] <= '9')
+			digits++;
+	}
+	if (!n || digits == n || (n == 1 && s[0] == '-'))
+		return 0;
+	return !(n == 4 && !memcmp(s, "true", 4)) && !(n == 5 && !memcmp(s, "false", 5));
 }
 
 static int tc_add(struct tc *t, const char *key, size_t klen, size_t voff, size_t vlen, int where)

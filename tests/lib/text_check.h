@@ -11,8 +11,9 @@
  *     holds colons), "TS EVENT STATE" for an agent record; then " key=value" fields, the key
  *     [a-z0-9_]+, or "obj.key" for a field of an object;
  *   - a value is a JSON string ("..." to its closing quote, valid, no \u0000), or else a bare
- *     word of plain characters ([A-Za-z0-9._:/@+-]) up to the next space; a JSON value
- *     (BG_FV_JSON) is always the string of its JSON text.
+ *     word of plain characters ([A-Za-z0-9._:/@+-]) up to the next space: "-" is null, digits
+ *     a number, true and false a boolean, any other word a string; so a string that is one of
+ *     those tokens is quoted. A JSON value (BG_FV_JSON) is always the string of its JSON text.
  * tc_same_fields() then holds the text to "the same fields as the JSON line": each key once,
  * exactly the JSON line's (a field of an object standing for a member of that object), the
  * key=value fields in JSON order, and each value the JSON one written the text way.

@@ -635,6 +635,18 @@ static const struct enc_case enc_cases[] = {
 	COMM("\"a'b\"", "\"a'b\"", "a'b"),
 	COMM("\"$x\"", "\"$x\"", "$x"),
 	COMM("\"[x]\"", "\"[x]\"", "[x]"),
+	/* Plain words that are tokens of the text format: none, a boolean, a number. */
+	COMM("\"-\"", "\"-\"", "-"),
+	COMM("\"true\"", "\"true\"", "true"),
+	COMM("\"false\"", "\"false\"", "false"),
+	COMM("\"4242\"", "\"4242\"", "4242"),
+	COMM("\"0\"", "\"0\"", "0"),
+	/* ...and words that are not. */
+	COMM("\"--\"", "--", "--"),
+	COMM("\"-1\"", "-1", "-1"),
+	COMM("\"TRUE\"", "TRUE", "TRUE"),
+	COMM("\"null\"", "null", "null"),
+	COMM("\"4242a\"", "4242a", "4242a"),
 	/* All 16 bytes used, no NUL at all. */
 	COMM("\"0123456789abcdef\"", "0123456789abcdef",
 	     { '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f' }),
@@ -903,6 +915,13 @@ static void test_same_fields_checker(void **state)
 		/* a hint that is not one word left bare */
 		BASE_TEXT_LINE1 "\n  hint=Set bind-address=127.0.0.1 in my.cnf\n",
 	};
+	static const char good_tokens[] = "t agent s a=\"-\" b=\"true\" c=\"12\" d=\"[1]\"\n";
+	static const char *const broken_tokens[] = {
+		"t agent s a=- b=\"true\" c=\"12\" d=\"[1]\"\n",
+		"t agent s a=\"-\" b=true c=\"12\" d=\"[1]\"\n",
+		"t agent s a=\"-\" b=\"true\" c=12 d=\"[1]\"\n",
+		"t agent s a=\"-\" b=\"true\" c=\"12\" d=[1]\n",
+	};
 	struct bg_strbuf sj = BG_STRBUF_INIT;
 	struct jc j;
 	size_t k;
@@ -914,6 +933,19 @@ static void test_same_fields_checker(void **state)
 	for (k = 0; k < ARRAY_SIZE(broken); k++)
 		if (!same_fields(broken[k], strlen(broken[k]), &j, BG_REC_EVENT, NULL))
 			fail_msg("broken text %zu passes: %s", k, broken[k]);
+
+	/* A string that is a token of the text format must be quoted; a JSON value too. */
+	bg_strbuf_reset(&sj);
+	assert_int_equal(bg_strbuf_puts(&sj,
+					"{\"ts\":\"t\",\"event\":\"agent\",\"state\":\"s\","
+					"\"a\":\"-\",\"b\":\"true\",\"c\":\"12\",\"d\":[1]}\n"),
+			 0);
+	what_now = "tokens";
+	assert_json_line(&sj, 0, &j);
+	assert_same_fields(good_tokens, strlen(good_tokens), &j, BG_REC_AGENT, "d");
+	for (k = 0; k < ARRAY_SIZE(broken_tokens); k++)
+		if (!same_fields(broken_tokens[k], strlen(broken_tokens[k]), &j, BG_REC_AGENT, "d"))
+			fail_msg("broken text %s passes", broken_tokens[k]);
 	bg_strbuf_release(&sj);
 }
 
@@ -1140,11 +1172,11 @@ static void test_agent_record(void **state)
 	bg_record_str(&r, "version", "1");
 	bg_record_str(&r, "mode", "enforce");
 	check_agent("ready", &r, AGENT_JSON("\"ready\"", ",\"version\":\"1\",\"mode\":\"enforce\""),
-		    WALL_STR " agent ready version=1 mode=enforce\n", NULL);
+		    WALL_STR " agent ready version=\"1\" mode=enforce\n", NULL);
 	/* A record can be rendered again, and starting a new one forgets the old fields. */
 	check_agent("ready again", &r,
 		    AGENT_JSON("\"ready\"", ",\"version\":\"1\",\"mode\":\"enforce\""),
-		    WALL_STR " agent ready version=1 mode=enforce\n", NULL);
+		    WALL_STR " agent ready version=\"1\" mode=enforce\n", NULL);
 	assert_int_equal(bg_record_agent(&r, "reloaded", &wall, 6), 0);
 	assert_int_equal(r.n, 3);
 	assert_null(bg_record_get(&r, "version"));
@@ -1245,6 +1277,36 @@ static void test_record_strn(void **state)
 		    AGENT_JSON("\"ready\"", ",\"comm\":\"ab\",\"empty\":\"\",\"full\":\"wxyz\","
 					    "\"cut\":\"wx\""),
 		    WALL_STR " agent ready comm=ab empty=\"\" full=wxyz cut=wx\n", NULL);
+}
+
+/*
+ * A string is bare in text only when a reader cannot take it for another token: "-" is the
+ * format's none, true and false its booleans, digits its numbers; such a string is quoted,
+ * so that a hostile name cannot turn into a null, a boolean or a count.
+ */
+static void test_text_tokens(void **state)
+{
+	struct bg_record r;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "-", &wall, 6), 0);
+	bg_record_str(&r, "a", "-");
+	bg_record_str(&r, "b", "true");
+	bg_record_str(&r, "c", "false");
+	bg_record_str(&r, "d", "007");
+	bg_record_str(&r, "e", NULL);
+	bg_record_bool(&r, "f", 1);
+	bg_record_uint(&r, "g", 7);
+	bg_record_str(&r, "h", "-x");
+	bg_record_str(&r, "i", "True");
+	bg_record_str(&r, "j", "7.5");
+	check_agent("text tokens", &r,
+		    AGENT_JSON("\"-\"", ",\"a\":\"-\",\"b\":\"true\",\"c\":\"false\",\"d\":\"007\","
+					"\"e\":null,\"f\":true,\"g\":7,\"h\":\"-x\",\"i\":\"True\","
+					"\"j\":\"7.5\""),
+		    WALL_STR " agent \"-\" a=\"-\" b=\"true\" c=\"false\" d=\"007\" e=- f=true g=7 "
+			     "h=-x i=True j=7.5\n",
+		    NULL);
 }
 
 /*
@@ -1615,7 +1677,7 @@ static void test_record_summary(void **state)
 	bg_record_str(&r, "mode", "enforce");
 	assert_int_equal(bg_strbuf_puts(&sb, "MESSAGE="), 0);
 	assert_int_equal(bg_record_summary(&sb, &r), 0);
-	assert_string_equal(sb.buf, "MESSAGE=agent ready version=1 mode=enforce");
+	assert_string_equal(sb.buf, "MESSAGE=agent ready version=\"1\" mode=enforce");
 
 	bg_strbuf_reset(&sb);
 	assert_int_equal(bg_record_event(&r, &base_event, &m), 0);
@@ -1653,6 +1715,7 @@ int main(void)
 		cmocka_unit_test(test_agent_record_types),
 		cmocka_unit_test(test_record_strn),
 		cmocka_unit_test(test_record_objects),
+		cmocka_unit_test(test_text_tokens),
 		cmocka_unit_test(test_record_json_checked),
 		cmocka_unit_test(test_agent_record_hostile),
 		cmocka_unit_test(test_record_get),
