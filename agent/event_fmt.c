@@ -736,9 +736,25 @@ static int keys_unique(const struct bg_record *r)
 	return 1;
 }
 
+/*
+ * The lead of a text line, its words in order: "TS VERDICT EVENT PROTO ADDR:PORT" for an event,
+ * "TS agent STATE" for an agent record. Every other field follows as key=value in JSON order,
+ * and an event's hint goes on a line of its own, indented ("  hint=..."), so that the line
+ * that matters stays short.
+ */
+static const char *const ev_lead[] = { "ts", "verdict", "event", "proto", "addr", "port", NULL };
+static const char *const ag_lead[] = { "ts", "event", "state", NULL };
+
+static const char *const *lead_keys(const struct bg_record *r)
+{
+	return r->kind == BG_REC_EVENT ? ev_lead : ag_lead;
+}
+
 /* Whether the record can be rendered: 0, -EINVAL if it breaks a rule, -ENOMEM. */
 static int record_check(const struct bg_record *r)
 {
+	const char *const *k;
+	const struct bg_field *f;
 	int depth = 0, err;
 	size_t i;
 
@@ -757,6 +773,22 @@ static int record_check(const struct bg_record *r)
 	}
 	if (depth || !keys_unique(r))
 		return -EINVAL;
+	/*
+	 * The text's lead is read by position: each of its fields must be there, at the top level
+	 * and not an object, and an agent record's event is "agent" (a reader tells the two kinds
+	 * of line apart by that second word; an event's is its verdict, never lower case).
+	 */
+	if (r->kind != BG_REC_EVENT && r->kind != BG_REC_AGENT)
+		return -EINVAL;
+	for (k = lead_keys(r); *k; k++) {
+		f = bg_record_get(r, *k);
+		if (!f || f->type == BG_FV_OBJ)
+			return -EINVAL;
+	}
+	f = bg_record_get(r, "event");
+	if (r->kind == BG_REC_AGENT &&
+	    (f->type != BG_FV_STR || f->len != 5 || memcmp(f->s, "agent", 5)))
+		return -EINVAL;
 	/* Last, as the dearest check: jansson reads each JSON value. */
 	for (i = 0; i < r->n; i++) {
 		if (r->f[i].type != BG_FV_JSON)
@@ -768,40 +800,34 @@ static int record_check(const struct bg_record *r)
 	return 0;
 }
 
-/*
- * Text: the same fields as JSON, each once. An event leads with "TS VERDICT EVENT PROTO
- * ADDR:PORT" (an IPv6 address in brackets), an agent record with "TS agent STATE"; every other
- * field follows as key=value in JSON order, and an event's hint goes on a line of its own,
- * indented ("  hint=..."), so the line that matters stays short.
- */
 static int is_lead(const struct bg_record *r, const char *key)
 {
-	static const char *const ev_lead[] = { "ts",   "verdict", "event", "proto",
-					       "addr", "port",	  NULL };
-	static const char *const ag_lead[] = { "ts", "event", "state", NULL };
 	const char *const *k;
 
-	for (k = r->kind == BG_REC_EVENT ? ev_lead : ag_lead; *k; k++)
+	for (k = lead_keys(r); *k; k++)
 		if (!strcmp(*k, key))
 			return 1;
 	return 0;
 }
 
-static void text_lead_word(struct bg_strbuf *sb, const struct bg_field *f, int upper)
+/*
+ * The verdict: in capitals (DENY) when it is a bare word without capitals of its own, else as
+ * any value (quoted), so that the second word of an event line is never a lower-case word such
+ * as "agent", and no two verdicts read back alike.
+ */
+static void text_lead_verdict(struct bg_strbuf *sb, const struct bg_field *f)
 {
 	size_t i;
 
-	if (!f || f->type == BG_FV_NULL) {
-		bg_strbuf_puts(sb, "-");
-		return;
-	}
-	if (f->type != BG_FV_STR) {
+	if (f->type != BG_FV_STR || !text_bare(f->s, f->len)) {
 		render_text_value(sb, f);
 		return;
 	}
-	if (!upper) {
-		text_word(sb, f->s, f->len);
-		return;
+	for (i = 0; i < f->len; i++) {
+		if (f->s[i] >= 'A' && f->s[i] <= 'Z') {
+			bg_json_string(sb, f->s, f->len);
+			return;
+		}
 	}
 	for (i = 0; i < f->len; i++) {
 		char up = f->s[i] >= 'a' && f->s[i] <= 'z' ? (char)(f->s[i] - 32) : f->s[i];
@@ -810,35 +836,55 @@ static void text_lead_word(struct bg_strbuf *sb, const struct bg_field *f, int u
 	}
 }
 
+/*
+ * The address of ADDR:PORT: one with colons in brackets ([2001:db8::1]) when it is made of hex
+ * digits, ':' and '.' only, any other with colons quoted (a bare colon, or a ']', would move
+ * where the port is read), and one without as any value.
+ */
+static void text_lead_addr(struct bg_strbuf *sb, const struct bg_field *f)
+{
+	size_t i;
+
+	if (f->type != BG_FV_STR || !memchr(f->s, ':', f->len)) {
+		render_text_value(sb, f);
+		return;
+	}
+	for (i = 0; i < f->len; i++) {
+		if (!strchr("0123456789abcdefABCDEF:.", f->s[i]) || !f->s[i]) {
+			bg_json_string(sb, f->s, f->len);
+			return;
+		}
+	}
+	bg_strbuf_puts(sb, "[");
+	bg_strbuf_append(sb, f->s, f->len);
+	bg_strbuf_puts(sb, "]");
+}
+
 static void render_text(struct bg_strbuf *sb, const struct bg_record *r, int with_ts)
 {
-	const struct bg_field *hint = NULL, *f, *addr;
+	const struct bg_field *hint = NULL, *f;
 	const char *obj = NULL;
 	size_t i;
 
-	if (with_ts)
-		bg_strbuf_printf(sb, "%s ", r->ts);
+	/* The lead's fields are there (record_check()). */
+	if (with_ts) {
+		render_text_value(sb, bg_record_get(r, "ts"));
+		bg_strbuf_puts(sb, " ");
+	}
 	if (r->kind == BG_REC_EVENT) {
-		text_lead_word(sb, bg_record_get(r, "verdict"), 1);
+		text_lead_verdict(sb, bg_record_get(r, "verdict"));
 		bg_strbuf_puts(sb, " ");
-		text_lead_word(sb, bg_record_get(r, "event"), 0);
+		render_text_value(sb, bg_record_get(r, "event"));
 		bg_strbuf_puts(sb, " ");
-		text_lead_word(sb, bg_record_get(r, "proto"), 0);
+		render_text_value(sb, bg_record_get(r, "proto"));
 		bg_strbuf_puts(sb, " ");
-		addr = bg_record_get(r, "addr");
-		if (addr && addr->type == BG_FV_STR && memchr(addr->s, ':', addr->len)) {
-			bg_strbuf_puts(sb, "[");
-			bg_strbuf_append(sb, addr->s, addr->len);
-			bg_strbuf_puts(sb, "]");
-		} else {
-			text_lead_word(sb, addr, 0);
-		}
+		text_lead_addr(sb, bg_record_get(r, "addr"));
 		bg_strbuf_puts(sb, ":");
-		text_lead_word(sb, bg_record_get(r, "port"), 0);
+		render_text_value(sb, bg_record_get(r, "port"));
 	} else {
-		text_lead_word(sb, bg_record_get(r, "event"), 0);
+		render_text_value(sb, bg_record_get(r, "event"));
 		bg_strbuf_puts(sb, " ");
-		text_lead_word(sb, bg_record_get(r, "state"), 0);
+		render_text_value(sb, bg_record_get(r, "state"));
 	}
 	for (i = 0; i < r->n; i++) {
 		f = &r->f[i];

@@ -6,8 +6,17 @@
  * names, hints) is escaped so that any byte sequence, including quotes, backslashes, control
  * bytes, newlines and invalid UTF-8, still gives exactly one valid JSON line: invalid UTF-8 is
  * replaced by U+FFFD, control characters are \u00XX escaped.
- * Text: one human-readable line per record (bg_record_render()): a lead of words, then
- * " key=value" fields. A value is one of
+ * Text: one human-readable line per record (bg_record_render()), fields separated by one space:
+ *   an event:        TS VERDICT EVENT PROTO ADDR:PORT key=value ...
+ *                    and, when it has a hint, a second line "  hint=VALUE";
+ *   an agent record: TS agent STATE key=value ...
+ * The lead words are the values of the fields ts, verdict, event, proto, addr and port (of an
+ * event) or ts, event and state (of an agent record, whose event is "agent"), which a record
+ * must have at its top level. They are written as any value (below), except that VERDICT is in
+ * capitals (DENY) when it is a bare word without capitals, and ADDR, when it holds a colon, is
+ * in brackets ([2001:db8::1]) if made of hex digits, ':' and '.' only, else quoted. So the second word, "agent" or an event's verdict, tells the kinds apart, and ADDR
+ * ends at its first colon, its ']' or its closing quote. The other fields follow in the order
+ * of the JSON line, a field of an object as obj.key=VALUE. A value is one of
  *   -          null (BG_FV_NULL): the format's "none";
  *   digits     a number (BG_FV_UINT); true, false: a boolean (BG_FV_BOOL);
  *   WORD       a string of the plain characters [A-Za-z0-9._:/@+-] that is none of the above;
@@ -132,8 +141,9 @@ void bg_record_end(struct bg_record *r);
 const struct bg_field *bg_record_get(const struct bg_record *r, const char *key);
 
 /*
- * Append the record as one JSON line, or as text: "TS VERDICT EVENT key=value ..." (events; the
- * hint on a second line, indented) or "TS agent STATE key=value ...". On failure sb is as it was.
+ * Append the record as one JSON line (BG_FORMAT_JSON), or as text (BG_FORMAT_TEXT: the line, and
+ * an event's hint line). 0; -EINVAL for a bad argument or a record that breaks a rule of this
+ * file (nothing is written, whatever the format); -ENOMEM. On failure sb is as it was.
  */
 int bg_record_render(struct bg_strbuf *sb, int format, const struct bg_record *r);
 /* The text rendering's first line without the time stamp: a journal MESSAGE. */

@@ -31,6 +31,8 @@
  *   - bg_event_format() is bg_record_event() + bg_record_render(), and bg_record_summary() is
  *     the text's first line without the time stamp and the newline;
  *   - a failed call leaves the buffer as it was.
+ * With bits 0..2 of ev.class set, it renders the event again with the hint, software or
+ * service string as its verdict, address or event, which must not change the line's shape.
  * It also feeds the raw input to bg_json_string(), and builds an agent record from it (hostile
  * state and string values, comm as a kernel buffer, a JSON value valid or not, a key, an
  * overflow) with the same checks: one line, strict JSON with the fields added in order, the same
@@ -418,6 +420,48 @@ static void fuzz_event(const struct bg_event *ev, const struct bg_policy_rule *r
 	bg_strbuf_release(&rb);
 }
 
+/*
+ * The lead of an event line, from a record whose lead values are hostile strings (a record is a
+ * public struct): with bit 0 of ev.class the verdict is the hint string, bit 1 the address the
+ * software string, bit 2 the event the service string. Both renderings must still be one line
+ * each, the text read back as the same fields in the same places.
+ */
+static void fuzz_event_lead(const struct bg_event *ev, char *strs[3], const struct timespec *wall)
+{
+	static const char *const keys[] = { "verdict", "addr", "event" };
+	static const int which[] = { 2, 1, 0 };
+	struct bg_event_meta m = { .wall = wall };
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_record r;
+	struct bg_field *f;
+	size_t k;
+
+	if (!(ev->class & 7) || !wall_ok(wall))
+		return;
+	CHECK(bg_record_event(&r, ev, &m) == 0, "lead: bg_record_event failed");
+	for (k = 0; k < ARRAY_SIZE(keys); k++) {
+		if (!(ev->class & (1u << k)))
+			continue;
+		f = (struct bg_field *)bg_record_get(&r, keys[k]);
+		CHECK(f, "lead: no %s", keys[k]);
+		f->type = strs[which[k]] ? BG_FV_STR : BG_FV_NULL;
+		f->s = strs[which[k]];
+		f->len = f->s ? strlen(f->s) : 0;
+	}
+	CHECK(bg_record_render(&sb, BG_FORMAT_JSON, &r) == 0, "lead: JSON failed");
+	check_line(&sb, 0);
+	keep_json();
+	for (k = 0; k < ARRAY_SIZE(keys); k++)
+		if (ev->class & (1u << k))
+			check_json_member_str(&json_j, keys[k], strs[which[k]],
+					      strs[which[k]] ? strlen(strs[which[k]]) : 0);
+	bg_strbuf_reset(&sb);
+	CHECK(bg_record_render(&sb, BG_FORMAT_TEXT, &r) == 0, "lead: text failed");
+	CHECK(check_text_lines(&sb, 0, 1) == 1, "lead: more than one text line");
+	check_same_fields(NULL);
+	bg_strbuf_release(&sb);
+}
+
 /* ---- an agent record ------------------------------------------------------------------------ */
 
 static const char features[] = "{\"ringbuf\":true,\"iter\":false,\"cgroup_sockopt\":true}";
@@ -659,6 +703,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	fuzz_event(&ev, rp, &wall);
+	fuzz_event_lead(&ev, strs, &wall);
 
 	/* The raw input as one JSON string: valid, nothing raw, and it reads back. */
 	err = bg_json_string(&sb, (const char *)data, size);

@@ -65,9 +65,9 @@ static int tc_add(struct tc *t, const char *key, size_t klen, size_t voff, size_
 
 /*
  * The end of the value at s[i] in *e: a JSON string to its closing quote, else a bare word to the
- * next space, made of plain characters only (and of brackets too for ADDR:PORT).
+ * next space, made of plain characters only.
  */
-static int tc_value_end(struct tc *t, size_t i, size_t end, size_t *e, int addr)
+static int tc_value_end(struct tc *t, size_t i, size_t end, size_t *e)
 {
 	const char *err = NULL;
 
@@ -78,8 +78,7 @@ static int tc_value_end(struct tc *t, size_t i, size_t end, size_t *e, int addr)
 		return 0;
 	}
 	for (*e = i; *e < end && t->s[*e] != ' '; (*e)++)
-		if (!tc_plain((unsigned char)t->s[*e]) &&
-		    !(addr && (t->s[*e] == '[' || t->s[*e] == ']')))
+		if (!tc_plain((unsigned char)t->s[*e]))
 			return tc_fail(t, *e, "a bare value with a character that is not plain");
 	if (*e == i)
 		return tc_fail(t, i, "an empty value");
@@ -96,21 +95,40 @@ static int tc_space(struct tc *t, size_t *i, size_t end)
 	return 0;
 }
 
-/* ADDR:PORT: the port after the last colon, an IPv6 address in brackets. */
+/*
+ * ADDR:PORT. The address ends at the first colon when bare (it holds none), at its ']' when in
+ * brackets, at its closing quote when quoted; then a colon and the port, one value.
+ */
 static int tc_addr_port(struct tc *t, size_t *i, size_t end)
 {
-	size_t e, colon;
+	const char *s = t->s;
+	size_t a = *i, e;
 
-	if (tc_value_end(t, *i, end, &e, 1))
+	if (a < end && s[a] == '[') {
+		for (e = a + 1; e < end && s[e] != ']'; e++)
+			if (!strchr("0123456789abcdefABCDEF:.", s[e]) || !s[e])
+				return tc_fail(
+					t, e,
+					"a bracketed address with a character not hex, : or .");
+		if (e >= end || e == a + 1)
+			return tc_fail(t, a, "an unterminated or empty [address]");
+		e++;
+	} else if (a < end && s[a] == '"') {
+		if (tc_value_end(t, a, end, &e))
+			return -1;
+	} else {
+		for (e = a; e < end && s[e] != ':' && s[e] != ' '; e++)
+			if (!tc_plain((unsigned char)s[e]))
+				return tc_fail(t, e,
+					       "a bare address with a character that is not plain");
+		if (e == a)
+			return tc_fail(t, a, "an empty address");
+	}
+	if (e >= end || s[e] != ':')
+		return tc_fail(t, e, "no ':' and port after the address");
+	if (tc_add(t, "addr", 4, a, e - a, TC_LEAD) || tc_value_end(t, e + 1, end, i) ||
+	    tc_add(t, "port", 4, e + 1, *i - e - 1, TC_LEAD))
 		return -1;
-	for (colon = e; colon > *i && t->s[colon - 1] != ':'; colon--)
-		;
-	if (colon <= *i + 1 || colon == e)
-		return tc_fail(t, *i, "no ADDR:PORT");
-	if (tc_add(t, "addr", 4, *i, colon - 1 - *i, TC_LEAD) ||
-	    tc_add(t, "port", 4, colon, e - colon, TC_LEAD))
-		return -1;
-	*i = e;
 	return 0;
 }
 
@@ -137,13 +155,17 @@ int tc_split(struct tc *t, const char *s, size_t n, int event)
 	if (end && s[end - 1] == ' ')
 		return tc_fail(t, end - 1, "a trailing space");
 	for (k = 0; k < n_lead; k++) {
-		if ((k && tc_space(t, &i, end)) || tc_value_end(t, i, end, &e, 0) ||
+		if ((k && tc_space(t, &i, end)) || tc_value_end(t, i, end, &e) ||
 		    tc_add(t, lead[k], strlen(lead[k]), i, e - i, TC_LEAD))
 			return -1;
 		i = e;
 	}
 	if (event && (tc_space(t, &i, end) || tc_addr_port(t, &i, end)))
 		return -1;
+	/* The kind of line is told by its second word: "agent", or an event's verdict. */
+	if ((t->f[1].vlen == 5 && !memcmp(s + t->f[1].voff, "agent", 5)) != !event)
+		return tc_fail(t, t->f[1].voff, "an %s line whose second word %s \"agent\"",
+			       event ? "event" : "agent", event ? "is" : "is not");
 	while (i < end) {
 		if (tc_space(t, &i, end))
 			return -1;
@@ -154,7 +176,7 @@ int tc_split(struct tc *t, const char *s, size_t n, int event)
 			;
 		if (i == ks || i >= end || s[i] != '=')
 			return tc_fail(t, ks, "not key=value");
-		if (tc_value_end(t, i + 1, end, &e, 0) ||
+		if (tc_value_end(t, i + 1, end, &e) ||
 		    tc_add(t, s + ks, i - ks, i + 1, e - i - 1, TC_KV))
 			return -1;
 		i = e;
@@ -168,7 +190,7 @@ int tc_split(struct tc *t, const char *s, size_t n, int event)
 	if (!event || n - end - 1 < 9 || strncmp(s + end + 1, "  hint=", 7))
 		return tc_fail(t, end + 1, "a second line that is not an event's \"  hint=\"");
 	i = end + 8;
-	if (tc_value_end(t, i, n - 1, &e, 0))
+	if (tc_value_end(t, i, n - 1, &e))
 		return -1;
 	if (e != n - 1)
 		return tc_fail(t, e, "line 2 is not one hint value");
@@ -199,8 +221,9 @@ size_t tc_value(const struct tc *t, const struct tc_field *f, unsigned char *out
 
 /*
  * What the JSON value jv[0..jn) must be in text, from the format's rules: null is "-"; a string
- * that is one plain word is bare, anything else the same quoted string as in JSON; the verdict
- * lead is the word in capitals and an address lead with colons is in brackets; numbers and
+ * that is one plain word (and no other token) is bare, anything else the same quoted string as
+ * in JSON; the verdict lead is in capitals when a bare word without capitals, an address lead
+ * with colons in brackets when it is made of hex digits, ':' and '.'; numbers and
  * booleans as in JSON. A JSON value (raw) is always a string that reads back as the JSON text
  * exactly as the JSON line has it.
  */
@@ -225,18 +248,25 @@ static int tc_value_ok(struct tc *t, const struct tc_field *f, const char *jv, s
 		if (dn == (size_t)-1)
 			return tc_fail(t, f->voff, "JSON %s does not decode", f->key);
 		if (f->where == TC_LEAD && !strcmp(f->key, "verdict")) {
-			if (!tc_bare_string(dec, dn))
-				return tc_fail(t, f->voff, "the verdict is not one word");
-			for (i = 0; i < dn; i++)
+			/* In capitals when a bare word without capitals, else quoted. */
+			for (i = 0; i < dn && !(dec[i] >= 'A' && dec[i] <= 'Z'); i++)
 				want[i] = dec[i] >= 'a' && dec[i] <= 'z' ? dec[i] - 32 : dec[i];
-			w = (const char *)want;
-			wn = dn;
+			if (i == dn && tc_bare_string(dec, dn)) {
+				w = (const char *)want;
+				wn = dn;
+			}
 		} else if (f->where == TC_LEAD && !strcmp(f->key, "addr") && memchr(dec, ':', dn)) {
-			want[0] = '[';
-			memcpy(want + 1, dec, dn);
-			want[dn + 1] = ']';
-			w = (const char *)want;
-			wn = dn + 2;
+			/* With colons: in brackets when only hex digits, ':' and '.', else quoted. */
+			for (i = 0; i < dn && dec[i] && strchr("0123456789abcdefABCDEF:.", dec[i]);
+			     i++)
+				;
+			if (i == dn) {
+				want[0] = '[';
+				memcpy(want + 1, dec, dn);
+				want[dn + 1] = ']';
+				w = (const char *)want;
+				wn = dn + 2;
+			}
 		} else if (tc_bare_string(dec, dn)) {
 			w = (const char *)dec;
 			wn = dn;

@@ -7,9 +7,10 @@
  * It is written from the format's rules, not from the encoder, and shares no code with it:
  *   - one line, or for an event with a hint that line and a second one, "  hint=VALUE"; each
  *     line obeys jc_line_rules(), has no trailing space, and separates its fields by one space;
- *   - the lead: "TS VERDICT EVENT PROTO ADDR:PORT" for an event (the address in brackets when it
- *     holds colons), "TS EVENT STATE" for an agent record; then " key=value" fields, the key
- *     [a-z0-9_]+, or "obj.key" for a field of an object;
+ *   - the lead: "TS VERDICT EVENT PROTO ADDR:PORT" for an event, "TS agent STATE" for an agent
+ *     record, told apart by the second word; ADDR is bare (up to the first colon), in brackets
+ *     (hex digits, ':' and '.' only) or quoted; then " key=value" fields, the key [a-z0-9_]+,
+ *     or "obj.key" for a field of an object;
  *   - a value is a JSON string ("..." to its closing quote, valid, no \u0000), or else a bare
  *     word of plain characters ([A-Za-z0-9._:/@+-]) up to the next space: "-" is null, digits
  *     a number, true and false a boolean, any other word a string; so a string that is one of

@@ -914,6 +914,18 @@ static void test_same_fields_checker(void **state)
 			 "gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
 		/* a hint that is not one word left bare */
 		BASE_TEXT_LINE1 "\n  hint=Set bind-address=127.0.0.1 in my.cnf\n",
+		/* the verdict quoted, an IPv4 address in brackets, a port quoted */
+		WALL_STR
+		" \"deny\" bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "
+		"expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+		"gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		WALL_STR " DENY bind tcp [0.0.0.0]:3306 seq=1099511627781 mode=enforce rule=mysql "
+			 "expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+			 "gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		WALL_STR
+		" DENY bind tcp 0.0.0.0:\"3306\" seq=1099511627781 mode=enforce rule=mysql "
+		"expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+		"gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
 	};
 	static const char good_tokens[] = "t agent s a=\"-\" b=\"true\" c=\"12\" d=\"[1]\"\n";
 	static const char *const broken_tokens[] = {
@@ -1659,6 +1671,108 @@ static void test_agent_record_rollback(void **state)
 	}
 }
 
+/* Point the string field @key of @r at @v (the lead's values, as a hand-made record has them). */
+static void set_str(struct bg_record *r, const char *key, const char *v)
+{
+	struct bg_field *f = (struct bg_field *)bg_record_get(r, key);
+
+	assert_non_null(f);
+	f->type = v ? BG_FV_STR : BG_FV_NULL;
+	f->s = v;
+	f->len = v ? strlen(v) : 0;
+}
+
+/*
+ * The lead of a text line is read by position, so each of its words must be one word that
+ * cannot pass for another: the verdict in capitals only when it is a plain lower-case word,
+ * the address in brackets only when it is made of hex digits, ':' and '.', anything else
+ * quoted. A reader then tells an event line (VERDICT second: capitals or quoted) from an agent
+ * line ("agent" second), and finds ADDR:PORT where it expects it.
+ */
+static void test_text_lead(void **state)
+{
+	static const struct {
+		const char *what, *verdict, *event, *addr, *lead;
+	} cases[] = {
+		{ "plain", "deny", "bind", "0.0.0.0", " DENY bind tcp 0.0.0.0:3306 seq=" },
+		{ "a verdict with a space", "allow ALLOW", "bind", "0.0.0.0",
+		  " \"allow ALLOW\" bind tcp 0.0.0.0:3306 seq=" },
+		{ "a verdict that forges a line", "deny\n2026 ALLOW", "bind", "0.0.0.0",
+		  " \"deny\\n2026 ALLOW\" bind tcp 0.0.0.0:3306 seq=" },
+		{ "a verdict in capitals", "Deny", "bind", "0.0.0.0",
+		  " \"Deny\" bind tcp 0.0.0.0:3306 " },
+		{ "a verdict that is a token", "-", "bind", "0.0.0.0",
+		  " \"-\" bind tcp 0.0.0.0:3306 " },
+		{ "a null verdict", NULL, "bind", "0.0.0.0", " - bind tcp 0.0.0.0:3306 " },
+		{ "a verdict \"agent\"", "agent", "bind", "0.0.0.0",
+		  " AGENT bind tcp 0.0.0.0:3306 " },
+		{ "an event with a space", "deny", "bind x=1", "0.0.0.0",
+		  " DENY \"bind x=1\" tcp 0.0.0.0:3306 " },
+		{ "IPv6", "deny", "bind", "2001:db8::1", " DENY bind tcp [2001:db8::1]:3306 " },
+		{ "an address that closes its bracket", "deny", "bind",
+		  "::1]:80 [::", " DENY bind tcp \"::1]:80 [::\":3306 " },
+		{ "an address with a colon, not hex", "deny", "bind", "fe80::1%eth0",
+		  " DENY bind tcp \"fe80::1%eth0\":3306 " },
+		{ "an address of plain characters with a colon", "deny", "bind", "host:80",
+		  " DENY bind tcp \"host:80\":3306 " },
+		{ "an address with a space", "deny", "bind", "1.2.3.4 seq=1",
+		  " DENY bind tcp "
+		  "\"1.2.3.4 seq=1\":3306 " },
+		{ "an address that is a token", "deny", "bind", "-", " DENY bind tcp \"-\":3306 " },
+	};
+	struct bg_event_meta m = { .rule = NULL, .wall = &wall };
+	struct bg_strbuf sj = BG_STRBUF_INIT, st = BG_STRBUF_INIT;
+	struct bg_record r;
+	struct jc j;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < ARRAY_SIZE(cases); k++) {
+		what_now = cases[k].what;
+		assert_int_equal(bg_record_event(&r, &base_event, &m), 0);
+		set_str(&r, "verdict", cases[k].verdict);
+		set_str(&r, "event", cases[k].event);
+		set_str(&r, "addr", cases[k].addr);
+		bg_strbuf_reset(&sj);
+		bg_strbuf_reset(&st);
+		assert_int_equal(bg_record_render(&sj, BG_FORMAT_JSON, &r), 0);
+		assert_json_line(&sj, 0, &j);
+		assert_int_equal(bg_record_render(&st, BG_FORMAT_TEXT, &r), 0);
+		assert_int_equal(assert_text_line(&st, 0, BG_REC_EVENT), 1);
+		if (strncmp(st.buf, WALL_STR, strlen(WALL_STR)) ||
+		    strncmp(st.buf + strlen(WALL_STR), cases[k].lead, strlen(cases[k].lead)))
+			fail_msg("%s: the lead is not%s: %s", what_now, cases[k].lead, st.buf);
+		assert_same_fields(st.buf, st.len, &j, BG_REC_EVENT, NULL);
+	}
+
+	/*
+	 * Refused: a record without one of its lead fields at the top level (the text would
+	 * show a field the JSON does not have), an agent record whose event is not "agent" (its
+	 * line would read as an event's), a record of no known kind.
+	 */
+	bg_strbuf_reset(&st);
+	assert_int_equal(bg_record_event(&r, &base_event, &m), 0);
+	((struct bg_field *)bg_record_get(&r, "proto"))->key = "protocol";
+	assert_render_fails(&st, &r, -EINVAL, "an event without proto");
+	assert_int_equal(bg_record_event(&r, &base_event, &m), 0);
+	((struct bg_field *)bg_record_get(&r, "port"))->type = BG_FV_OBJ;
+	bg_record_end(&r);
+	assert_render_fails(&st, &r, -EINVAL, "an event whose port is an object");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	set_str(&r, "event", "DENY");
+	assert_render_fails(&st, &r, -EINVAL, "an agent record whose event is DENY");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	((struct bg_field *)bg_record_get(&r, "state"))->key = "status";
+	assert_render_fails(&st, &r, -EINVAL, "an agent record without a state");
+	r.kind = BG_REC_EVENT;
+	assert_render_fails(&st, &r, -EINVAL, "an agent record marked as an event");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	r.kind = 0;
+	assert_render_fails(&st, &r, -EINVAL, "a record of no kind");
+	bg_strbuf_release(&sj);
+	bg_strbuf_release(&st);
+}
+
 /*
  * The summary (a journal MESSAGE, the stderr mirror): the text's first line without the time
  * stamp and without the newline; an event's hint is not in it. It appends, as a line does.
@@ -1716,6 +1830,7 @@ int main(void)
 		cmocka_unit_test(test_record_strn),
 		cmocka_unit_test(test_record_objects),
 		cmocka_unit_test(test_text_tokens),
+		cmocka_unit_test(test_text_lead),
 		cmocka_unit_test(test_record_json_checked),
 		cmocka_unit_test(test_agent_record_hostile),
 		cmocka_unit_test(test_record_get),
