@@ -395,6 +395,7 @@ const struct bg_field *bg_record_get(const struct bg_record *r, const char *key)
 #define PRI_WARNING 4
 #define PRI_NOTICE 5
 #define PRI_INFO 6
+#define PRI_MAX 7 /* LOG_DEBUG: a priority is 0..7 */
 
 static void record_pod(struct bg_record *r, const struct bg_pod *pod)
 {
@@ -496,7 +497,10 @@ int bg_record_agent(struct bg_record *r, const char *state, const struct timespe
 		return -EINVAL;
 	memset(r, 0, sizeof(*r));
 	r->kind = BG_REC_AGENT;
-	r->priority = (__u8)priority;
+	/* Taken as it is: a cast would turn 259 into 3 (LOG_ERR) without a word. */
+	if (priority < 0 || priority > PRI_MAX)
+		return -EINVAL;
+	r->priority = priority;
 	err = fmt_rfc3339(r->ts, sizeof(r->ts), wall);
 	if (err)
 		return err;
@@ -760,6 +764,9 @@ static int record_check(const struct bg_record *r)
 
 	if (r->overflow || r->n < 2 || r->n > BG_RECORD_MAX_FIELDS)
 		return -EINVAL;
+	/* The journal's PRIORITY and syslog's <PRI> are one digit 0..7, never anything else. */
+	if (r->priority < 0 || r->priority > PRI_MAX)
+		return -EINVAL;
 	for (i = 0; i < r->n; i++) {
 		if (r->f[i].type == BG_FV_OBJ && depth++)
 			return -EINVAL; /* one level only */
@@ -977,6 +984,100 @@ int bg_record_summary(struct bg_strbuf *sb, const struct bg_record *r)
 	if (sb->err)
 		bg_strbuf_truncate(sb, start);
 	return sb->err;
+}
+
+/* Append NAME in upper case; keys are [a-z0-9_]+ (record_check()), so this is one-to-one. */
+static void journal_upper(struct bg_strbuf *sb, const char *name)
+{
+	for (; *name; name++) {
+		char up = *name >= 'a' && *name <= 'z' ? (char)(*name - 32) : *name;
+
+		bg_strbuf_append(sb, &up, 1);
+	}
+}
+
+/*
+ * One field "BINDGUARD_KEY=value" (inside an object BINDGUARD_OBJ_KEY=) and its NUL. A string
+ * is JSON-escaped without its quotes: printable, one line, reversible, and so never a NUL or a
+ * newline that would end the field or start another.
+ */
+static void journal_field(struct bg_strbuf *sb, const char *obj, const struct bg_field *f)
+{
+	size_t vstart;
+	const char *s;
+	size_t n;
+
+	bg_strbuf_puts(sb, "BINDGUARD_");
+	if (obj) {
+		journal_upper(sb, obj);
+		bg_strbuf_puts(sb, "_");
+	}
+	journal_upper(sb, f->key);
+	bg_strbuf_puts(sb, "=");
+	switch (f->type) {
+	case BG_FV_STR:
+		vstart = sb->len;
+		bg_json_string(sb, f->s, f->len);
+		if (!sb->err) {
+			memmove(sb->buf + vstart, sb->buf + vstart + 1, sb->len - vstart - 2);
+			bg_strbuf_truncate(sb, sb->len - 2);
+		}
+		break;
+	case BG_FV_JSON:
+		json_span(f, &s, &n);
+		bg_strbuf_append(sb, s, n);
+		break;
+	default:
+		render_json_value(sb, f); /* digits, true or false */
+		break;
+	}
+	bg_strbuf_append(sb, "", 1);
+}
+
+int bg_record_journal(struct bg_strbuf *sb, const struct bg_record *r)
+{
+	const char *obj = NULL;
+	size_t start, i;
+	int err, n = 3;
+
+	if (!sb || !r)
+		return -EINVAL;
+	err = record_check(r);
+	if (err)
+		return err;
+	if (sb->err)
+		return sb->err;
+	start = sb->len;
+	bg_strbuf_puts(sb, "MESSAGE=");
+	render_text(sb, r, 0);
+	/* One line: the text's newline becomes the field's end. */
+	if (!sb->err && sb->len > start && sb->buf[sb->len - 1] == '\n')
+		bg_strbuf_truncate(sb, sb->len - 1);
+	bg_strbuf_append(sb, "", 1);
+	/* An int checked to be 0..7 above: one digit, whatever the record was given. */
+	bg_strbuf_printf(sb, "PRIORITY=%c", '0' + r->priority);
+	bg_strbuf_append(sb, "", 1);
+	bg_strbuf_puts(sb, "SYSLOG_IDENTIFIER=bindguard");
+	bg_strbuf_append(sb, "", 1);
+	for (i = 0; i < r->n; i++) {
+		if (r->f[i].type == BG_FV_OBJ) {
+			obj = r->f[i].key;
+			continue;
+		}
+		if (r->f[i].type == BG_FV_END) {
+			obj = NULL;
+			continue;
+		}
+		if (r->f[i].type == BG_FV_NULL)
+			continue; /* a journal field that says nothing is left out */
+		journal_field(sb, obj, &r->f[i]);
+		n++;
+	}
+	if (sb->err) {
+		bg_strbuf_truncate(sb, start);
+		return sb->err;
+	}
+	return n;
 }
 
 int bg_event_format(struct bg_strbuf *sb, int format, const struct bg_event *ev,

@@ -98,7 +98,7 @@ struct bg_field {
 
 struct bg_record {
 	int kind; /* BG_REC_* */
-	int priority; /* syslog priority (LOG_WARNING for a deny, ...), for journal and syslog */
+	int priority; /* syslog priority 0..7 (LOG_WARNING for a deny, ...), journal and syslog */
 	int overflow; /* more fields than BG_RECORD_MAX_FIELDS were added: not renderable */
 	size_t n;
 	struct bg_field f[BG_RECORD_MAX_FIELDS];
@@ -122,7 +122,11 @@ struct bg_event_meta {
 
 /* Build the field list of an event. Returns 0 or -EINVAL (bad time or address). */
 int bg_record_event(struct bg_record *r, const struct bg_event *ev, const struct bg_event_meta *m);
-/* Start an agent record {"ts":..,"event":"agent","state":STATE}; add fields after it. */
+/*
+ * Start an agent record {"ts":..,"event":"agent","state":STATE}; add fields after it. priority
+ * is a syslog priority, 0 (LOG_EMERG) to 7 (LOG_DEBUG). 0, or -EINVAL (no record or state, a
+ * time RFC 3339 cannot write, a priority outside 0..7) with a record that renders nowhere.
+ */
 int bg_record_agent(struct bg_record *r, const char *state, const struct timespec *wall,
 		    int priority);
 void bg_record_str(struct bg_record *r, const char *key, const char *s); /* NULL: null */
@@ -146,8 +150,19 @@ const struct bg_field *bg_record_get(const struct bg_record *r, const char *key)
  * file (nothing is written, whatever the format); -ENOMEM. On failure sb is as it was.
  */
 int bg_record_render(struct bg_strbuf *sb, int format, const struct bg_record *r);
-/* The text rendering's first line without the time stamp: a journal MESSAGE. */
+/* The text rendering's first line without the time stamp and the newline: a journal MESSAGE. */
 int bg_record_summary(struct bg_strbuf *sb, const struct bg_record *r);
+
+/*
+ * Append the record as journal fields for sd_journal_sendv(), each "NAME=value" followed by a
+ * NUL: MESSAGE (the summary), PRIORITY (r->priority, one digit), SYSLOG_IDENTIFIER=bindguard,
+ * then BINDGUARD_KEY=value for each field that is not null, BINDGUARD_OBJ_KEY= inside an
+ * object: a string JSON-escaped without its quotes, a number in digits, a boolean true or
+ * false, a JSON value as its JSON text. No value holds a NUL or a newline. Returns the number
+ * of fields (at most BG_JOURNAL_MAX_FIELDS), or -EINVAL / -ENOMEM with sb as it was.
+ */
+#define BG_JOURNAL_MAX_FIELDS (BG_RECORD_MAX_FIELDS + 3)
+int bg_record_journal(struct bg_strbuf *sb, const struct bg_record *r);
 
 /*
  * Append one event line.

@@ -30,13 +30,17 @@
  *     hint read back as the original bytes;
  *   - bg_event_format() is bg_record_event() + bg_record_render(), and bg_record_summary() is
  *     the text's first line without the time stamp and the newline;
+ *   - journal (bg_record_journal()): NAME=value fields each ended by a NUL, MESSAGE (the
+ *     summary), PRIORITY (one digit: the record's, the verdict's for an event) and
+ *     SYSLOG_IDENTIFIER first, then BINDGUARD_ names, each once, no newline in any;
  *   - a failed call leaves the buffer as it was.
  * With bits 0..2 of ev.class set, it renders the event again with the hint, software or
  * service string as its verdict, address or event, which must not change the line's shape.
  * It also feeds the raw input to bg_json_string(), and builds an agent record from it (hostile
  * state and string values, comm as a kernel buffer, a JSON value valid or not, a key, an
- * overflow) with the same checks: one line, strict JSON with the fields added in order, the same
- * fields in text, refusal (-EINVAL, the buffer unchanged) exactly when the record breaks a rule.
+ * overflow, a priority out of range with bit 6 of ev.flags) with the same checks: one line,
+ * strict JSON with the fields added in order, the same fields in text, the journal's shape,
+ * refusal (-EINVAL, the buffer unchanged) exactly when the record breaks a rule.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -333,6 +337,57 @@ static void check_summary(const struct bg_strbuf *sb, size_t start, const char *
 	      "summary is not the text's first line without the time stamp");
 }
 
+/*
+ * The journal fields appended at start, n of them, each "NAME=value" and a NUL: MESSAGE (the
+ * text's first line without "TS "), PRIORITY (one digit, prio) and SYSLOG_IDENTIFIER first, then
+ * BINDGUARD_[A-Z0-9_]+ names; each name once, no newline anywhere.
+ */
+static void check_journal(const struct bg_strbuf *sb, size_t start, int n, int prio,
+			  const char *text, size_t text_len, size_t ts_len)
+{
+	static const char *const first[] = { "MESSAGE=", "PRIORITY=", "SYSLOG_IDENTIFIER=" };
+	const char *nl = memchr(text, '\n', text_len), *f, *eq, *g;
+	size_t off = start, len, n1 = (size_t)(nl - text);
+	size_t names[BG_JOURNAL_MAX_FIELDS], nlen[BG_JOURNAL_MAX_FIELDS];
+	int i, j;
+
+	cur_line = sb->buf + start;
+	cur_len = sb->len - start;
+	CHECK(n > 3 && n <= BG_JOURNAL_MAX_FIELDS, "journal: %d fields", n);
+	for (i = 0; i < n; i++) {
+		CHECK(off < sb->len, "journal: fewer than %d fields", n);
+		f = sb->buf + off;
+		len = strlen(f);
+		CHECK(off + len < sb->len, "journal: field %d has no NUL", i);
+		CHECK(!memchr(f, '\n', len), "journal: a newline in field %d", i);
+		eq = memchr(f, '=', len);
+		CHECK(eq && eq > f, "journal: field %d is not NAME=value", i);
+		if (i < 3) {
+			CHECK(!strncmp(f, first[i], strlen(first[i])),
+			      "journal: field %d is not %s", i, first[i]);
+		} else {
+			CHECK(!strncmp(f, "BINDGUARD_", 10) && eq > f + 10, "journal: field %d", i);
+			for (g = f; g < eq; g++)
+				CHECK((*g >= 'A' && *g <= 'Z') || (*g >= '0' && *g <= '9') ||
+					      *g == '_',
+				      "journal: a name with a character not [A-Z0-9_]");
+		}
+		names[i] = off;
+		nlen[i] = (size_t)(eq - f);
+		for (j = 0; j < i; j++)
+			CHECK(nlen[j] != nlen[i] || memcmp(sb->buf + names[j], f, nlen[i]),
+			      "journal: the name of field %d twice", i);
+		off += len + 1;
+	}
+	CHECK(off == sb->len, "journal: more than %d fields", n);
+	f = sb->buf + start;
+	CHECK(n1 > ts_len + 1 && strlen(f) == 8 + n1 - ts_len - 1 &&
+		      !memcmp(f + 8, text + ts_len + 1, n1 - ts_len - 1),
+	      "journal: MESSAGE is not the text's first line without the time stamp");
+	f += strlen(f) + 1;
+	CHECK(strlen(f) == 10 && f[9] == '0' + prio, "journal: %s, want PRIORITY=%d", f, prio);
+}
+
 /* The wall-clock time an event can be printed with: RFC 3339 has years 0000..9999 only. */
 static int wall_ok(const struct timespec *wall)
 {
@@ -413,6 +468,14 @@ static void fuzz_event(const struct bg_event *ev, const struct bg_policy_rule *r
 		bg_strbuf_puts(&rb, "MESSAGE=");
 		CHECK(bg_record_summary(&rb, &r) == 0, "bg_record_summary failed");
 		check_summary(&rb, 8, text, text_len, strlen(r.ts));
+		bg_strbuf_reset(&rb);
+		bg_strbuf_puts(&rb, "prefix");
+		err = bg_record_journal(&rb, &r);
+		check_journal(&rb, 6, err, r.priority, text, text_len, strlen(r.ts));
+		CHECK(r.priority == (ev->verdict == BG_VERDICT_DENY  ? 4 :
+				     ev->verdict == BG_VERDICT_ALLOW ? 6 :
+								       5),
+		      "journal: priority %d for verdict %d", r.priority, ev->verdict);
 	} else {
 		CHECK(bg_record_event(&r, ev, &m) == -EINVAL, "bg_record_event: bad time accepted");
 	}
@@ -525,12 +588,15 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 	const char *raw_json = NULL, *keys[BG_RECORD_MAX_FIELDS + 80];
 	struct bg_strbuf sb = BG_STRBUF_INIT;
 	size_t start, n_keys = 0, n_rec = 0, k, n_fill = 0, text_len = 0;
-	int way, err, want_ok = 1;
+	int way, err, want_ok = 1, prio;
 	struct bg_record r;
 
-	err = bg_record_agent(&r, state, wall, ev->flags);
-	if (!wall_ok(wall)) {
-		CHECK(err == -EINVAL, "agent: an unprintable time gave %d", err);
+	/* A syslog priority, 0..7; with bit 6 of ev.flags the whole byte, mostly out of range. */
+	prio = ev->flags & 0x40 ? ev->flags : ev->flags & 7;
+	err = bg_record_agent(&r, state, wall, prio);
+	if (!wall_ok(wall) || prio > 7) {
+		CHECK(err == -EINVAL, "agent: an unprintable time or priority %d gave %d", prio,
+		      err);
 		want_ok = 0;
 	} else {
 		CHECK(err == 0, "agent: bg_record_agent failed: %d", err);
@@ -612,16 +678,25 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 			want_ok = 0;
 	}
 
-	/* JSON, text, then the summary, each after something already in the buffer. */
-	for (way = 0; way < 3; way++) {
+	/* JSON, text, the summary, then the journal, each after something already in the buffer. */
+	for (way = 0; way < 4; way++) {
 		bg_strbuf_reset(&sb);
 		bg_strbuf_puts(&sb, "prefix\n");
 		start = sb.len;
-		err = way < 2 ? bg_record_render(&sb, way, &r) : bg_record_summary(&sb, &r);
+		if (way < 2)
+			err = bg_record_render(&sb, way, &r);
+		else if (way == 2)
+			err = bg_record_summary(&sb, &r);
+		else
+			err = bg_record_journal(&sb, &r);
 		if (!want_ok) {
 			CHECK(err == -EINVAL, "agent: a bad record gave %d, not -EINVAL", err);
 			CHECK(sb.len == start && !strcmp(sb.buf, "prefix\n"),
 			      "agent: a failed call changed the buffer");
+			continue;
+		}
+		if (way == 3) {
+			check_journal(&sb, start, err, prio, text, text_len, strlen(r.ts));
 			continue;
 		}
 		CHECK(err == 0, "agent: way %d failed: %d", way, err);

@@ -23,10 +23,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <cmocka.h>
 
 #include "event_fmt.h"
 #include "json_check.h"
+#include "sink.h"
 #include "text_check.h"
 #include "strbuf.h"
 #include "strbuf_seam.h"
@@ -1774,6 +1776,238 @@ static void test_text_lead(void **state)
 }
 
 /*
+ * The journal rendering, "NAME=value" fields each ended by a NUL, as a string of @n bytes
+ * with the NULs written as '|' (no value holds one: each is escaped or digits).
+ */
+static void assert_journal(const struct bg_strbuf *sb, size_t start, int fields, const char *want)
+{
+	char got[4096];
+	size_t i, n = sb->len - start;
+	int nuls = 0;
+
+	assert_true(n < sizeof(got));
+	for (i = 0; i < n; i++) {
+		got[i] = sb->buf[start + i] ? sb->buf[start + i] : '|';
+		nuls += !sb->buf[start + i];
+		if (sb->buf[start + i] == '\n' || sb->buf[start + i] == '|')
+			fail_msg("%s: a raw newline or '|' in the journal fields", what_now);
+	}
+	got[n] = '\0';
+	assert_int_equal(nuls, fields);
+	if (strcmp(got, want))
+		fail_msg("%s:\n got  %s\n want %s", what_now, got, want);
+}
+
+/*
+ * The journal: MESSAGE is the summary, PRIORITY one digit from the record's syslog priority
+ * (never anything a string could carry), then a BINDGUARD_ field per field that is not null.
+ */
+static void test_record_journal(void **state)
+{
+	static const struct {
+		__u8 verdict;
+		const char *priority;
+	} prio[] = {
+		{ BG_VERDICT_DENY, "PRIORITY=4" },
+		{ BG_VERDICT_ALERT, "PRIORITY=5" },
+		{ BG_VERDICT_CONFINE, "PRIORITY=5" },
+		{ BG_VERDICT_ALLOW, "PRIORITY=6" },
+	};
+	struct bg_event_meta m = { .rule = &r_mysql, .wall = &wall };
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_event ev = base_event;
+	struct bg_record r;
+	size_t k;
+
+	(void)state;
+	what_now = "journal: the base event";
+	assert_int_equal(bg_record_event(&r, &ev, &m), 0);
+	assert_int_equal(bg_strbuf_puts(&sb, "prev"), 0);
+	assert_int_equal(bg_record_journal(&sb, &r), 23);
+	assert_journal(
+		&sb, 4, 23,
+		"MESSAGE=DENY bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "
+		"expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 gid=1002 "
+		"cgroup_id=4294967297 netns=4026531840 family=inet|PRIORITY=4|"
+		"SYSLOG_IDENTIFIER=bindguard|BINDGUARD_TS=" WALL_STR "|"
+		"BINDGUARD_SEQ=1099511627781|BINDGUARD_EVENT=bind|BINDGUARD_VERDICT=deny|"
+		"BINDGUARD_MODE=enforce|BINDGUARD_RULE=mysql|BINDGUARD_EXPOSE=loopback|"
+		"BINDGUARD_ACTION=deny|BINDGUARD_HOOK=bind|BINDGUARD_PID=1234|"
+		"BINDGUARD_COMM=mysqld|BINDGUARD_UID=1001|BINDGUARD_GID=1002|"
+		"BINDGUARD_CGROUP_ID=4294967297|BINDGUARD_NETNS=4026531840|"
+		"BINDGUARD_FAMILY=inet|BINDGUARD_PROTO=tcp|BINDGUARD_ADDR=0.0.0.0|"
+		"BINDGUARD_PORT=3306|BINDGUARD_HINT=Set bind-address=127.0.0.1 in my.cnf|");
+	assert_memory_equal(sb.buf, "prev", 4);
+
+	/* The priority follows the verdict. */
+	for (k = 0; k < ARRAY_SIZE(prio); k++) {
+		ev.verdict = prio[k].verdict;
+		assert_int_equal(bg_record_event(&r, &ev, &m), 0);
+		bg_strbuf_reset(&sb);
+		assert_true(bg_record_journal(&sb, &r) > 3);
+		assert_string_equal(sb.buf + strlen(sb.buf) + 1, prio[k].priority);
+	}
+
+	/* An agent record: escaped strings, nulls left out, objects, a JSON value as JSON. */
+	what_now = "journal: an agent record";
+	assert_int_equal(bg_record_agent(&r, "reload-failed", &wall, 3), 0);
+	bg_record_str(&r, "error", "bad\n\"x\"\tBINDGUARD_VERDICT=allow");
+	bg_record_str(&r, "gone", NULL);
+	bg_record_bool(&r, "pinned", 1);
+	bg_record_obj(&r, "pod");
+	bg_record_str(&r, "name", "web-1");
+	bg_record_end(&r);
+	bg_record_json(&r, "features", " {\"a\":[1, \"b\"]} ");
+	bg_strbuf_reset(&sb);
+	assert_int_equal(bg_record_journal(&sb, &r), 10);
+	assert_journal(
+		&sb, 0, 10,
+		"MESSAGE=agent reload-failed error=\"bad\\n\\\"x\\\"\\tBINDGUARD_VERDICT=allow\" "
+		"gone=- pinned=true pod.name=web-1 features=\"{\\\"a\\\":[1, \\\"b\\\"]}\"|"
+		"PRIORITY=3|SYSLOG_IDENTIFIER=bindguard|BINDGUARD_TS=" WALL_STR "|"
+		"BINDGUARD_EVENT=agent|BINDGUARD_STATE=reload-failed|"
+		"BINDGUARD_ERROR=bad\\n\\\"x\\\"\\tBINDGUARD_VERDICT=allow|BINDGUARD_PINNED=true|"
+		"BINDGUARD_POD_NAME=web-1|BINDGUARD_FEATURES={\"a\":[1, \"b\"]}|");
+
+	/* A priority is a syslog one, 0..7: refused otherwise, by every rendering. */
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 7), 0);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 0), 0);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 8), -EINVAL);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, -1), -EINVAL);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 256 + 3), -EINVAL);
+	bg_strbuf_reset(&sb);
+	assert_int_equal(bg_strbuf_puts(&sb, "prev"), 0);
+	for (k = 0; k < 3; k++) {
+		static const int bad[] = { -1, 8, 1000 };
+
+		assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+		r.priority = bad[k];
+		assert_int_equal(bg_record_journal(&sb, &r), -EINVAL);
+		assert_render_fails(&sb, &r, -EINVAL, "a priority out of range");
+	}
+	assert_int_equal(bg_record_journal(NULL, &r), -EINVAL);
+	assert_int_equal(bg_record_journal(&sb, NULL), -EINVAL);
+	assert_string_equal(sb.buf, "prev");
+	bg_strbuf_release(&sb);
+}
+
+/* An allocation failing anywhere in the journal fields leaves the buffer as it was. */
+static void test_record_journal_rollback(void **state)
+{
+	struct bg_record r;
+	int n, err, failed = 0;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_str(&r, "error", "\n\xff\"\\evil\x01 0123456789012345678901234567890123456789");
+	bg_record_json(&r, "features", "{\"ringbuf\":true,\"iter\":false}");
+	for (n = 0; n < 64; n++) {
+		struct bg_strbuf sb = BG_STRBUF_INIT;
+		size_t before;
+
+		assert_int_equal(bg_strbuf_puts(&sb, "prev"), 0);
+		while (sb.len + 1 < sb.cap)
+			assert_int_equal(bg_strbuf_append(&sb, "-", 1), 0);
+		before = sb.len;
+		realloc_fail_after = n;
+		err = bg_record_journal(&sb, &r);
+		realloc_fail_after = -1;
+		if (err < 0) {
+			failed++;
+			assert_int_equal(err, -ENOMEM);
+			assert_int_equal(sb.len, before);
+		} else {
+			assert_int_equal(err,
+					 8); /* MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, 5 fields */
+		}
+		bg_strbuf_release(&sb);
+		if (err >= 0)
+			break;
+	}
+	assert_true(failed >= 2);
+	assert_true(n < 64);
+}
+
+/*
+ * journald, replaced: sink_journal.c's one call into libsystemd (sd_journal_sendv(), which
+ * <systemd/sd-journal.h> turns into this). Each entry sent is kept as its fields joined by '|',
+ * without the CODE_* fields libsystemd adds.
+ */
+static char journal_sent[4][4096];
+static int journal_n_sent;
+
+int sd_journal_sendv_with_location(const char *file, const char *line, const char *func,
+				   const struct iovec *iov, int n);
+int sd_journal_sendv_with_location(const char *file, const char *line, const char *func,
+				   const struct iovec *iov, int n)
+{
+	char *out;
+	size_t len = 0;
+	int i;
+
+	(void)file;
+	(void)line;
+	(void)func;
+	if (journal_n_sent >= 4)
+		return -ENOBUFS;
+	out = journal_sent[journal_n_sent++];
+	for (i = 0; i < n; i++) {
+		if (len + iov[i].iov_len + 2 > sizeof(journal_sent[0]))
+			return -EMSGSIZE;
+		memcpy(out + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+		out[len++] = '|';
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+/*
+ * The journal sink sends each record's journal fields as they are, PRIORITY included; a record
+ * whose priority is not 0..7 is counted as lost, and nothing is sent for it.
+ */
+static void test_journal_sink(void **state)
+{
+	struct bg_record r;
+	struct bg_sink *sink;
+	char why[128];
+	int err = 0;
+
+	(void)state;
+	journal_n_sent = 0;
+	sink = bg_sink_journal_new(&err, why, sizeof(why));
+	assert_non_null(sink);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_uint(&r, "rules", 12);
+	bg_sink_emit(sink, &r);
+	assert_int_equal(journal_n_sent, 1);
+	assert_string_equal(journal_sent[0],
+			    "MESSAGE=agent ready rules=12|PRIORITY=6|"
+			    "SYSLOG_IDENTIFIER=bindguard|BINDGUARD_TS=" WALL_STR "|"
+			    "BINDGUARD_EVENT=agent|BINDGUARD_STATE=ready|"
+			    "BINDGUARD_RULES=12|");
+	assert_int_equal(sink->written, 1);
+
+	r.priority = 9;
+	bg_sink_emit(sink, &r);
+	r.priority = -4;
+	bg_sink_emit(sink, &r);
+	assert_int_equal(journal_n_sent, 1);
+	assert_int_equal(sink->lost, 2);
+	assert_int_equal(sink->last_err, EINVAL);
+
+	/* The next record goes, and so does the sink's report of the two lost (a warning). */
+	r.priority = 0;
+	bg_sink_emit(sink, &r);
+	assert_int_equal(journal_n_sent, 3);
+	assert_non_null(strstr(journal_sent[1], "|PRIORITY=0|"));
+	assert_non_null(strstr(journal_sent[2], "MESSAGE=agent sink-recovered "));
+	assert_non_null(strstr(journal_sent[2], "|PRIORITY=4|"));
+	assert_non_null(strstr(journal_sent[2], "|BINDGUARD_LOST=2|"));
+	bg_sink_free(sink);
+}
+
+/*
  * The summary (a journal MESSAGE, the stderr mirror): the text's first line without the time
  * stamp and without the newline; an event's hint is not in it. It appends, as a line does.
  */
@@ -1831,6 +2065,9 @@ int main(void)
 		cmocka_unit_test(test_record_objects),
 		cmocka_unit_test(test_text_tokens),
 		cmocka_unit_test(test_text_lead),
+		cmocka_unit_test(test_record_journal),
+		cmocka_unit_test(test_record_journal_rollback),
+		cmocka_unit_test(test_journal_sink),
 		cmocka_unit_test(test_record_json_checked),
 		cmocka_unit_test(test_agent_record_hostile),
 		cmocka_unit_test(test_record_get),
