@@ -1,13 +1,14 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /*
- * event_fmt.c - encode events and lifecycle records as JSON or text lines.
+ * event_fmt.c - encode events and lifecycle records as JSON or text lines, or journal fields.
  *
  * Everything in a struct bg_event is untrusted: the encoder must turn any byte pattern into
  * exactly one line that a strict JSON parser accepts, because a log line that can be broken or
  * forged (an embedded newline in comm, say) lets a local process inject fake events into
- * whatever consumes the log.
+ * whatever consumes the log. The same holds for the text line's shape (event_fmt.h, "Text").
  *
- * String encoding, in both formats:
+ * String encoding, in every format (text quotes only what is not one plain word; the journal
+ * drops the quotes):
  *   - " and \ are escaped, as are \n \r \t \b \f by their short forms;
  *   - every other C0 control byte, DEL (0x7f), the C1 controls U+0080..U+009F and the line
  *     separators U+2028 and U+2029 become \u00XX / \u20XX: none of them may reach a terminal
