@@ -778,6 +778,8 @@ static int record_check(const struct bg_record *r)
 		}
 		if (!key_ok(r->f[i].key))
 			return -EINVAL;
+		if (r->f[i].type == BG_FV_STR && !r->f[i].s && r->f[i].len)
+			return -EINVAL; /* bg_json_string() would refuse it half-way */
 	}
 	if (depth || !keys_unique(r))
 		return -EINVAL;

@@ -1771,6 +1771,10 @@ static void test_text_lead(void **state)
 	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
 	r.kind = 0;
 	assert_render_fails(&st, &r, -EINVAL, "a record of no kind");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_str(&r, "error", "x");
+	((struct bg_field *)bg_record_get(&r, "error"))->s = NULL;
+	assert_render_fails(&st, &r, -EINVAL, "a string of 1 byte at NULL");
 	bg_strbuf_release(&sj);
 	bg_strbuf_release(&st);
 }
