@@ -97,6 +97,10 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
 	$(Q)rm -f $(@:.o=.tmp.o)
 
+# Not intermediate: deleting the objects after a build would rebuild every skeleton (and so the
+# whole agent) in the next make, e.g. in each part of make test.
+.SECONDARY: $(OUTPUT)/bindguard.bpf.o $(OUTPUT)/probe.bpf.o
+
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@

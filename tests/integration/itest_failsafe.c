@@ -1126,8 +1126,11 @@ static void run_log_tmpfs_flood(void)
 	mirror = line_with(err, "bindguard: agent stopping", 0);
 	SB_CHECK(recovered && stop && mirror, "sink-recovered and stopping records, stopping "
 					      "mirrored on stderr");
-	if (!out || !err || !recovered || !stop || !mirror)
+	if (!out || !err || !recovered || !stop || !mirror) {
+		printf("  stopping: %s\n  stderr mirror: %s\n", stop ? stop : "(none)",
+		       mirror ? mirror : "(none)");
 		goto out;
+	}
 	printf("  %s\n  %s\n", recovered, stop);
 	rec_sum = sum_json(out, "\"state\":\"sink-recovered\"", "lost");
 	rec_total = sb_json_num(recovered, "lost_total");
