@@ -98,6 +98,10 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
 	$(Q)rm -f $(@:.o=.tmp.o)
 
+# Not intermediate: deleting the objects after a build would rebuild every skeleton (and so the
+# whole agent) in the next make, e.g. in each part of make test.
+.SECONDARY: $(OUTPUT)/bindguard.bpf.o $(OUTPUT)/probe.bpf.o
+
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
 	$(Q)$(BPFTOOL) gen skeleton $< name $*_bpf > $@
@@ -156,6 +160,12 @@ test: deps
 	part $(MAKE) --no-print-directory test-sanitize; \
 	part $(MAKE) --no-print-directory fuzz-ci; \
 	part tests/vmtest/vmtest.sh $(BUILD); \
+	part $(MAKE) --no-print-directory packaging-check; \
+	part $(MAKE) --no-print-directory deb; \
+	deb=$$(ls $(BUILD)/deb/bindguard_*.deb 2>/dev/null | head -1); \
+	part $(MAKE) --no-print-directory deb-test DEB=$$deb; \
+	part $(MAKE) --no-print-directory systemd-test DEB=$$deb; \
+	part $(MAKE) --no-print-directory k8s-test; \
 	echo "make test: total $$(($$(date +%s) - t0)) s"; \
 	if [ $$rc -eq 0 ]; then echo "make test: all suites passed"; \
 	else echo "make test: FAILED (see above)"; fi; exit $$rc

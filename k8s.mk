@@ -24,7 +24,7 @@ IMAGE_BASE	:= localhost/bindguard-base:bookworm
 # What the build stage installs in the debootstrap'ed base to run `make` (a subset of DEPS_PKGS:
 # no test tools).
 IMAGE_BUILD_PKGS := make gcc libc6-dev clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev \
-		   libyaml-dev pkg-config binutils
+		   libyaml-dev libsystemd-dev libjansson-dev libmicrohttpd-dev pkg-config binutils
 # Not under build/, and neither is the debootstrap tree (mkbase): the Makefile includes every '*.d'
 # it finds there, and a root filesystem is full of directories named like that (etc/rc2.d).
 PODMAN_DIR	?= /var/tmp/bindguard-podman

@@ -214,6 +214,7 @@ static void write_ready(struct bg_agent *a, size_t n_netns)
 		bg_record_str(&r, "policy", a->policy->name);
 		bg_record_str(&r, "source", a->policy->source);
 		bg_record_uint(&r, "rules", a->policy->n_rules);
+		bg_record_uint(&r, "scopes", a->policy->n_scopes);
 		bg_record_str(&r, "cgroup", a->cgroup);
 		bg_record_uint(&r, "existing", a->existing);
 		bg_record_uint(&r, "closed", a->closed);

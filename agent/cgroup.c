@@ -9,6 +9,8 @@
 #include <unistd.h>
 #include <linux/magic.h>
 
+#include <bpf/bpf.h>
+
 #include "cgroup.h"
 
 int bg_cgroup2_root(const char *mounts, char *buf, size_t len)
@@ -57,4 +59,49 @@ int bg_cgroup_open(const char *path)
 out_close:
 	close(fd);
 	return err;
+}
+
+/* The programs of one query that are ours: by name, as the kernel keeps it (15 bytes). */
+static int count_named(const __u32 *ids, __u32 cnt, const char *prefix)
+{
+	struct bpf_prog_info info;
+	__u32 i, len;
+	int fd, n = 0;
+
+	for (i = 0; i < cnt; i++) {
+		fd = bpf_prog_get_fd_by_id(ids[i]);
+		if (fd < 0)
+			continue; /* detached meanwhile */
+		memset(&info, 0, sizeof(info));
+		len = sizeof(info);
+		if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
+		    !strncmp(info.name, prefix, strlen(prefix)))
+			n++;
+		close(fd);
+	}
+	return n;
+}
+
+int bg_cgroup_count_progs(const char *path, const int *types, size_t n_types, int effective,
+			  const char *prefix)
+{
+	__u32 ids[64], cnt;
+	int cg, n = 0, queried = 0, err = 0;
+	size_t t;
+
+	cg = bg_cgroup_open(path);
+	if (cg < 0)
+		return cg;
+	for (t = 0; t < n_types; t++) {
+		cnt = sizeof(ids) / sizeof(ids[0]);
+		if (bpf_prog_query(cg, (enum bpf_attach_type)types[t],
+				   effective ? BPF_F_QUERY_EFFECTIVE : 0, NULL, ids, &cnt) < 0) {
+			err = -errno;
+			continue;
+		}
+		queried = 1;
+		n += count_named(ids, cnt, prefix);
+	}
+	close(cg);
+	return queried ? n : err;
 }

@@ -18,4 +18,13 @@ int bg_cgroup2_root(const char *mounts, char *buf, size_t len);
  */
 int bg_cgroup_open(const char *path);
 
+/*
+ * Programs whose name starts with prefix ("bg_", "bg_bind4") attached to the cgroup at path on
+ * the attach types given (enum bpf_attach_type values); with effective, those of its ancestors
+ * that apply to it too (BPF_F_QUERY_EFFECTIVE). Returns the count, or -errno when the cgroup
+ * cannot be opened or no attach type can be queried.
+ */
+int bg_cgroup_count_progs(const char *path, const int *types, size_t n_types, int effective,
+			  const char *prefix);
+
 #endif /* BG_CGROUP_H */

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause)
 /* cli.c - what every command shares: the preflight checks and policy loading (commands.h). */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -122,16 +121,4 @@ int bg_cli_install_scoped(struct bg_loader *l, const struct bg_policy *p,
 		return EXIT_RUNTIME;
 	}
 	return 0;
-}
-
-int bg_cli_usage_error(const char *cmd, const char *fmt, ...)
-{
-	va_list ap;
-
-	fprintf(stderr, "bindguard %s: ", cmd);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fprintf(stderr, " (see 'bindguard %s --help')\n", cmd);
-	return EXIT_USAGE;
 }

@@ -5,7 +5,6 @@
  * what an agent started now would do.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -14,22 +13,34 @@
 #include "event_fmt.h"
 #include "kfeatures.h"
 #include "log.h"
+#include "opts.h"
 #include "strbuf.h"
 
-static const char probe_usage[] =
-	"Usage: bindguard probe [--format table|json] [-v]\n"
-	"\n"
-	"Probe the running kernel for every feature bindguard uses, by loading a small\n"
-	"program for each, and print what each needs, whether it is on, and why not.\n"
-	"A feature in 'fallback' is done another way with the same result; one that is\n"
-	"'off' loses what the table says. Needs root.\n"
-	"\n"
-	"Options:\n"
-	"  -f, --format FMT  table (default) or json (one object on one line)\n"
-	"  -v, --verbose     more diagnostics on stderr; twice for libbpf's log\n"
-	"\n"
-	"Exit status: 0 bindguard can enforce on this kernel, 1 it cannot (a required\n"
-	"feature is off), 2 usage error.\n";
+static const struct bg_opt probe_opts[] = {
+	{ "format", 'f', "FMT", "table (default) or json (one object on one line)" },
+	{ 0 },
+};
+
+static const struct bg_cmd probe_cmd = {
+	.name = "probe",
+	.synopsis = "[--format table|json]",
+	.desc = "Probe the running kernel for every feature bindguard uses, by loading a small\n"
+		"program for each, and print what each needs, whether it is on, and why not.\n"
+		"A feature in 'fallback' is done another way with the same result; one that is\n"
+		"'off' loses what the table says. What this prints is what an agent started\n"
+		"now would do. Needs root.",
+	.tail = "Exit status: 0 bindguard can enforce on this kernel, 1 it cannot (a required\n"
+		"feature is off), 2 usage error.\n",
+	.opts = probe_opts,
+};
+
+static int probe_opt(void *ctx, int key, const char *arg)
+{
+	if (key == 'f')
+		return bg_opts_format(&probe_cmd, arg, 1u << BG_FORMAT_TABLE | 1u << BG_FORMAT_JSON,
+				      ctx);
+	return 0;
+}
 
 #define COL_TEXT 32 /* where the description starts */
 #define WIDTH 80
@@ -133,48 +144,19 @@ static int print_json(const struct bg_features *f)
 
 int bg_cmd_probe(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct bg_features f;
-	int opt, json = 0, verbose = 0;
+	int err, first, format = BG_FORMAT_TABLE, verbose = 0;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (!strcmp(optarg, "json"))
-				json = 1;
-			else if (!strcmp(optarg, "table"))
-				json = 0;
-			else
-				return bg_cli_usage_error(
-					"probe", "invalid --format '%s' (expected table or json)",
-					optarg);
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'h':
-			fputs(probe_usage, stdout);
-			return 0;
-		default:
-			return bg_cli_usage_error("probe", "invalid option%s", "");
-		}
-	}
-	if (optind != argc)
-		return bg_cli_usage_error("probe", "unexpected argument '%s'", argv[optind]);
-	bg_log_set_level(BG_LOG_INFO + verbose);
+	err = bg_opts_parse(&probe_cmd, argc, argv, probe_opt, &format, &first, &verbose);
+	if (err)
+		return err == BG_OPTS_DONE ? 0 : err;
 	if (geteuid() != 0) {
 		bg_err("probe needs root: it loads a small BPF program per feature\n");
 		return EXIT_RUNTIME;
 	}
 	bg_log_setup_libbpf();
 	bg_features_probe(&f);
-	if (json) {
+	if (format == BG_FORMAT_JSON) {
 		if (print_json(&f)) {
 			bg_err("cannot write the probe results\n");
 			return EXIT_RUNTIME;

@@ -76,10 +76,11 @@ static const struct bg_cmd run_cmd = {
 		"breaks a rule fails with EPERM (deny), is rewritten to loopback (confine) or\n"
 		"is reported (alert). Every such attempt is written as a record. Runs until\n"
 		"SIGINT or SIGTERM, then detaches everything (with --pin the hooks stay and\n"
-		"go on enforcing). SIGHUP reads the policy again\n"
-		"and swaps it in atomically (a bad file keeps the previous policy); SIGUSR1\n"
-		"reopens output files. A failing output never stops enforcement: lost records\n"
-		"are counted. Needs root.",
+		"go on enforcing). SIGHUP, or a change to the --policy file (it is watched,\n"
+		"ConfigMap ..data swaps too), reads the policy again and swaps it in\n"
+		"atomically; a bad file keeps the previous policy. SIGUSR1 reopens output\n"
+		"files. A failing output never stops enforcement: lost records are counted.\n"
+		"Needs root.",
 	.tail = "Exit status: 0 clean stop, 1 runtime failure, 2 usage or policy error.\n",
 	.opts = run_opts,
 	.min_args = 0,

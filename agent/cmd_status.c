@@ -8,90 +8,94 @@
  * hooks run, against a rule table that status installs in its own maps. status attaches
  * nothing: it neither needs a running agent nor changes what one enforces.
  */
-#include <arpa/inet.h>
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include <bpf/bpf.h>
+
+#include "cgroup.h"
+#include "clifmt.h"
 #include "commands.h"
 #include "event_fmt.h"
 #include "kfeatures.h"
 #include "loader.h"
 #include "log.h"
+#include "opts.h"
+#include "pin.h"
 #include "policy.h"
+#include "scopes.h"
 #include "sockets.h"
+#include "whois.h"
 #include "strbuf.h"
 
 /* The generation of the one policy this command installs; rule ids of any other are stale. */
 #define STATUS_GEN 1
 
-#define FORMAT_TABLE 0
-#define FORMAT_JSON 1
+static const struct bg_opt status_opts[] = {
+	{ "format", 'f', "FMT",
+	  "table (default: fits 80 columns; a cell cut to fit\n"
+	  "ends in '~'), wide (more columns, nothing cut) or\n"
+	  "json (one object per socket per line)" },
+	{ "wide", 'w', NULL, "the same as --format wide" },
+	{ "policy", 'p', "FILE",
+	  "policy YAML to judge by (default: the built-in\niRedMail policy)" },
+	{ "cgroup", 'c', "DIR",
+	  "list only the sockets created in this cgroup v2\n"
+	  "directory or below it (default: the cgroup v2 root,\n"
+	  "which is every socket)" },
+	{ 0 },
+};
 
-static const char status_usage[] =
-	"Usage: bindguard status [--format table|json] [--policy FILE] [--cgroup DIR] [-v]\n"
-	"\n"
-	"List every listening TCP socket and bound UDP socket of the host, in every network\n"
-	"namespace: its address and port, the process that holds it, the policy rule for its\n"
-	"port and that rule's verdict. Violations come first. Nothing is attached and nothing is\n"
-	"changed, so a running agent is neither needed nor disturbed. Needs root and a kernel\n"
-	"with BPF socket iterators (5.9+).\n"
-	"\n"
-	"Options:\n"
-	"  -f, --format FMT   table (default: aligned columns and a summary line) or json\n"
-	"                     (one object per socket per line)\n"
-	"  -p, --policy FILE  policy YAML to judge by (default: the built-in iRedMail policy)\n"
-	"  -c, --cgroup DIR   list only the sockets created in this cgroup v2 directory or below\n"
-	"                     it (default: the cgroup v2 root, which is every socket)\n"
-	"  -v, --verbose      more diagnostics on stderr; twice for libbpf's debug log\n"
-	"\n"
-	"Exit status: 0 nothing breaks the policy, 3 something does, 1 runtime failure,\n"
-	"2 usage or policy error.\n";
+static const struct bg_cmd status_cmd = {
+	.name = "status",
+	.synopsis = "[--format table|wide|json] [--policy FILE] [--cgroup DIR]",
+	.desc = "List every listening TCP socket and bound UDP socket of the host, in every\n"
+		"network namespace (named as under /run/netns when it has a name): its\n"
+		"address, the process that holds it, the policy rule for its port and that\n"
+		"rule's verdict, which is what the policy does to such a bind: allow, or\n"
+		"deny, confine or alert for a violation (the socket itself is left as it\n"
+		"is). Violations come first, each with the rule's hint on how to fix it. The\n"
+		"last lines say whether pinned enforcement is active on the cgroup and\n"
+		"whether an agent holds it. Nothing is attached and nothing is changed, so a\n"
+		"running agent is neither needed nor disturbed. Needs root and BPF socket\n"
+		"iterators (Linux 5.9+).",
+	.tail = "Exit status: 0 nothing breaks the policy, 3 something does, 1 runtime\n"
+		"failure, 2 usage or policy error.\n",
+	.opts = status_opts,
+};
 
-int bg_cli_addr_str(char *buf, size_t len, __u8 family, const __u8 addr[16], int brackets)
+struct status_opts {
+	const char *policy_path;
+	const char *cgroup_path;
+	int format; /* BG_FORMAT_TABLE, _WIDE or _JSON */
+};
+
+static int status_opt(void *ctx, int key, const char *arg)
 {
-	char text[INET6_ADDRSTRLEN];
-	int af = AF_INET6;
-	const __u8 *src = addr;
+	struct status_opts *o = ctx;
 
-	if (family == BG_AF_INET) {
-		af = AF_INET;
-		src = addr + 12; /* the kernel records IPv4 as ::ffff:a.b.c.d */
+	switch (key) {
+	case 'f':
+		return bg_opts_format(&status_cmd, arg,
+				      1u << BG_FORMAT_TABLE | 1u << BG_FORMAT_WIDE |
+					      1u << BG_FORMAT_JSON,
+				      &o->format);
+	case 'w':
+		o->format = BG_FORMAT_WIDE;
+		break;
+	case 'p':
+		o->policy_path = arg;
+		break;
+	case 'c':
+		o->cgroup_path = arg;
+		break;
 	}
-	if (!inet_ntop(af, src, text, sizeof(text))) {
-		snprintf(buf, len, "?");
-		return -EINVAL;
-	}
-	if (brackets && af == AF_INET6)
-		snprintf(buf, len, "[%s]", text);
-	else
-		snprintf(buf, len, "%s", text);
 	return 0;
-}
-
-const char *bg_cli_printable(char *buf, size_t len, const char *s, size_t n)
-{
-	size_t i;
-
-	if (!len)
-		return buf;
-	for (i = 0; i < n && i + 1 < len && s[i]; i++) {
-		unsigned char c = (unsigned char)s[i];
-
-		if (c == ' ')
-			buf[i] = '_';
-		else if (c < '!' || c > '~')
-			buf[i] = '?';
-		else
-			buf[i] = (char)c;
-	}
-	buf[i] = '\0';
-	return buf;
 }
 
 static int is_violation(const struct bg_sock_info *si)
@@ -124,24 +128,15 @@ static int cmp_sock(const void *a, const void *b)
 }
 
 /*
- * The name of the rule that judged a socket: its service, else its software, else "#ID". NULL
- * for the unlisted default, and for a record stamped by another policy generation (which this
- * command never installs, so it cannot name it).
+ * The rule that judged a socket, or NULL: the unlisted default, or a record stamped by another
+ * policy generation (which this command never installs, so it cannot name it).
  */
-static const char *rule_label(const struct bg_policy *p, const struct bg_sock_rec *r, char *buf,
-			      size_t len)
+static const struct bg_policy_rule *sock_rule(const struct bg_policy *p,
+					      const struct bg_sock_rec *r)
 {
-	const struct bg_policy_rule *rule;
-
 	if (r->gen != STATUS_GEN || !r->rule_id || r->rule_id > p->n_rules)
 		return NULL;
-	rule = &p->rules[r->rule_id - 1];
-	if (rule->service && rule->service[0])
-		return rule->service;
-	if (rule->software && rule->software[0])
-		return rule->software;
-	snprintf(buf, len, "#%u", r->rule_id);
-	return buf;
+	return &p->rules[r->rule_id - 1];
 }
 
 static const char *state_str(const struct bg_sock_rec *r)
@@ -153,6 +148,35 @@ static const char *state_str(const struct bg_sock_rec *r)
 static const char *known(const char *name)
 {
 	return name && strcmp(name, "?") != 0 ? name : NULL;
+}
+
+static const char *expose_of(const struct bg_sock_rec *r)
+{
+	return r->expose != BG_EXPOSE_UNSET ? known(bg_expose_str(r->expose)) : NULL;
+}
+
+/*
+ * The action of the rule that judged the socket, as `bindguard check` shows it: none on a public
+ * port (rule or unlisted default), where nothing can break the rule.
+ */
+static const char *action_of(const struct bg_sock_rec *r)
+{
+	if (r->expose == BG_EXPOSE_UNSET || r->expose == BG_EXPOSE_PUBLIC)
+		return NULL;
+	return known(bg_action_str(r->action));
+}
+
+static const char *hint_of(const struct bg_policy_rule *rule)
+{
+	return rule && rule->hint && rule->hint[0] ? rule->hint : NULL;
+}
+
+/* The name of the policy scope that judged r, NULL for the host rules. */
+static const char *scope_of(const struct bg_policy *p, const struct bg_sock_rec *r)
+{
+	if (!p || !r->scope || r->scope > p->n_scopes)
+		return NULL;
+	return p->scopes[r->scope - 1].name;
 }
 
 /* ---- JSON -------------------------------------------------------------------------------- */
@@ -167,11 +191,12 @@ static void json_str(struct bg_strbuf *sb, const char *key, const char *val)
 }
 
 static void json_line(struct bg_strbuf *sb, const struct bg_policy *p,
-		      const struct bg_sock_info *si)
+		      const struct bg_sock_list *list, const struct bg_sock_info *si)
 {
 	const struct bg_sock_rec *r = &si->rec;
-	int has_rule = r->expose != BG_EXPOSE_UNSET;
-	char addr[INET6_ADDRSTRLEN + 2], id[16];
+	const struct bg_policy_rule *rule = sock_rule(p, r);
+	const struct bg_netns_info *ni = bg_sock_list_netns(list, r->netns);
+	char addr[48];
 
 	bg_cli_addr_str(addr, sizeof(addr), r->family, r->addr, 0);
 	bg_strbuf_puts(sb, "{\"verdict\":");
@@ -182,6 +207,7 @@ static void json_line(struct bg_strbuf *sb, const struct bg_policy *p,
 	bg_strbuf_printf(sb, ",\"port\":%u", r->port);
 	json_str(sb, "state", state_str(r));
 	bg_strbuf_printf(sb, ",\"netns\":%u", r->netns);
+	json_str(sb, "netns_name", ni && ni->name[0] ? ni->name : NULL);
 	if (si->pid) {
 		bg_strbuf_printf(sb, ",\"pid\":%d,\"comm\":", si->pid);
 		bg_json_string(sb, si->comm, strnlen(si->comm, sizeof(si->comm)));
@@ -194,29 +220,16 @@ static void json_line(struct bg_strbuf *sb, const struct bg_policy *p,
 	else
 		bg_strbuf_puts(sb, "null");
 	bg_strbuf_printf(sb, ",\"cgroup_id\":%llu", (unsigned long long)r->cgroup_id);
-	json_str(sb, "rule", rule_label(p, r, id, sizeof(id)));
-	json_str(sb, "expose", has_rule ? known(bg_expose_str(r->expose)) : NULL);
-	json_str(sb, "action", has_rule ? known(bg_action_str(r->action)) : NULL);
-	json_str(sb, "mode", has_rule ? known(bg_mode_str(r->mode)) : NULL);
+	json_str(sb, "scope", scope_of(p, r));
+	json_str(sb, "rule", bg_rule_name(rule));
+	json_str(sb, "service", rule && rule->service && rule->service[0] ? rule->service : NULL);
+	json_str(sb, "software",
+		 rule && rule->software && rule->software[0] ? rule->software : NULL);
+	json_str(sb, "expose", expose_of(r));
+	json_str(sb, "action", action_of(r));
+	json_str(sb, "mode", expose_of(r) ? known(bg_mode_str(r->mode)) : NULL);
+	json_str(sb, "hint", hint_of(rule));
 	bg_strbuf_puts(sb, "}\n");
-}
-
-static int print_json(const struct bg_policy *p, struct bg_sock_info **v, size_t n)
-{
-	struct bg_strbuf sb = BG_STRBUF_INIT;
-	int err = 0;
-	size_t i;
-
-	for (i = 0; i < n && !err; i++) {
-		bg_strbuf_reset(&sb);
-		json_line(&sb, p, v[i]);
-		if (sb.err)
-			err = sb.err;
-		else if (fwrite(sb.buf, 1, sb.len, stdout) != sb.len)
-			err = -(errno ? errno : EIO);
-	}
-	bg_strbuf_release(&sb);
-	return err;
 }
 
 /* ---- Table ------------------------------------------------------------------------------- */
@@ -225,29 +238,51 @@ enum {
 	COL_VERDICT,
 	COL_PROTO,
 	COL_ADDR,
-	COL_PORT,
 	COL_NETNS,
 	COL_OWNER,
 	COL_RULE,
-	COL_EXPOSE,
-	COL_CGROUP, /* last: the one column whose width has no bound */
+	COL_EXPOSE, /* the last of the table; wide goes on */
+	COL_ACTION,
+	COL_UID,
+	COL_CGROUP,
+	COL_SCOPE,
 	NR_COLS,
 };
 
-static const char *const col_names[NR_COLS] = {
-	[COL_VERDICT] = "VERDICT", [COL_PROTO] = "PROTO",   [COL_ADDR] = "ADDRESS",
-	[COL_PORT] = "PORT",	   [COL_NETNS] = "NETNS",   [COL_OWNER] = "PID/COMM",
-	[COL_RULE] = "RULE",	   [COL_EXPOSE] = "EXPOSE", [COL_CGROUP] = "CGROUP",
+#define NR_TABLE_COLS (COL_EXPOSE + 1)
+#define COL_SEP 2 /* spaces between two columns */
+#define CUT_MARK '~' /* ends a cell cut to fit */
+
+/*
+ * A column: its header, how narrow the table may cut it, and in which round (0: never cut). The
+ * process and the rule go first (the hint and --format wide or json keep them whole), then a
+ * netns name, and the address only when nothing else is left: its port is at its end.
+ */
+static const struct {
+	const char *name;
+	size_t min;
+	int round;
+} cols[NR_COLS] = {
+	[COL_VERDICT] = { "VERDICT", 0, 0 }, [COL_PROTO] = { "PROTO", 0, 0 },
+	[COL_ADDR] = { "ADDRESS", 12, 3 },   [COL_NETNS] = { "NETNS", 10, 2 },
+	[COL_OWNER] = { "PID/COMM", 10, 1 }, [COL_RULE] = { "RULE", 8, 1 },
+	[COL_EXPOSE] = { "EXPOSE", 0, 0 },   [COL_ACTION] = { "ACTION", 0, 0 },
+	[COL_UID] = { "UID", 0, 0 },	     [COL_CGROUP] = { "CGROUP", 0, 0 },
+	[COL_SCOPE] = { "SCOPE", 0, 0 },
 };
+#define NR_ROUNDS 3
 
 struct row {
 	char cell[NR_COLS][sizeof(((struct bg_sock_info *)0)->cgroup) + 8];
 };
 
-static void fill_row(struct row *row, const struct bg_policy *p, const struct bg_sock_info *si)
+static void fill_row(struct row *row, const struct bg_policy *p, const struct bg_sock_list *list,
+		     const struct bg_sock_info *si)
 {
 	const struct bg_sock_rec *r = &si->rec;
-	char comm[BG_COMM_LEN + 1], id[16], more[16] = "";
+	const struct bg_policy_rule *rule = sock_rule(p, r);
+	const struct bg_netns_info *ni = bg_sock_list_netns(list, r->netns);
+	char comm[BG_COMM_LEN + 1], addr[48], more[16] = "";
 	const char *name, *s;
 
 #define CELL(c, ...) snprintf(row->cell[c], sizeof(row->cell[c]), __VA_ARGS__)
@@ -255,9 +290,13 @@ static void fill_row(struct row *row, const struct bg_policy *p, const struct bg
 	CELL(COL_VERDICT, "%s", s ? s : "?");
 	s = known(bg_proto_str(r->proto));
 	CELL(COL_PROTO, "%s", s ? s : "?");
-	bg_cli_addr_str(row->cell[COL_ADDR], sizeof(row->cell[COL_ADDR]), r->family, r->addr, 1);
-	CELL(COL_PORT, "%u", r->port);
-	CELL(COL_NETNS, "%u", r->netns);
+	bg_cli_addr_str(addr, sizeof(addr), r->family, r->addr, 1);
+	CELL(COL_ADDR, "%s:%u", addr, r->port);
+	if (ni && ni->name[0])
+		bg_cli_printable(row->cell[COL_NETNS], sizeof(row->cell[COL_NETNS]), ni->name,
+				 sizeof(ni->name));
+	else
+		CELL(COL_NETNS, "%u", r->netns);
 	if (si->pid) {
 		if (si->n_owners > 1)
 			snprintf(more, sizeof(more), "+%d", si->n_owners - 1);
@@ -266,37 +305,84 @@ static void fill_row(struct row *row, const struct bg_policy *p, const struct bg
 	} else {
 		CELL(COL_OWNER, "-");
 	}
-	name = rule_label(p, r, id, sizeof(id));
+	name = bg_rule_name(rule);
 	if (name)
 		bg_cli_printable(row->cell[COL_RULE], sizeof(row->cell[COL_RULE]), name,
 				 strlen(name));
+	else if (rule)
+		CELL(COL_RULE, "#%u", r->rule_id); /* a rule with neither service nor software */
 	else
 		CELL(COL_RULE, "-");
-	s = r->expose != BG_EXPOSE_UNSET ? known(bg_expose_str(r->expose)) : NULL;
+	s = expose_of(r);
 	CELL(COL_EXPOSE, "%s", s ? s : "-");
+	s = action_of(r);
+	CELL(COL_ACTION, "%s", s ? s : "-");
+	CELL(COL_UID, "%u", r->uid);
 	if (si->cgroup[0])
 		bg_cli_printable(row->cell[COL_CGROUP], sizeof(row->cell[COL_CGROUP]), si->cgroup,
 				 sizeof(si->cgroup));
 	else
 		CELL(COL_CGROUP, "-");
+	s = scope_of(p, r);
+	if (s)
+		bg_cli_printable(row->cell[COL_SCOPE], sizeof(row->cell[COL_SCOPE]), s, strlen(s));
+	else
+		CELL(COL_SCOPE, "-");
 #undef CELL
 }
 
-static int print_row(const struct row *row, const size_t *width)
+/* Narrow the widest column of each round in turn, one column at a time, until the table fits. */
+static void fit_widths(size_t *width, int ncols, size_t max)
 {
-	int c;
+	size_t total = (size_t)(ncols - 1) * COL_SEP;
+	int c, widest, round;
 
-	for (c = 0; c < NR_COLS - 1; c++)
-		if (printf("%-*s  ", (int)width[c], row->cell[c]) < 0)
-			return -EIO;
-	return printf("%s\n", row->cell[NR_COLS - 1]) < 0 ? -EIO : 0;
+	for (c = 0; c < ncols; c++)
+		total += width[c];
+	for (round = 1; round <= NR_ROUNDS && total > max; round++) {
+		while (total > max) {
+			widest = -1;
+			for (c = 0; c < ncols; c++)
+				if (cols[c].round == round && width[c] > cols[c].min &&
+				    (widest < 0 || width[c] > width[widest]))
+					widest = c;
+			if (widest < 0)
+				break; /* this round is done: the next one */
+			width[widest]--;
+			total--;
+		}
+	}
 }
 
-static int print_table(const struct bg_policy *p, struct bg_sock_info **v, size_t n)
+/* One line of cells; a cell wider than its column is cut and ends in CUT_MARK. */
+static void put_row(struct bg_strbuf *sb, const struct row *row, const size_t *width, int ncols)
 {
+	size_t len;
+	int c;
+
+	for (c = 0; c < ncols; c++) {
+		len = strlen(row->cell[c]);
+		if (len > width[c]) {
+			bg_strbuf_append(sb, row->cell[c], width[c] - 1);
+			bg_strbuf_printf(sb, "%c", CUT_MARK);
+			len = width[c];
+		} else {
+			bg_strbuf_puts(sb, row->cell[c]);
+		}
+		if (c < ncols - 1)
+			bg_strbuf_printf(sb, "%*s", (int)(width[c] - len + COL_SEP), "");
+	}
+	bg_strbuf_puts(sb, "\n");
+}
+
+/* The table (or the wide one), each violation followed by its rule's hint. */
+static int put_table(struct bg_strbuf *sb, const struct bg_policy *p,
+		     const struct bg_sock_list *list, struct bg_sock_info **v, size_t n, int wide)
+{
+	int c, ncols = wide ? NR_COLS : NR_TABLE_COLS;
 	size_t width[NR_COLS], i, len;
 	struct row *rows, head;
-	int c, err = 0;
+	const char *hint;
 
 	if (!n)
 		return 0;
@@ -304,22 +390,29 @@ static int print_table(const struct bg_policy *p, struct bg_sock_info **v, size_
 	if (!rows)
 		return -ENOMEM;
 	for (c = 0; c < NR_COLS; c++) {
-		snprintf(head.cell[c], sizeof(head.cell[c]), "%s", col_names[c]);
-		width[c] = strlen(col_names[c]);
+		snprintf(head.cell[c], sizeof(head.cell[c]), "%s", cols[c].name);
+		width[c] = strlen(cols[c].name);
 	}
 	for (i = 0; i < n; i++) {
-		fill_row(&rows[i], p, v[i]);
+		fill_row(&rows[i], p, list, v[i]);
 		for (c = 0; c < NR_COLS; c++) {
 			len = strlen(rows[i].cell[c]);
 			if (len > width[c])
 				width[c] = len;
 		}
 	}
-	err = print_row(&head, width);
-	for (i = 0; i < n && !err; i++)
-		err = print_row(&rows[i], width);
+	if (!wide)
+		fit_widths(width, ncols, BG_CLI_WIDTH);
+	put_row(sb, &head, width, ncols);
+	for (i = 0; i < n; i++) {
+		put_row(sb, &rows[i], width, ncols);
+		hint = is_violation(v[i]) ? hint_of(sock_rule(p, &v[i]->rec)) : NULL;
+		if (hint)
+			bg_cli_wrap(sb, "  hint: ", "        ", hint,
+				    wide ? (size_t)-1 : BG_CLI_WIDTH);
+	}
 	free(rows);
-	return err;
+	return 0;
 }
 
 static int cmp_u32(const void *a, const void *b)
@@ -349,78 +442,147 @@ static size_t count_netns(struct bg_sock_info **v, size_t n)
 	return distinct;
 }
 
+/* ---- Who enforces ------------------------------------------------------------------------ */
+
+/*
+ * bindguard agents whose bind hook is in effect on the cgroup at path, attached to it or to an
+ * ancestor: their bg_bind4 programs. -errno if the kernel cannot be asked.
+ */
+static int agents_in_effect(const char *path)
+{
+	static const int bind4[] = { BPF_CGROUP_INET4_BIND };
+
+	return bg_cgroup_count_progs(path, bind4, 1, 1, "bg_bind4");
+}
+
+/*
+ * The pinned enforcement nearest to the cgroup at path: on it or on an ancestor up to the cgroup
+ * v2 root, whose hooks cover path too. 1 with dir and m (zeroed if unreadable) set, 0 if none.
+ */
+static int find_pin(const char *path, const char *root, char *dir, size_t len,
+		    struct bg_pin_meta *m, int *have_meta)
+{
+	char cur[PATH_MAX], top[PATH_MAX], *slash;
+	struct stat st;
+	int fd;
+
+	if (!realpath(path, cur) || !realpath(root, top))
+		return 0;
+	for (;;) {
+		if (stat(cur, &st) == 0 && bg_pin_dir(st.st_ino, dir, len) == 0 &&
+		    bg_pin_exists(dir)) {
+			memset(m, 0, sizeof(*m));
+			fd = bg_pin_meta_open(dir, 0);
+			*have_meta = fd >= 0 && bg_pin_meta_read(fd, m) == 0;
+			if (fd >= 0)
+				close(fd);
+			return 1;
+		}
+		slash = strrchr(cur, '/');
+		if (strlen(cur) <= strlen(top) || !slash || slash == cur)
+			return 0;
+		*slash = '\0';
+	}
+}
+
+/* The footer: what judged the sockets, and who enforces on the cgroup right now. */
+static void put_footer(struct bg_strbuf *sb, const struct bg_policy *p, const char *cgroup,
+		       const char *root, size_t width)
+{
+	char line[2 * PATH_MAX], dir[512], cg[PATH_MAX], src[PATH_MAX];
+	struct bg_pin_meta m;
+	int have_meta = 0, holder, agents;
+
+	bg_cli_printable(cg, sizeof(cg), cgroup, strlen(cgroup));
+	snprintf(line, sizeof(line), "judged by policy %s (%s), mode %s", p->name ? p->name : "-",
+		 p->source ? p->source : "?", bg_mode_str(p->mode));
+	bg_cli_wrap(sb, "", "  ", line, width);
+	if (find_pin(cgroup, root, dir, sizeof(dir), &m, &have_meta)) {
+		holder = have_meta ? bg_pin_holder(&m) : 0;
+		bg_cli_printable(src, sizeof(src), m.source, strnlen(m.source, sizeof(m.source)));
+		if (holder)
+			snprintf(
+				line, sizeof(line),
+				"enforcement: pinned (%s), held by the agent with pid %d, policy %s",
+				dir, holder, have_meta ? src : "?");
+		else
+			snprintf(line, sizeof(line),
+				 "enforcement: pinned (%s) and enforcing policy %s, but no agent "
+				 "holds it: events wait until 'bindguard run --pin' takes it over",
+				 dir, have_meta ? src : "?");
+		bg_cli_wrap(sb, "", "  ", line, width);
+		return;
+	}
+	agents = agents_in_effect(cgroup);
+	if (agents > 0)
+		snprintf(line, sizeof(line),
+			 "enforcement: %d bindguard agent%s enforce%s on %s, not pinned (it stops "
+			 "with the agent)",
+			 agents, agents == 1 ? "" : "s", agents == 1 ? "s" : "", cg);
+	else if (agents == 0)
+		snprintf(line, sizeof(line), "enforcement: none, no bindguard agent enforces on %s",
+			 cg);
+	else
+		snprintf(line, sizeof(line), "enforcement: unknown, cannot ask the kernel: %s",
+			 strerror(-agents));
+	bg_cli_wrap(sb, "", "  ", line, width);
+}
+
 /* ---- The command ------------------------------------------------------------------------- */
 
-static int status_usage_error(const char *fmt, const char *arg)
+static int put_listing(struct bg_strbuf *sb, const struct status_opts *o, const struct bg_policy *p,
+		       const struct bg_sock_list *list, struct bg_sock_info **v, size_t n,
+		       size_t violations, const char *root)
 {
-	fprintf(stderr, "bindguard: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\nTry 'bindguard status --help'.\n");
-	return EXIT_USAGE;
+	size_t i, width = o->format == BG_FORMAT_WIDE ? (size_t)-1 : BG_CLI_WIDTH;
+	int err;
+
+	if (o->format == BG_FORMAT_JSON) {
+		for (i = 0; i < n; i++)
+			json_line(sb, p, list, v[i]);
+		return sb->err;
+	}
+	err = put_table(sb, p, list, v, n, o->format == BG_FORMAT_WIDE);
+	if (err)
+		return err;
+	bg_strbuf_printf(sb, "%zu socket%s, %zu violate%s the policy (%zu netns)\n", n,
+			 n == 1 ? "" : "s", violations, violations == 1 ? "s" : "",
+			 count_netns(v, n));
+	put_footer(sb, p, o->cgroup_path, root, width);
+	return sb->err;
 }
 
 int bg_cmd_status(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "format", required_argument, NULL, 'f' },
-		{ "policy", required_argument, NULL, 'p' },
-		{ "cgroup", required_argument, NULL, 'c' },
-		{ "verbose", no_argument, NULL, 'v' },
-		{ "help", no_argument, NULL, 'h' },
-		{ 0 },
-	};
 	struct bg_compile_opts copts = { .mode_override = -1, .gen = STATUS_GEN };
-	const char *policy_path = NULL, *cgroup_path = NULL;
+	struct status_opts o = { .format = BG_FORMAT_TABLE };
+	struct bg_strbuf out = BG_STRBUF_INIT;
 	struct bg_loader_opts lopts = { 0 };
 	struct bg_sock_list list = { 0 };
 	struct bg_compiled compiled = { 0 };
 	struct bg_sock_info **shown = NULL;
 	struct bg_loader *loader = NULL;
 	struct bg_policy *policy = NULL;
-	int opt, err, ret = EXIT_RUNTIME, verbose = 0, format = FORMAT_TABLE;
+	struct bg_scopes *scopes = NULL;
+	struct bg_whois *whois = NULL;
+	int err, first, ret = EXIT_RUNTIME, verbose = 0;
 	size_t i, n = 0, violations = 0;
-	char root[PATH_MAX];
+	char root[PATH_MAX], msg[1024];
 	long page;
 
-	optind = 1;
-	while ((opt = getopt_long(argc, argv, "f:p:c:vh", opts, NULL)) != -1) {
-		switch (opt) {
-		case 'f':
-			if (strcmp(optarg, "table") == 0)
-				format = FORMAT_TABLE;
-			else if (strcmp(optarg, "json") == 0)
-				format = FORMAT_JSON;
-			else
-				return status_usage_error(
-					"invalid --format '%s' (expected table or json)", optarg);
-			break;
-		case 'p':
-			policy_path = optarg;
-			break;
-		case 'c':
-			cgroup_path = optarg;
-			break;
-		case 'v':
-			verbose++;
-			break;
-		case 'h':
-			fputs(status_usage, stdout);
-			return 0;
-		default:
-			return status_usage_error("invalid option for status%s", "");
-		}
-	}
-	if (optind != argc)
-		return status_usage_error("unexpected argument '%s'", argv[optind]);
-	bg_log_set_level(BG_LOG_INFO + verbose);
+	err = bg_opts_parse(&status_cmd, argc, argv, status_opt, &o, &first, &verbose);
+	if (err)
+		return err == BG_OPTS_DONE ? 0 : err;
 
 	/* The policy first: a bad file is a usage error whatever the machine can do. */
-	if (bg_cli_load_policy(policy_path, &policy, root, sizeof(root)))
+	if (bg_cli_load_policy(o.policy_path, &policy, msg, sizeof(msg)))
 		return EXIT_USAGE;
-	if (bg_cli_preflight("status", &cgroup_path, root, sizeof(root)))
+	if (o.cgroup_path && bg_cgroup2_root("/proc/self/mounts", root, sizeof(root)))
+		root[0] = '\0'; /* preflight says why */
+	if (bg_cli_preflight("status", &o.cgroup_path, root, sizeof(root)))
 		goto out_free_policy;
 
-	lopts.cgroup_path = cgroup_path;
+	lopts.cgroup_path = o.cgroup_path;
 	/* Nothing is attached, so no event is ever written: the smallest ring will do. */
 	page = sysconf(_SC_PAGESIZE);
 	lopts.ringbuf_bytes = page > 0 ? (__u32)page : 0;
@@ -436,8 +598,19 @@ int bg_cmd_status(int argc, char **argv)
 		goto out_free_loader;
 	}
 
+	/* The cgroups the policy's scopes take, as the agent would classify them. */
+	if (policy->n_scopes) {
+		struct bg_whois_opts wopts = { 0 };
+		char mnt[PATH_MAX];
+
+		if (bg_cgroup2_root("/proc/self/mounts", mnt, sizeof(mnt)) == 0) {
+			wopts.cgroup_mount = mnt;
+			whois = bg_whois_new(&wopts);
+			scopes = whois ? bg_scopes_new(mnt, o.cgroup_path, whois) : NULL;
+		}
+	}
 	/* Into this loader's own maps only: the iterators judge by it; no hook is attached. */
-	err = bg_cli_install(loader, policy, &copts, &compiled);
+	err = bg_cli_install_scoped(loader, policy, &copts, &compiled, scopes);
 	if (err) {
 		ret = err;
 		goto out_free_loader;
@@ -465,15 +638,9 @@ int bg_cmd_status(int argc, char **argv)
 	}
 	qsort(shown, n, sizeof(*shown), cmp_sock);
 
-	if (format == FORMAT_JSON) {
-		err = print_json(policy, shown, n);
-	} else {
-		err = print_table(policy, shown, n);
-		if (!err && printf("%zu socket%s, %zu violate%s the policy (%zu netns)\n", n,
-				   n == 1 ? "" : "s", violations, violations == 1 ? "s" : "",
-				   count_netns(shown, n)) < 0)
-			err = -EIO;
-	}
+	err = put_listing(&out, &o, policy, &list, shown, n, violations, root);
+	if (!err && out.len && fwrite(out.buf, 1, out.len, stdout) != out.len)
+		err = -(errno ? errno : EIO);
 	if (!err && fflush(stdout) != 0)
 		err = -(errno ? errno : EIO);
 	if (err) {
@@ -483,11 +650,14 @@ int bg_cmd_status(int argc, char **argv)
 	ret = violations ? EXIT_VIOLATION : 0;
 out_free_shown:
 	free(shown);
+	bg_strbuf_release(&out);
 out_release_list:
 	bg_sock_list_release(&list);
 	bg_compiled_release(&compiled);
 out_free_loader:
 	bg_loader_free(loader);
+	bg_scopes_free(scopes);
+	bg_whois_free(whois);
 out_free_policy:
 	bg_policy_free(policy);
 	return ret;

@@ -58,35 +58,13 @@ static int unload_opt(void *ctx, int key, const char *arg)
 /* Programs of ours (bg_*) attached to the cgroup at path, on the hooks bindguard uses; -1. */
 static int ours_attached(const char *path)
 {
-	static const enum bpf_attach_type types[] = {
+	static const int types[] = {
 		BPF_CGROUP_INET4_BIND,	    BPF_CGROUP_INET6_BIND, BPF_CGROUP_INET4_POST_BIND,
 		BPF_CGROUP_INET6_POST_BIND, BPF_CGROUP_SOCK_OPS,
 	};
-	struct bpf_prog_info info;
-	__u32 ids[64], cnt, len, i, t;
-	int cg, fd, n = 0;
+	int n = bg_cgroup_count_progs(path, types, sizeof(types) / sizeof(types[0]), 0, "bg_");
 
-	cg = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg < 0)
-		return -1;
-	for (t = 0; t < sizeof(types) / sizeof(types[0]); t++) {
-		cnt = 64;
-		if (bpf_prog_query(cg, types[t], 0, NULL, ids, &cnt) < 0)
-			continue;
-		for (i = 0; i < cnt; i++) {
-			fd = bpf_prog_get_fd_by_id(ids[i]);
-			if (fd < 0)
-				continue;
-			memset(&info, 0, sizeof(info));
-			len = sizeof(info);
-			if (bpf_obj_get_info_by_fd(fd, &info, &len) == 0 &&
-			    !strncmp(info.name, "bg_", 3))
-				n++;
-			close(fd);
-		}
-	}
-	close(cg);
-	return n;
+	return n < 0 ? -1 : n;
 }
 
 static void unload_one(void *ctx, const char *dir, const struct bg_pin_meta *m)

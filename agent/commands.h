@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: (LGPL-2.1 OR BSD-2-Clause) */
 /*
- * commands.h - the subcommands beyond run and check, and the helpers main.c shares with them.
+ * commands.h - the commands main.c dispatches to, and the helpers they share (cli.c).
  * Each command reports its own errors (once) and returns the process exit code.
  */
 #ifndef BG_COMMANDS_H
@@ -43,12 +43,6 @@ int bg_cli_install_scoped(struct bg_loader *l, const struct bg_policy *p,
 			  struct bg_compile_opts *copts, struct bg_compiled *out,
 			  struct bg_scopes *scopes);
 
-/*
- * Report a usage error of command cmd ("run", "probe", ...) on one line, always in the same
- * shape: "bindguard CMD: MESSAGE (see 'bindguard CMD --help')". Returns EXIT_USAGE.
- */
-int bg_cli_usage_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
 /* bindguard run ... (cmd_run.c; the agent is agent.c) */
 int bg_cmd_run(int argc, char **argv);
 
@@ -58,24 +52,14 @@ int bg_cmd_unload(int argc, char **argv);
 /* bindguard probe [--format table|json] */
 int bg_cmd_probe(int argc, char **argv);
 
-/* bindguard status [--format table|json] [--policy FILE] [--cgroup DIR] */
+/* bindguard status [--format table|wide|json] [--policy FILE] [--cgroup DIR] */
 int bg_cmd_status(int argc, char **argv);
 
-/*
- * Helpers status and learn share (defined in cmd_status.c).
- *
- * bg_cli_addr_str() formats a socket address as the kernel records it (IPv4 v4-mapped in addr):
- * dotted for BG_AF_INET, IPv6 text otherwise, in brackets when brackets is set. Returns 0 or
- * -EINVAL (buf is then "?").
- *
- * bg_cli_printable() copies s (up to n bytes or its NUL) into buf as one printable ASCII word for
- * a table cell or a comment: a space becomes '_', any other byte outside '!'..'~' becomes '?',
- * so an untrusted comm or path can neither break a column nor start a new line. Returns buf.
- */
-int bg_cli_addr_str(char *buf, size_t len, __u8 family, const __u8 addr[16], int brackets);
-const char *bg_cli_printable(char *buf, size_t len, const char *s, size_t n);
-
-/* bindguard learn [--duration SECONDS] [--output FILE] [--cgroup DIR] */
+/* bindguard learn [--duration SECONDS] [--output FILE] [--cgroup DIR] [--include-ephemeral] */
 int bg_cmd_learn(int argc, char **argv);
+
+/* bindguard check FILE; bindguard policy show (cmd_policy.c) */
+int bg_cmd_check(int argc, char **argv);
+int bg_cmd_policy(int argc, char **argv);
 
 #endif /* BG_COMMANDS_H */

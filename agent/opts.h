@@ -17,11 +17,13 @@ struct bg_opt {
 
 struct bg_cmd {
 	const char *name; /* "run" */
-	const char *synopsis; /* what follows "bindguard run " in the usage line(s) */
+	const char *synopsis; /* what follows "bindguard run " in the usage line (wrapped) */
 	const char *desc; /* the paragraph under the usage line */
 	const char *tail; /* the text after the options (exit status ...), or NULL */
 	const struct bg_opt *opts;
 	int min_args, max_args; /* positional arguments accepted */
+	const char *missing; /* the usage error for too few of them ("missing FILE") */
+	int subcommands; /* options end at the first argument: it names a subcommand */
 };
 
 /* Called for each option; return 0 to go on, or an exit code (usually from bg_opts_error()). */
@@ -32,7 +34,7 @@ typedef int (*bg_opt_fn)(void *ctx, int key, const char *arg);
 /*
  * Parse argv (argv[0] is the command name). Returns 0 with *first set to the first positional
  * argument's index, BG_OPTS_DONE after --help, or an exit code after reporting a usage error.
- * *verbose counts -v.
+ * *verbose counts -v, and on success the log level is set from it (bg_log_set_level()).
  */
 int bg_opts_parse(const struct bg_cmd *cmd, int argc, char **argv, bg_opt_fn fn, void *ctx,
 		  int *first, int *verbose);
@@ -43,5 +45,12 @@ void bg_opts_help(const struct bg_cmd *cmd);
 /* Report a usage error of cmd on one line; returns EXIT_USAGE. */
 int bg_opts_error(const struct bg_cmd *cmd, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
+
+/*
+ * Parse the --format value arg of cmd: one of the BG_FORMAT_* (event_fmt.h) whose bit is set in
+ * allowed (1 << BG_FORMAT_JSON | ...). 0 with *out set, or a usage error reported (EXIT_USAGE)
+ * that lists the allowed names.
+ */
+int bg_opts_format(const struct bg_cmd *cmd, const char *arg, unsigned int allowed, int *out);
 
 #endif /* BG_OPTS_H */

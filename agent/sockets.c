@@ -66,6 +66,56 @@ static int list_push(struct bg_sock_list *out, const struct bg_sock_rec *rec)
 	return 0;
 }
 
+const struct bg_netns_info *bg_sock_list_netns(const struct bg_sock_list *list, __u32 netns)
+{
+	size_t i;
+
+	for (i = 0; i < list->n_ns; i++)
+		if (list->ns[i].ino == netns)
+			return &list->ns[i];
+	return NULL;
+}
+
+/* The entry of netns ino in out->ns, made (zeroed) on first sight; NULL when out of memory. */
+static struct bg_netns_info *ns_info(struct bg_sock_list *out, __u32 ino)
+{
+	struct bg_netns_info *nv = (struct bg_netns_info *)bg_sock_list_netns(out, ino);
+
+	if (nv)
+		return nv;
+	if (out->n_ns == out->cap_ns) {
+		size_t cap = out->cap_ns ? out->cap_ns * 2 : 16;
+
+		nv = realloc(out->ns, cap * sizeof(*nv));
+		if (!nv)
+			return NULL;
+		out->ns = nv;
+		out->cap_ns = cap;
+	}
+	memset(&out->ns[out->n_ns], 0, sizeof(out->ns[0]));
+	out->ns[out->n_ns].ino = ino;
+	return &out->ns[out->n_ns++];
+}
+
+int bg_netns_port_range(__u16 *lo, __u16 *hi)
+{
+	unsigned int a, b;
+	int err = -EINVAL;
+	FILE *f;
+
+	/* /proc/sys/net is the netns of whoever opens it: it follows setns(). */
+	f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "re");
+	if (!f)
+		return -errno;
+	if (fscanf(f, "%u %u", &a, &b) == 2 && a && a <= b && b <= 65535) {
+		*lo = (__u16)a;
+		*hi = (__u16)b;
+		err = 0;
+	}
+	fclose(f);
+	return err;
+}
+
 /* Read every record of one iterator fd; a record may straddle two read()s. */
 static int read_iter(int fd, struct bg_sock_list *out)
 {
@@ -118,6 +168,7 @@ static int walk_here(struct bg_loader *l, int do_close, struct bg_sock_list *out
 static int walk_ns_at(struct bg_loader *l, int do_close, int nsfd, const struct stat *st,
 		      int self_fd, struct ns_set *seen, struct bg_sock_list *out)
 {
+	struct bg_netns_info *ni;
 	int err;
 
 	err = ns_set_add(seen, st);
@@ -128,6 +179,9 @@ static int walk_ns_at(struct bg_loader *l, int do_close, int nsfd, const struct 
 		return 0;
 	}
 	out->n_netns++;
+	ni = ns_info(out, (__u32)st->st_ino);
+	if (ni)
+		bg_netns_port_range(&ni->eph_lo, &ni->eph_hi);
 	err = walk_here(l, do_close, out);
 	/* Always go home, whatever the walk did. */
 	if (setns(self_fd, CLONE_NEWNET) < 0) {
@@ -137,16 +191,24 @@ static int walk_ns_at(struct bg_loader *l, int do_close, int nsfd, const struct 
 	return err;
 }
 
-static int walk_ns_file(struct bg_loader *l, int do_close, const char *path, int self_fd,
-			struct ns_set *seen, struct bg_sock_list *out)
+/* Walk the netns of the file at path; name: its name under /run/netns, or NULL. */
+static int walk_ns_file(struct bg_loader *l, int do_close, const char *path, const char *name,
+			int self_fd, struct ns_set *seen, struct bg_sock_list *out)
 {
+	struct bg_netns_info *ni;
 	struct stat st;
-	int fd, err;
+	int fd, err = 0;
 
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return 0; /* the process exited, or the mount went away: nothing to walk */
-	err = fstat(fd, &st) < 0 ? 0 : walk_ns_at(l, do_close, fd, &st, self_fd, seen, out);
+	if (fstat(fd, &st) == 0) {
+		/* Named whether or not a process in it was walked already. */
+		ni = name ? ns_info(out, (__u32)st.st_ino) : NULL;
+		if (ni && !ni->name[0])
+			snprintf(ni->name, sizeof(ni->name), "%s", name);
+		err = walk_ns_at(l, do_close, fd, &st, self_fd, seen, out);
+	}
 	close(fd);
 	return err;
 }
@@ -172,7 +234,8 @@ static int walk_ns_dir(struct bg_loader *l, int do_close, const char *dir, const
 		if (pids_only && (de->d_name[0] < '0' || de->d_name[0] > '9'))
 			continue;
 		snprintf(path, sizeof(path), "%s/%s%s", dir, de->d_name, suffix);
-		err = walk_ns_file(l, do_close, path, self_fd, seen, out);
+		err = walk_ns_file(l, do_close, path, pids_only ? NULL : de->d_name, self_fd, seen,
+				   out);
 		if (err)
 			break;
 	}
@@ -268,7 +331,7 @@ int bg_sockets_collect(struct bg_loader *l, int do_close, struct bg_sock_list *o
 		return -errno;
 
 	/* The agent's own netns first, then every process's, then named ones without processes. */
-	err = walk_ns_file(l, do_close, "/proc/self/ns/net", self_fd, &seen, out);
+	err = walk_ns_file(l, do_close, "/proc/self/ns/net", NULL, self_fd, &seen, out);
 	if (!err)
 		err = walk_ns_dir(l, do_close, "/proc", "/ns/net", 1, self_fd, &seen, out);
 	if (!err)
@@ -433,5 +496,6 @@ void bg_sockets_to_event(const struct bg_sock_info *si, struct bg_event *ev)
 void bg_sock_list_release(struct bg_sock_list *list)
 {
 	free(list->v);
+	free(list->ns);
 	memset(list, 0, sizeof(*list));
 }

@@ -21,16 +21,26 @@ struct bg_sock_info {
 	char cgroup[256]; /* cgroup v2 path of pid ("/system.slice/..."), "" if unknown */
 };
 
+/* One network namespace the walk met. */
+struct bg_netns_info {
+	__u32 ino; /* inode number, as bg_sock_rec.netns */
+	__u16 eph_lo, eph_hi; /* its net.ipv4.ip_local_port_range; 0, 0 if unread */
+	char name[256]; /* its name under /run/netns (ip netns), "" if it has none */
+};
+
 struct bg_sock_list {
 	struct bg_sock_info *v;
 	size_t n;
 	size_t cap;
 	size_t n_netns; /* network namespaces walked */
+	struct bg_netns_info *ns; /* every netns walked or named, n_ns of them */
+	size_t n_ns, cap_ns;
 };
 
 /*
  * Walk every network namespace of the host, each once: those of /proc/PID/ns/net and those
- * bind-mounted under /run/netns. Appends one entry per listener or bound UDP socket. With do_close
+ * bind-mounted under /run/netns. Appends one entry per listener or bound UDP socket, and one
+ * bg_netns_info per namespace (its name, when /run/netns has one for it). With do_close
  * (bg_loader_have_close()), in-scope sockets that the policy denies are closed on the way.
  * Returns 0 or -errno; the calling thread is back in its own netns on every path.
  */
@@ -41,6 +51,15 @@ int bg_sockets_attribute(struct bg_sock_list *list);
 
 /* Build the "existing" event for one socket (the task fields describe its owner). */
 void bg_sockets_to_event(const struct bg_sock_info *si, struct bg_event *ev);
+
+/*
+ * The ephemeral port range (net.ipv4.ip_local_port_range) of the calling thread's network
+ * namespace. 0, or -errno with lo and hi untouched.
+ */
+int bg_netns_port_range(__u16 *lo, __u16 *hi);
+
+/* What the walk learned about the network namespace of inode netns, or NULL. */
+const struct bg_netns_info *bg_sock_list_netns(const struct bg_sock_list *list, __u32 netns);
 
 void bg_sock_list_release(struct bg_sock_list *list);
 
