@@ -1129,6 +1129,13 @@ static void run_log_tmpfs_flood(void)
 	if (!out || !err || !recovered || !stop || !mirror) {
 		printf("  stopping: %s\n  stderr mirror: %s\n", stop ? stop : "(none)",
 		       mirror ? mirror : "(none)");
+		if (out && err) {
+			size_t ol = strlen(out), el = strlen(err);
+
+			printf("  file after stop (end):\n%s\n  stderr after stop (end):\n%s\n",
+			       out + (ol > 2500 ? ol - 2500 : 0),
+			       err + (el > 1500 ? el - 1500 : 0));
+		}
 		goto out;
 	}
 	printf("  %s\n  %s\n", recovered, stop);
