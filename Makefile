@@ -40,7 +40,7 @@ USER_CFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -MMD -MP \
 # BPF_PROG() passes ctx to every program whether it uses it or not.
 BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-parameter \
 		   -Iinclude -Ivmlinux-gen/$(ARCH) -MMD -MP $(EXTRA_BPF_CFLAGS)
-LDLIBS		:= -lbpf -lelf -lz -lyaml -lsystemd -ljansson $(EXTRA_LDLIBS)
+LDLIBS		:= -lbpf -lelf -lz -lyaml -lsystemd -ljansson -lmicrohttpd $(EXTRA_LDLIBS)
 
 POLICY_SRCS	:= $(wildcard policy/*.c)
 AGENT_SRCS	:= $(filter-out agent/main.c,$(wildcard agent/*.c))
@@ -65,6 +65,7 @@ ITEST_BPF	:= $(patsubst tests/integration/%.bpf.c,$(BUILD)/tests/%.bpf.o, \
 # Debian packages the build and the tests need (binary -> package is checked with dpkg).
 DEPS_PKGS	:= make gcc clang llvm libbpf-dev bpftool libelf-dev zlib1g-dev libyaml-dev \
 		   libcmocka-dev libsystemd-dev libjansson-dev pkg-config iproute2 util-linux \
+		   libmicrohttpd-dev prometheus \
 		   libclang-rt-dev valgrind \
 		   qemu-system-x86 busybox-static cpio xz-utils
 
@@ -96,6 +97,10 @@ $(OUTPUT)/%.bpf.o: bpf/%.bpf.c $(VMLINUX) | $(OUTPUT)
 	$(Q)$(CLANG) $(BPF_CFLAGS) -MF $(OUTPUT)/$*.bpf.d -c $< -o $(@:.o=.tmp.o)
 	$(Q)$(BPFTOOL) gen object $@ $(@:.o=.tmp.o)
 	$(Q)rm -f $(@:.o=.tmp.o)
+
+# Not intermediate: deleting the objects after a build would rebuild every skeleton (and so the
+# whole agent) in the next make, e.g. in each part of make test.
+.SECONDARY: $(OUTPUT)/bindguard.bpf.o $(OUTPUT)/probe.bpf.o
 
 $(OUTPUT)/%.skel.h: $(OUTPUT)/%.bpf.o
 	$(call msg,GEN-SKEL,$@)
@@ -155,6 +160,12 @@ test: deps
 	part $(MAKE) --no-print-directory test-sanitize; \
 	part $(MAKE) --no-print-directory fuzz-ci; \
 	part tests/vmtest/vmtest.sh $(BUILD); \
+	part $(MAKE) --no-print-directory packaging-check; \
+	part $(MAKE) --no-print-directory deb; \
+	deb=$$(ls $(BUILD)/deb/bindguard_*.deb 2>/dev/null | head -1); \
+	part $(MAKE) --no-print-directory deb-test DEB=$$deb; \
+	part $(MAKE) --no-print-directory systemd-test DEB=$$deb; \
+	part $(MAKE) --no-print-directory k8s-test; \
 	echo "make test: total $$(($$(date +%s) - t0)) s"; \
 	if [ $$rc -eq 0 ]; then echo "make test: all suites passed"; \
 	else echo "make test: FAILED (see above)"; fi; exit $$rc

@@ -114,7 +114,7 @@ k8s-manifests:
 
 # --- end to end ------------------------------------------------------------------------------------
 # Features that have landed (e2e.py): their checks are real assertions, never XFAIL.
-K8S_EXPECT	?= pod-fields scopes configmap-reload pin
+K8S_EXPECT	?= pod-fields scopes configmap-reload pin metrics
 
 k8s-test: deps k8s-validate all k8s-images image
 	$(Q)K8S_EXPECT="$(K8S_EXPECT)" BINDGUARD_IMAGE=$(IMAGE_ARCHIVE) BINDGUARD_IMAGE_REF=$(IMAGE_REF) \

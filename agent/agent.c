@@ -31,6 +31,7 @@
 #include "kfeatures.h"
 #include "loader.h"
 #include "log.h"
+#include "metrics.h"
 #include "pin.h"
 #include "policy_watch.h"
 #include "scopes.h"
@@ -116,6 +117,7 @@ void bg_agent_event(struct bg_agent *a, const struct bg_event *ev)
 	}
 	for (i = 0; i < a->n_sinks; i++)
 		bg_sink_emit(a->sinks[i], &r);
+	bg_metrics_count_event(a->metrics, &r); /* --metrics: by event, verdict and rule */
 }
 
 /*
@@ -212,6 +214,7 @@ static void write_ready(struct bg_agent *a, size_t n_netns)
 		bg_record_str(&r, "policy", a->policy->name);
 		bg_record_str(&r, "source", a->policy->source);
 		bg_record_uint(&r, "rules", a->policy->n_rules);
+		bg_record_uint(&r, "scopes", a->policy->n_scopes);
 		bg_record_str(&r, "cgroup", a->cgroup);
 		bg_record_uint(&r, "existing", a->existing);
 		bg_record_uint(&r, "closed", a->closed);
@@ -219,6 +222,8 @@ static void write_ready(struct bg_agent *a, size_t n_netns)
 		bg_record_uint(&r, "rate_limit", a->o->src_rate);
 		bg_record_uint(&r, "rate_burst", a->o->src_burst);
 		bg_record_bool(&r, "pinned", a->o->pin);
+		if (a->metrics) /* --metrics: the address served, with the port if it was 0 */
+			bg_record_str(&r, "metrics", bg_metrics_addr(a->metrics));
 		bg_record_str(&r, "kernel", f->kernel);
 		bg_record_json(&r, "features", feats.err ? NULL : feats.buf);
 		bg_agent_record(a, &r, 1);
@@ -354,7 +359,7 @@ static int epoll_add(int epfd, int fd, __u32 tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON, TAG_SCOPES, TAG_PWATCH };
+enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON, TAG_SCOPES, TAG_PWATCH, TAG_METRICS };
 
 /*
  * After a wakeup, look again in BG_SOON_MS: the kernel wakes the reader at most every 5 ms in a
@@ -383,7 +388,8 @@ static int event_loop(struct bg_agent *a, int sigfd)
 	    epoll_add(epfd, sigfd, TAG_SIGNAL) || epoll_add(epfd, tfd, TAG_TIMER) ||
 	    epoll_add(epfd, sfd, TAG_SOON) ||
 	    (a->scopes && epoll_add(epfd, bg_scopes_fd(a->scopes), TAG_SCOPES)) ||
-	    (a->pwatch && epoll_add(epfd, bg_pwatch_fd(a->pwatch), TAG_PWATCH))) {
+	    (a->pwatch && epoll_add(epfd, bg_pwatch_fd(a->pwatch), TAG_PWATCH)) ||
+	    (a->metrics && epoll_add(epfd, bg_metrics_fd(a->metrics), TAG_METRICS))) {
 		bg_err("cannot set up the event loop: %s\n", strerror(errno));
 		goto out;
 	}
@@ -435,10 +441,14 @@ static int event_loop(struct bg_agent *a, int sigfd)
 					}
 				}
 				break;
+			case TAG_METRICS:
+				bg_metrics_run(a->metrics);
+				break;
 			case TAG_TIMER:
 				if (read(tfd, &expirations, sizeof(expirations)) < 0 &&
 				    errno != EAGAIN)
 					bg_dbg("timerfd: %s\n", strerror(errno));
+				bg_metrics_run(a->metrics); /* its connection timeouts */
 				/* Records submitted without a wakeup wait for this. */
 				if (drain(a) < 0) {
 					bg_err("%s\n", bg_loader_strerror());
@@ -495,6 +505,8 @@ static int event_loop(struct bg_agent *a, int sigfd)
 out:
 	if (a->notify)
 		sd_notify(0, "STOPPING=1");
+	/* /healthz says why from now on, and a probe already queued gets that answer. */
+	bg_metrics_stopping(a->metrics, why[0] ? why : NULL);
 	write_stopping(a, why[0] ? why : NULL);
 	if (tfd >= 0)
 		close(tfd);
@@ -574,6 +586,14 @@ int bg_agent_run(const struct bg_run_opts *o)
 	if (ret)
 		goto out_sinks;
 	ret = EXIT_RUNTIME;
+	/* --metrics: bound before anything is attached, so a port in use leaves nothing behind. */
+	if (o->metrics) {
+		err = bg_metrics_new(&a, o->metrics, &a.metrics, msg, sizeof(msg));
+		if (err) {
+			bg_err("%s\n", msg);
+			goto out_sinks;
+		}
+	}
 	a.notify = getenv("NOTIFY_SOCKET") != NULL;
 	{
 		uint64_t usec = 0;
@@ -704,6 +724,7 @@ out_free_loader:
 		bg_loader_unpin_all(a.loader);
 	bg_loader_free(a.loader); /* without --pin this detaches every hook */
 out_sinks:
+	bg_metrics_free(a.metrics);
 	for (i = 0; i < a.n_sinks; i++)
 		bg_sink_free(a.sinks[i]);
 	if (sigfd >= 0)

@@ -30,10 +30,12 @@ struct bg_run_opts {
 	int pin; /* pinned enforcement: outlives the agent, adopted by the next one */
 	__u32 src_rate, src_burst; /* flood control: events a second and at once per source */
 	const char *containerd_state; /* NULL: /run/containerd (pod names) */
+	const char *metrics; /* --metrics [ADDR:]PORT for /metrics and /healthz, or NULL */
 	int verbose;
 };
 
 struct bg_loader;
+struct bg_metrics;
 struct bg_sink;
 struct bg_whois;
 struct bg_scopes;
@@ -74,6 +76,9 @@ struct bg_agent {
 	struct bg_pwatch *pwatch; /* --policy's file, reloaded when it changes */
 	int notify; /* started by systemd with NOTIFY_SOCKET */
 	unsigned long long watchdog_usec; /* WatchdogSec, 0 if none */
+	/* --metrics (metrics.c): the server, and the reloads it reports (counted in reload.c). */
+	struct bg_metrics *metrics;
+	unsigned long long reloads_ok, reloads_failed;
 };
 
 /* `bindguard run`: start, loop until SIGINT/SIGTERM, stop. Returns the exit code. */

@@ -9,11 +9,13 @@
 #include "commands.h"
 #include "event_fmt.h"
 #include "log.h"
+#include "metrics.h"
 #include "opts.h"
 
 #define OPT_SYSLOG_FACILITY 256
 #define OPT_RATE_LIMIT 257
 #define OPT_CONTAINERD 258
+#define OPT_METRICS 259
 
 /* Flood control by default: events a second and at once per source (uid in a cgroup). */
 #define BG_DEFAULT_RATE 200
@@ -43,6 +45,12 @@ static const struct bg_opt run_opts[] = {
 	{ "containerd-state", OPT_CONTAINERD, "DIR",
 	  "containerd's state directory, where pod names are\n"
 	  "read (default /run/containerd)" },
+	{ "metrics", OPT_METRICS, "[ADDR:]PORT",
+	  "serve Prometheus /metrics and /healthz over HTTP on\n"
+	  "ADDR:PORT; a PORT alone is 127.0.0.1:PORT. ADDR is\n"
+	  "IPv4 or [IPv6]; 0.0.0.0 or [::] to serve every\n"
+	  "address. /healthz is 200 while every hook is\n"
+	  "attached and every output works" },
 	{ "log-allowed", 'a', NULL,
 	  "also write an event for every allowed bind, and for\n"
 	  "every accepted connection on a public port" },
@@ -63,15 +71,16 @@ static const struct bg_cmd run_cmd = {
 	.name = "run",
 	.synopsis = "[--policy FILE] [--cgroup DIR] [--mode enforce|audit]\n"
 		    "[--output DEST]... [--format json|text] [--pin] [--log-allowed]\n"
-		    "[--close-existing]",
+		    "[--close-existing] [--metrics [ADDR:]PORT]",
 	.desc = "Load the policy, attach to the cgroup and enforce it at bind(): a bind that\n"
 		"breaks a rule fails with EPERM (deny), is rewritten to loopback (confine) or\n"
 		"is reported (alert). Every such attempt is written as a record. Runs until\n"
 		"SIGINT or SIGTERM, then detaches everything (with --pin the hooks stay and\n"
-		"go on enforcing). SIGHUP reads the policy again\n"
-		"and swaps it in atomically (a bad file keeps the previous policy); SIGUSR1\n"
-		"reopens output files. A failing output never stops enforcement: lost records\n"
-		"are counted. Needs root.",
+		"go on enforcing). SIGHUP, or a change to the --policy file (it is watched,\n"
+		"ConfigMap ..data swaps too), reads the policy again and swaps it in\n"
+		"atomically; a bad file keeps the previous policy. SIGUSR1 reopens output\n"
+		"files. A failing output never stops enforcement: lost records are counted.\n"
+		"Needs root.",
 	.tail = "Exit status: 0 clean stop, 1 runtime failure, 2 usage or policy error.\n",
 	.opts = run_opts,
 	.min_args = 0,
@@ -148,6 +157,18 @@ static int run_opt(void *ctx, int key, const char *arg)
 	case OPT_CONTAINERD:
 		o->containerd_state = arg;
 		break;
+	case OPT_METRICS: {
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (bg_metrics_parse_addr(arg, &ss, &sl))
+			return bg_opts_error(&run_cmd,
+					     "invalid --metrics '%s' (expected PORT, IPV4:PORT or "
+					     "[IPV6]:PORT, e.g. 127.0.0.1:9464)",
+					     arg);
+		o->metrics = arg;
+		break;
+	}
 	case 'a':
 		o->copts.log_allowed = 1;
 		break;

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "policy_watch.h"
+#include "readfile.h"
 
 #define BG_PWATCH_MAX_BYTES (1u << 20) /* as the parser's own cap */
 
@@ -116,39 +117,17 @@ int bg_pwatch_read(struct bg_pwatch *w, long long now_ms)
 
 int bg_pwatch_due(struct bg_pwatch *w, long long now_ms)
 {
-	char *text = NULL;
-	size_t n = 0, cap = 0;
 	unsigned long long h;
-	ssize_t got;
-	int fd;
+	char *text;
+	size_t n;
 
 	if (!w || !w->settle_at || now_ms < w->settle_at)
 		return 0;
 	w->settle_at = 0;
-	/* Non-blocking and regular files only, as the loader itself opens it. */
-	fd = open(w->path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
+	/* Non-blocking: a FIFO in its place gives nothing rather than hang the agent. */
+	text = bg_read_file(w->path, BG_PWATCH_MAX_BYTES, &n);
+	if (!text)
 		return 0; /* gone for now (mid-swap): the swap's last event brings us back */
-	for (;;) {
-		if (n == cap) {
-			char *nt;
-
-			if (cap >= BG_PWATCH_MAX_BYTES)
-				break;
-			cap = cap ? cap * 2 : 8192;
-			nt = realloc(text, cap);
-			if (!nt)
-				break;
-			text = nt;
-		}
-		got = read(fd, text + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		n += (size_t)got;
-	}
-	close(fd);
 	h = hash(text ? text : "", n);
 	free(text);
 	if (h == w->tried)

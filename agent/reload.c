@@ -76,6 +76,7 @@ void bg_agent_reload(struct bg_agent *a, const char *trigger)
 	}
 	clock_gettime(CLOCK_REALTIME, &now);
 	if (err) {
+		a->reloads_failed++;
 		bg_err("reload failed, the previous policy stays in force: %s\n", msg);
 		if (bg_record_agent(&r, "reload-failed", &now, LOG_ERR) == 0) {
 			bg_record_str(&r, "source",
@@ -94,6 +95,7 @@ void bg_agent_reload(struct bg_agent *a, const char *trigger)
 	bg_pwatch_set(a->pwatch, np->text, np->text_len);
 	bg_agent_set_policy(a, np, copts.gen);
 	np = NULL;
+	a->reloads_ok++;
 	mode = copts.mode_override >= 0 ? (__u8)copts.mode_override : a->policy->mode;
 	if (bg_record_agent(&r, "reloaded", &now, LOG_INFO) == 0) {
 		bg_record_uint(&r, "generation", a->gen);

@@ -2,9 +2,10 @@
 /*
  * sink_journal.c - records as native journald entries (sd_journal_sendv, libsystemd).
  *
- * MESSAGE is the one-line summary (the text rendering without the time stamp), PRIORITY follows
- * the verdict (deny: warning, alert and confine: notice, allow: info), and every field of the
- * record is also a journal field of its own, BINDGUARD_<KEY>=value, so
+ * The fields are the record's journal rendering (bg_record_journal(), event_fmt.h): MESSAGE is
+ * the one-line summary (the text rendering without the time stamp), PRIORITY the record's
+ * syslog priority as one digit (deny: warning, alert and confine: notice, allow: info), and
+ * every field of the record is also a journal field of its own, BINDGUARD_<KEY>=value, so
  *   journalctl -u bindguard BINDGUARD_VERDICT=deny
  * selects the denies. String values are stored as the JSON encoder escapes them (no raw control
  * bytes), so a hostile comm cannot forge a field. sd_journal_sendv() reports a failure (journald
@@ -22,109 +23,29 @@
 
 struct journal_sink {
 	struct bg_sink base;
-	struct bg_strbuf buf; /* every "KEY=value" of one entry, NUL-separated */
+	struct bg_strbuf buf; /* every "NAME=value" of one entry, each ended by a NUL */
 };
-
-static void add_upper(struct bg_strbuf *b, const char *k)
-{
-	for (; *k; k++) {
-		char up = *k >= 'a' && *k <= 'z' ? (char)(*k - 32) : *k;
-
-		bg_strbuf_append(b, &up, 1);
-	}
-}
-
-/*
- * Append "BINDGUARD_KEY=value" (inside an object: BINDGUARD_OBJ_KEY=) and a NUL; the offset of
- * its start is returned.
- */
-static size_t add_field(struct bg_strbuf *b, const char *obj, const struct bg_field *f)
-{
-	size_t start = b->len, vstart;
-	const char *k;
-
-	bg_strbuf_puts(b, "BINDGUARD_");
-	if (obj) {
-		add_upper(b, obj);
-		bg_strbuf_puts(b, "_");
-	}
-	for (k = f->key; *k; k++) {
-		char up = *k >= 'a' && *k <= 'z' ? (char)(*k - 32) : *k;
-
-		bg_strbuf_append(b, &up, 1);
-	}
-	bg_strbuf_puts(b, "=");
-	switch (f->type) {
-	case BG_FV_STR:
-		/* The JSON escaping without the quotes: printable, one line, reversible. */
-		vstart = b->len;
-		bg_json_string(b, f->s, f->len);
-		if (!b->err && b->len >= vstart + 2) {
-			memmove(b->buf + vstart, b->buf + vstart + 1, b->len - vstart - 2);
-			bg_strbuf_truncate(b, b->len - 2);
-		}
-		break;
-	case BG_FV_UINT:
-		bg_strbuf_printf(b, "%llu", f->u);
-		break;
-	case BG_FV_BOOL:
-		bg_strbuf_puts(b, f->u ? "true" : "false");
-		break;
-	case BG_FV_JSON:
-		bg_strbuf_append(b, f->s, f->len);
-		break;
-	default:
-		bg_strbuf_puts(b, "null");
-		break;
-	}
-	bg_strbuf_append(b, "", 1);
-	return start;
-}
 
 static void journal_emit(struct bg_sink *base, const struct bg_record *r)
 {
 	struct journal_sink *s = (struct journal_sink *)base;
-	size_t offs[BG_RECORD_MAX_FIELDS + 4], n = 0, i;
-	struct iovec iov[BG_RECORD_MAX_FIELDS + 4];
-	const char *obj = NULL;
-	int err;
+	struct iovec iov[BG_JOURNAL_MAX_FIELDS];
+	size_t off = 0;
+	int n, i, err;
 
 	bg_strbuf_reset(&s->buf);
-	offs[n++] = s->buf.len;
-	bg_strbuf_puts(&s->buf, "MESSAGE=");
-	if (bg_record_summary(&s->buf, r)) {
-		bg_sink_lost(base, 1, EINVAL);
+	n = bg_record_journal(&s->buf, r);
+	if (n < 0 || n > BG_JOURNAL_MAX_FIELDS) {
+		bg_sink_lost(base, 1, n == -ENOMEM ? ENOMEM : EINVAL);
 		return;
 	}
-	bg_strbuf_append(&s->buf, "", 1);
-	offs[n++] = s->buf.len;
-	bg_strbuf_printf(&s->buf, "PRIORITY=%d", r->priority);
-	bg_strbuf_append(&s->buf, "", 1);
-	offs[n++] = s->buf.len;
-	bg_strbuf_puts(&s->buf, "SYSLOG_IDENTIFIER=bindguard");
-	bg_strbuf_append(&s->buf, "", 1);
-	for (i = 0; i < r->n; i++) {
-		if (r->f[i].type == BG_FV_OBJ) {
-			obj = r->f[i].key;
-			continue;
-		}
-		if (r->f[i].type == BG_FV_END) {
-			obj = NULL;
-			continue;
-		}
-		if (r->f[i].type == BG_FV_NULL)
-			continue; /* a journal field that says nothing is left out */
-		offs[n++] = add_field(&s->buf, obj, &r->f[i]);
-	}
-	if (s->buf.err) {
-		bg_sink_lost(base, 1, ENOMEM);
-		return;
-	}
+	/* n fields, each ended by a NUL that no value holds. */
 	for (i = 0; i < n; i++) {
-		iov[i].iov_base = s->buf.buf + offs[i];
-		iov[i].iov_len = strlen(s->buf.buf + offs[i]);
+		iov[i].iov_base = s->buf.buf + off;
+		iov[i].iov_len = strlen(s->buf.buf + off);
+		off += iov[i].iov_len + 1;
 	}
-	err = sd_journal_sendv(iov, (int)n);
+	err = sd_journal_sendv(iov, n);
 	if (err < 0)
 		bg_sink_lost(base, 1, -err);
 	else

@@ -12,6 +12,7 @@
 
 #include <jansson.h>
 
+#include "readfile.h"
 #include "whois.h"
 
 /* ---- Paths ----------------------------------------------------------------------------------- */
@@ -333,37 +334,6 @@ int bg_pod_from_config(const char *text, size_t len, struct bg_pod *pod)
 }
 
 /* Read a small file whole (config.json: a few kB). */
-static char *slurp(const char *path, size_t *len)
-{
-	char *buf = NULL, *nb;
-	size_t cap = 0, n = 0;
-	ssize_t got;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-	if (fd < 0)
-		return NULL;
-	for (;;) {
-		if (n == cap) {
-			if (cap >= (4u << 20))
-				break;
-			cap = cap ? cap * 2 : 16384;
-			nb = realloc(buf, cap);
-			if (!nb)
-				break;
-			buf = nb;
-		}
-		got = read(fd, buf + n, cap - n);
-		if (got < 0 && errno == EINTR)
-			continue;
-		if (got <= 0)
-			break;
-		n += (size_t)got;
-	}
-	close(fd);
-	*len = n;
-	return buf;
-}
 
 /* ---- The cache ------------------------------------------------------------------------------- */
 
@@ -461,11 +431,11 @@ static void find_pod(struct bg_whois *w, struct bg_whois_entry *e)
 		return;
 	snprintf(path, sizeof(path), "%s/io.containerd.runtime.v2.task/k8s.io/%s/config.json",
 		 w->containerd, e->info.container_id);
-	text = slurp(path, &len);
+	text = bg_read_file(path, 4u << 20, &len);
 	if (!text) {
 		snprintf(path, sizeof(path), "%s/overlay-containers/%s/userdata/config.json",
 			 w->crio, e->info.container_id);
-		text = slurp(path, &len);
+		text = bg_read_file(path, 4u << 20, &len);
 	}
 	if (!text)
 		return;

@@ -1131,8 +1131,13 @@ static int read_rule(struct pctx *c)
 	return check_overlap(c, c->pol->n_rules - 1, at);
 }
 
-/* The value of `rules:`. Returns the position of the list in *at, for later checks. */
-static int read_rules(struct pctx *c, yaml_mark_t *at)
+/*
+ * A sequence whose every item is a mapping read by item(): the value of `rules:` and of
+ * `scopes:`. what names the list, shape the item ("a rule must be a mapping (SHAPE), not ...").
+ * The position of the list goes to *at when at is not NULL.
+ */
+static int read_mappings(struct pctx *c, const char *what, const char *item_name, const char *shape,
+			 int (*item)(struct pctx *), yaml_mark_t *at)
 {
 	int ret;
 
@@ -1140,13 +1145,11 @@ static int read_rules(struct pctx *c, yaml_mark_t *at)
 	if (ret)
 		return ret;
 	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
-		return fail_at(c, c->ev.start_mark, "rules must be a sequence of rules, not %s",
-			       kind_of(&c->ev));
-	set_role(c, "rules", NULL, 0);
-	*at = c->ev.start_mark;
-	/* Overlaps are between rules of one list: each scope judges its own sockets. */
-	if (c->owner)
-		memset(c->owner, 0, BG_NR_PROTOS * BG_NR_PORTS * sizeof(*c->owner));
+		return fail_at(c, c->ev.start_mark, "%s must be a sequence of %ss, not %s", what,
+			       item_name, kind_of(&c->ev));
+	set_role(c, what, NULL, 0);
+	if (at)
+		*at = c->ev.start_mark;
 	for (;;) {
 		ret = next(c);
 		if (ret)
@@ -1154,13 +1157,21 @@ static int read_rules(struct pctx *c, yaml_mark_t *at)
 		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
 			return 0;
 		if (c->ev.type != YAML_MAPPING_START_EVENT)
-			return fail_at(c, c->ev.start_mark,
-				       "a rule must be a mapping (port: ..., expose: ...), not %s",
-				       kind_of(&c->ev));
-		ret = read_rule(c);
+			return fail_at(c, c->ev.start_mark, "a %s must be a mapping (%s), not %s",
+				       item_name, shape, kind_of(&c->ev));
+		ret = item(c);
 		if (ret)
 			return ret;
 	}
+}
+
+/* The value of `rules:`. Returns the position of the list in *at, for later checks. */
+static int read_rules(struct pctx *c, yaml_mark_t *at)
+{
+	/* Overlaps are between rules of one list: each scope judges its own sockets. */
+	if (c->owner)
+		memset(c->owner, 0, BG_NR_PROTOS * BG_NR_PORTS * sizeof(*c->owner));
+	return read_mappings(c, "rules", "rule", "port: ..., expose: ...", read_rule, at);
 }
 
 /* -------------------------------------------------------------------------------------------- */
@@ -1334,29 +1345,7 @@ static int read_scope(struct pctx *c)
 
 static int read_scopes(struct pctx *c)
 {
-	int ret;
-
-	ret = next(c);
-	if (ret)
-		return ret;
-	if (c->ev.type != YAML_SEQUENCE_START_EVENT)
-		return fail_at(c, c->ev.start_mark, "scopes must be a sequence of scopes, not %s",
-			       kind_of(&c->ev));
-	set_role(c, "scopes", NULL, 0);
-	for (;;) {
-		ret = next(c);
-		if (ret)
-			return ret;
-		if (c->ev.type == YAML_SEQUENCE_END_EVENT)
-			return 0;
-		if (c->ev.type != YAML_MAPPING_START_EVENT)
-			return fail_at(c, c->ev.start_mark,
-				       "a scope must be a mapping (name:, match:, rules:), not %s",
-				       kind_of(&c->ev));
-		ret = read_scope(c);
-		if (ret)
-			return ret;
-	}
+	return read_mappings(c, "scopes", "scope", "name:, match:, rules:", read_scope, NULL);
 }
 
 /* -------------------------------------------------------------------------------------------- */

@@ -11,8 +11,9 @@
  *   bytes 0..111   struct bg_event (zero-padded when the input is shorter);
  *   byte  112      selector: bit 0 a rule is given, bits 1..3 it has a service, software, hint;
  *                  for the agent record, bit 4 a features map, bit 5 a JSON value taken from
- *                  the software string, bit 6 a field keyed by the service string, bit 7
- *                  ev.gen % 64 filler fields (past BG_RECORD_MAX_FIELDS: an overflow);
+ *                  the software string, bit 6 a field keyed by the service string (in an
+ *                  object when bit 0 of ev.family is set), bit 7 ev.gen % 64 filler fields
+ *                  (past BG_RECORD_MAX_FIELDS: an overflow);
  *   the rest       service, software and hint, separated by NUL bytes;
  *
  * formats the event as JSON and as text, and aborts on any broken invariant:
@@ -21,18 +22,25 @@
  *     duplicate keys, no \u0000), with every documented field and the optional ones exactly
  *     when they are due, and comm, rule and hint decode to what the encoder promises (the
  *     bytes, with U+FFFD for each invalid one);
- *   - text: "TS VERDICT event proto addr:port" then " key=value" fields, each key once, then
- *     the hint on a second line exactly when there is one; its fields (lead positions and hint
- *     included) are exactly the JSON line's, in JSON order, each value the JSON one written the
- *     text way (bare when one plain word, else the same quoted string; null as "-"); comm, rule
- *     and hint read back as the original bytes;
+ *   - text, read back by tests/lib/text_check.h: "TS VERDICT event proto addr:port" then
+ *     " key=value" fields, each key once, then the hint on a second line exactly when there is
+ *     one; its fields (lead positions and hint included) are exactly the JSON line's, in JSON
+ *     order, each value the JSON one written the text way (bare when one plain word that is
+ *     no other token of the format, else the same quoted string; null as "-"); comm, rule and
+ *     hint read back as the original bytes;
  *   - bg_event_format() is bg_record_event() + bg_record_render(), and bg_record_summary() is
  *     the text's first line without the time stamp and the newline;
+ *   - journal (bg_record_journal()): NAME=value fields each ended by a NUL, MESSAGE (the
+ *     summary), PRIORITY (one digit: the record's, the verdict's for an event) and
+ *     SYSLOG_IDENTIFIER first, then BINDGUARD_ names, each once, no newline in any;
  *   - a failed call leaves the buffer as it was.
+ * With bits 0..2 of ev.class set, it renders the event again with the hint, software or
+ * service string as its verdict, address or event, which must not change the line's shape.
  * It also feeds the raw input to bg_json_string(), and builds an agent record from it (hostile
- * state and string values, a JSON value, a key, an overflow) with the same checks: one line,
- * strict JSON with the fields added in order, the same fields in text, refusal (-EINVAL, the
- * buffer unchanged) exactly when the record breaks a rule.
+ * state and string values, comm as a kernel buffer, a JSON value valid or not, a key, an
+ * overflow, a priority out of range with bit 6 of ev.flags) with the same checks: one line,
+ * strict JSON with the fields added in order, the same fields in text, the journal's shape,
+ * refusal (-EINVAL, the buffer unchanged) exactly when the record breaks a rule.
  */
 #include <errno.h>
 #include <stdarg.h>
@@ -44,6 +52,7 @@
 
 #include "event_fmt.h"
 #include "json_check.h"
+#include "text_check.h"
 
 #define SEL_RULE (1u << 0)
 #define SEL_SERVICE (1u << 1)
@@ -110,18 +119,6 @@ static const char *rule_name(const struct bg_policy_rule *r)
 static const char *rule_hint(const struct bg_policy_rule *r)
 {
 	return r && r->hint && r->hint[0] ? r->hint : NULL;
-}
-
-/* The text format's one plain word: [A-Za-z0-9-_.:/@+]+, written bare; anything else quoted. */
-static int safe_word(const unsigned char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || (s[i] && strchr("-_.:/@+", s[i]))))
-			return 0;
-	return n > 0;
 }
 
 /* A record key: [a-z0-9_]+. */
@@ -220,197 +217,28 @@ static void check_json_event(const struct bg_event *ev, const struct bg_policy_r
 
 /* ---- the text rendering, read back and compared with the JSON one --------------------------- */
 
-#define TF_KV 0
-#define TF_LEAD 1
-#define TF_LINE2 2
-
-/* A field of the text as a reader splits it: key (the lead positions stand for theirs), value. */
-struct tfield {
-	char key[JC_MAX_KEY];
-	size_t voff, vlen; /* in cur_line */
-	int where; /* TF_* */
-};
-
-static struct tfield tf[JC_MAX_MEMBERS];
-static size_t n_tf;
-
-static void tf_add(const char *key, size_t klen, size_t voff, size_t vlen, int where)
-{
-	CHECK(n_tf < JC_MAX_MEMBERS && klen < JC_MAX_KEY, "text: too many fields");
-	CHECK(vlen > 0, "text: empty value for %.*s", (int)klen, key);
-	memcpy(tf[n_tf].key, key, klen);
-	tf[n_tf].key[klen] = '\0';
-	tf[n_tf].voff = voff;
-	tf[n_tf].vlen = vlen;
-	tf[n_tf].where = where;
-	n_tf++;
-}
-
-/* The end of the value at cur_line[i]: a JSON string to its closing quote, else the next space. */
-static size_t tf_value_end(size_t i, size_t end)
-{
-	const char *err = NULL;
-	size_t e;
-
-	if (i < end && cur_line[i] == '"') {
-		/* The string ends at its closing quote: find it with the JSON checker. */
-		e = jc_string_end(cur_line, end, i, &err);
-		if (!e)
-			fail(i, "text: %s", err);
-		return e;
-	}
-	for (e = i; e < end && cur_line[e] != ' '; e++)
-		;
-	return e;
-}
-
-static size_t tf_space(size_t i, size_t end)
-{
-	if (i >= end || cur_line[i] != ' ')
-		fail(i, "text: fields must be separated by one space");
-	return i + 1;
-}
-
-/*
- * The text (cur_line, checked by check_text_lines()) split into its fields: the lead, then
- * " key=value" to the end of the first line, then the hint line if there is one.
- */
-static void text_split(int kind)
-{
-	static const char *const ev_lead[] = { "ts", "verdict", "event", "proto" };
-	static const char *const ag_lead[] = { "ts", "event", "state" };
-	const char *const *lead = kind == BG_REC_EVENT ? ev_lead : ag_lead;
-	size_t n_lead = kind == BG_REC_EVENT ? ARRAY_SIZE(ev_lead) : ARRAY_SIZE(ag_lead);
-	const char *nl = memchr(cur_line, '\n', cur_len);
-	size_t end = (size_t)(nl - cur_line), i = 0, e, k, ks, colon;
-
-	n_tf = 0;
-	for (k = 0; k < n_lead; k++) {
-		if (k)
-			i = tf_space(i, end);
-		e = tf_value_end(i, end);
-		tf_add(lead[k], strlen(lead[k]), i, e - i, TF_LEAD);
-		i = e;
-	}
-	if (kind == BG_REC_EVENT) {
-		/* ADDR:PORT: the port after the last colon, an IPv6 address in brackets. */
-		i = tf_space(i, end);
-		e = tf_value_end(i, end);
-		for (colon = e; colon > i && cur_line[colon - 1] != ':'; colon--)
-			;
-		CHECK(colon > i + 1, "text: no ADDR:PORT");
-		tf_add("addr", 4, i, colon - 1 - i, TF_LEAD);
-		tf_add("port", 4, colon, e - colon, TF_LEAD);
-		i = e;
-	}
-	while (i < end) {
-		i = tf_space(i, end);
-		for (ks = i;
-		     i < end && ((cur_line[i] >= 'a' && cur_line[i] <= 'z') ||
-				 (cur_line[i] >= '0' && cur_line[i] <= '9') || cur_line[i] == '_');
-		     i++)
-			;
-		if (i == ks || i >= end || cur_line[i] != '=')
-			fail(ks, "text: not key=value");
-		e = tf_value_end(i + 1, end);
-		tf_add(cur_line + ks, i - ks, i + 1, e - i - 1, TF_KV);
-		i = e;
-	}
-	if (end + 1 < cur_len)
-		tf_add("hint", 4, end + 8, cur_len - 1 - (end + 8), TF_LINE2);
-}
-
-/*
- * What the JSON value of @m must be in text, from the format's rules: null is "-"; a string
- * that is one plain word bare, anything else the same quoted string as in JSON; the verdict
- * lead in capitals, an address lead with colons in brackets; numbers and booleans as in JSON.
- * A trusted JSON value (@raw_json) is written as in JSON when it holds no space, else quoted as
- * a string that reads back as the JSON text.
- */
-static void check_text_vs_json(const struct tfield *f, const struct jc_member *m, int raw_json)
-{
-	static unsigned char dec[DEC_CAP], want[DEC_CAP + 2];
-	const char *jv = json_line + m->val_off, *v = cur_line + f->voff, *w = jv;
-	size_t dn, wn = m->val_len, i;
-
-	if (raw_json && memchr(jv, ' ', m->val_len)) {
-		CHECK(v[0] == '"', "text: %s, a JSON value with a space, is not quoted", f->key);
-		dn = jc_decode(cur_line, f->voff, f->vlen, dec, sizeof(dec));
-		if (dn != m->val_len || memcmp(dec, jv, dn))
-			fail(f->voff, "text: %s does not read back as its JSON value", f->key);
-		return;
-	} else if (raw_json) {
-		/* as in JSON */
-	} else if (m->val_len == 4 && !memcmp(jv, "null", 4)) {
-		w = "-";
-		wn = 1;
-	} else if (jv[0] == '"') {
-		dn = jc_decode(json_line, m->val_off, m->val_len, dec, sizeof(dec));
-		CHECK(dn != (size_t)-1, "JSON: %s does not decode", f->key);
-		if (f->where == TF_LEAD && !strcmp(f->key, "verdict")) {
-			CHECK(safe_word(dec, dn), "the verdict is not one word");
-			for (i = 0; i < dn; i++)
-				want[i] = dec[i] >= 'a' && dec[i] <= 'z' ? dec[i] - 32 : dec[i];
-			w = (const char *)want;
-			wn = dn;
-		} else if (f->where == TF_LEAD && !strcmp(f->key, "addr") && memchr(dec, ':', dn)) {
-			want[0] = '[';
-			memcpy(want + 1, dec, dn);
-			want[dn + 1] = ']';
-			w = (const char *)want;
-			wn = dn + 2;
-		} else if (safe_word(dec, dn)) {
-			w = (const char *)dec;
-			wn = dn;
-		}
-	}
-	if (f->vlen != wn || memcmp(v, w, wn))
-		fail(f->voff, "text: %s is not its JSON value %.*s written the text way", f->key,
-		     (int)m->val_len, jv);
-}
+/* The text in cur_line, split by check_text_lines() (tests/lib/text_check.h). */
+static struct tc text_t;
 
 /*
  * The text in cur_line renders the same fields as the JSON in json_line: exactly its keys, each
  * once, the key=value fields in JSON order, each value the JSON one written the text way.
  */
-static void check_same_fields(int kind, const char *raw_json)
+static void check_same_fields(const char *raw_json)
 {
-	const struct jc_member *m;
-	size_t k, i, idx, last = 0;
-	int any_kv = 0;
-
-	text_split(kind);
-	CHECK(n_tf == json_j.n_top, "text: %zu fields, JSON %zu", n_tf, json_j.n_top);
-	for (k = 0; k < n_tf; k++) {
-		for (i = 0; i < k; i++)
-			CHECK(strcmp(tf[i].key, tf[k].key), "text: key %s twice", tf[k].key);
-		m = jc_get(&json_j, tf[k].key);
-		if (!m)
-			fail(tf[k].voff, "text: key %s is not in the JSON line", tf[k].key);
-		idx = (size_t)(m - json_j.top);
-		if (tf[k].where == TF_KV) {
-			CHECK(!any_kv || idx > last, "text: %s out of JSON order", tf[k].key);
-			any_kv = 1;
-			last = idx;
-		}
-		check_text_vs_json(&tf[k], m, raw_json && !strcmp(raw_json, tf[k].key));
-	}
+	if (tc_same_fields(&text_t, &json_j, raw_json))
+		fail(text_t.err_pos, "text: %s", text_t.err);
 }
 
-static const struct tfield *tf_get(const char *key)
+static const struct tc_field *tf_get(const char *key)
 {
-	size_t k;
-
-	for (k = 0; k < n_tf; k++)
-		if (!strcmp(tf[k].key, key))
-			return &tf[k];
-	return NULL;
+	return tc_get(&text_t, key);
 }
 
 /* A text value that is the bare word raw (when it is one), else a string that reads back. */
 static void check_text_value(const char *key, const char *raw, size_t n)
 {
-	const struct tfield *f = tf_get(key);
+	const struct tc_field *f = tf_get(key);
 
 	if (!f)
 		fail(0, "text: %s missing", key);
@@ -418,7 +246,7 @@ static void check_text_value(const char *key, const char *raw, size_t n)
 		CHECK(f->vlen == 1 && cur_line[f->voff] == '-', "text: %s should be -", key);
 		return;
 	}
-	if (safe_word((const unsigned char *)raw, n)) {
+	if (tc_bare_string((const unsigned char *)raw, n)) {
 		if (f->vlen != n || memcmp(cur_line + f->voff, raw, n))
 			fail(f->voff, "text: %s is not the original word", key);
 		return;
@@ -432,20 +260,16 @@ static void check_text_event(const struct bg_event *ev, const struct bg_policy_r
 {
 	static const char *const lead[] = { "ts", "verdict", "event", "proto", "addr", "port" };
 	const char *name = rule_name(rule), *hint = rule_hint(rule);
-	const struct tfield *f;
+	const struct tc_field *f;
 	size_t k;
 
-	check_same_fields(BG_REC_EVENT, NULL);
+	check_same_fields(NULL);
 	/* The lead: plain words, the verdict in capitals. */
 	for (k = 0; k < ARRAY_SIZE(lead); k++) {
 		f = tf_get(lead[k]);
-		CHECK(f && f->where == TF_LEAD, "text: %s not in the lead", lead[k]);
+		CHECK(f && f->where == TC_LEAD, "text: %s not in the lead", lead[k]);
 		CHECK(cur_line[f->voff] != '"', "text: lead %s quoted", lead[k]);
 	}
-	for (k = 0; k < n_tf; k++)
-		if (cur_line[tf[k].voff] != '"' && strcmp(tf[k].key, "addr"))
-			CHECK(safe_word((const unsigned char *)cur_line + tf[k].voff, tf[k].vlen),
-			      "text: %s: a bare value that is not one plain word", tf[k].key);
 	if (!(ev->flags & BG_EV_F_NO_TASK))
 		check_text_value("comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
 	else
@@ -454,7 +278,7 @@ static void check_text_event(const struct bg_event *ev, const struct bg_policy_r
 	CHECK((lines == 2) == !!hint, "text: a hint line iff the rule has a hint");
 	if (hint) {
 		f = tf_get("hint");
-		CHECK(f && f->where == TF_LINE2, "text: the hint is not on its own line");
+		CHECK(f && f->where == TC_LINE2, "text: the hint is not on its own line");
 		check_text_value("hint", hint, strlen(hint));
 	}
 	CHECK(!tf_get("confined_addr") == !(ev->verdict == BG_VERDICT_CONFINE),
@@ -486,34 +310,18 @@ static void check_line(const struct bg_strbuf *sb, size_t start)
 
 /*
  * The text the last call appended: one line, or that line and a second "  hint=" line, each
- * obeying the line rules with nothing after the hint's one value. Returns the number of lines.
+ * obeying the line rules with nothing after the hint's one value (tc_split()). Returns the
+ * number of lines.
  */
-static int check_text_lines(const struct bg_strbuf *sb, size_t start)
+static int check_text_lines(const struct bg_strbuf *sb, size_t start, int event)
 {
-	const char *why, *nl;
-	size_t where, n1, e;
-
 	CHECK(sb->buf && sb->len > start, "nothing appended");
 	CHECK(strlen(sb->buf) == sb->len, "a NUL inside the buffer");
 	cur_line = sb->buf + start;
 	cur_len = sb->len - start;
-	nl = memchr(cur_line, '\n', cur_len);
-	CHECK(nl, "text: no newline");
-	n1 = (size_t)(nl - cur_line) + 1;
-	why = jc_line_rules(cur_line, n1, 1, &where);
-	if (why)
-		fail(where, "%s", why);
-	CHECK(n1 < 2 || cur_line[n1 - 2] != ' ', "text: a trailing space");
-	if (n1 == cur_len)
-		return 1;
-	why = jc_line_rules(cur_line + n1, cur_len - n1, 1, &where);
-	if (why)
-		fail(n1 + where, "line 2: %s", why);
-	CHECK(cur_len - n1 > 8 && !memcmp(cur_line + n1, "  hint=", 7),
-	      "text: a second line that is not \"  hint=\"");
-	e = tf_value_end(n1 + 7, cur_len - 1);
-	CHECK(e == cur_len - 1, "text: line 2 is not one hint value");
-	return 2;
+	if (tc_split(&text_t, cur_line, cur_len, event))
+		fail(text_t.err_pos, "text: %s", text_t.err);
+	return text_t.lines;
 }
 
 /* The summary appended at start: the text's first line without "TS " and without the newline. */
@@ -527,6 +335,57 @@ static void check_summary(const struct bg_strbuf *sb, size_t start, const char *
 	CHECK(n1 > ts_len + 1 && sb->len - start == n1 - ts_len - 1 &&
 		      !memcmp(sb->buf + start, text + ts_len + 1, n1 - ts_len - 1),
 	      "summary is not the text's first line without the time stamp");
+}
+
+/*
+ * The journal fields appended at start, n of them, each "NAME=value" and a NUL: MESSAGE (the
+ * text's first line without "TS "), PRIORITY (one digit, prio) and SYSLOG_IDENTIFIER first, then
+ * BINDGUARD_[A-Z0-9_]+ names; each name once, no newline anywhere.
+ */
+static void check_journal(const struct bg_strbuf *sb, size_t start, int n, int prio,
+			  const char *text, size_t text_len, size_t ts_len)
+{
+	static const char *const first[] = { "MESSAGE=", "PRIORITY=", "SYSLOG_IDENTIFIER=" };
+	const char *nl = memchr(text, '\n', text_len), *f, *eq, *g;
+	size_t off = start, len, n1 = (size_t)(nl - text);
+	size_t names[BG_JOURNAL_MAX_FIELDS], nlen[BG_JOURNAL_MAX_FIELDS];
+	int i, j;
+
+	cur_line = sb->buf + start;
+	cur_len = sb->len - start;
+	CHECK(n > 3 && n <= BG_JOURNAL_MAX_FIELDS, "journal: %d fields", n);
+	for (i = 0; i < n; i++) {
+		CHECK(off < sb->len, "journal: fewer than %d fields", n);
+		f = sb->buf + off;
+		len = strlen(f);
+		CHECK(off + len < sb->len, "journal: field %d has no NUL", i);
+		CHECK(!memchr(f, '\n', len), "journal: a newline in field %d", i);
+		eq = memchr(f, '=', len);
+		CHECK(eq && eq > f, "journal: field %d is not NAME=value", i);
+		if (i < 3) {
+			CHECK(!strncmp(f, first[i], strlen(first[i])),
+			      "journal: field %d is not %s", i, first[i]);
+		} else {
+			CHECK(!strncmp(f, "BINDGUARD_", 10) && eq > f + 10, "journal: field %d", i);
+			for (g = f; g < eq; g++)
+				CHECK((*g >= 'A' && *g <= 'Z') || (*g >= '0' && *g <= '9') ||
+					      *g == '_',
+				      "journal: a name with a character not [A-Z0-9_]");
+		}
+		names[i] = off;
+		nlen[i] = (size_t)(eq - f);
+		for (j = 0; j < i; j++)
+			CHECK(nlen[j] != nlen[i] || memcmp(sb->buf + names[j], f, nlen[i]),
+			      "journal: the name of field %d twice", i);
+		off += len + 1;
+	}
+	CHECK(off == sb->len, "journal: more than %d fields", n);
+	f = sb->buf + start;
+	CHECK(n1 > ts_len + 1 && strlen(f) == 8 + n1 - ts_len - 1 &&
+		      !memcmp(f + 8, text + ts_len + 1, n1 - ts_len - 1),
+	      "journal: MESSAGE is not the text's first line without the time stamp");
+	f += strlen(f) + 1;
+	CHECK(strlen(f) == 10 && f[9] == '0' + prio, "journal: %s, want PRIORITY=%d", f, prio);
 }
 
 /* The wall-clock time an event can be printed with: RFC 3339 has years 0000..9999 only. */
@@ -589,7 +448,7 @@ static void fuzz_event(const struct bg_event *ev, const struct bg_policy_rule *r
 			check_line(&sb, start);
 			check_json_event(ev, rp);
 		} else {
-			lines = check_text_lines(&sb, start);
+			lines = check_text_lines(&sb, start, 1);
 			check_text_event(ev, rp, lines);
 			CHECK(cur_len < sizeof(text), "text too long for the checker");
 			memcpy(text, cur_line, cur_len);
@@ -609,6 +468,14 @@ static void fuzz_event(const struct bg_event *ev, const struct bg_policy_rule *r
 		bg_strbuf_puts(&rb, "MESSAGE=");
 		CHECK(bg_record_summary(&rb, &r) == 0, "bg_record_summary failed");
 		check_summary(&rb, 8, text, text_len, strlen(r.ts));
+		bg_strbuf_reset(&rb);
+		bg_strbuf_puts(&rb, "prefix");
+		err = bg_record_journal(&rb, &r);
+		check_journal(&rb, 6, err, r.priority, text, text_len, strlen(r.ts));
+		CHECK(r.priority == (ev->verdict == BG_VERDICT_DENY  ? 4 :
+				     ev->verdict == BG_VERDICT_ALLOW ? 6 :
+								       5),
+		      "journal: priority %d for verdict %d", r.priority, ev->verdict);
 	} else {
 		CHECK(bg_record_event(&r, ev, &m) == -EINVAL, "bg_record_event: bad time accepted");
 	}
@@ -616,15 +483,55 @@ static void fuzz_event(const struct bg_event *ev, const struct bg_policy_rule *r
 	bg_strbuf_release(&rb);
 }
 
+/*
+ * The lead of an event line, from a record whose lead values are hostile strings (a record is a
+ * public struct): with bit 0 of ev.class the verdict is the hint string, bit 1 the address the
+ * software string, bit 2 the event the service string. Both renderings must still be one line
+ * each, the text read back as the same fields in the same places.
+ */
+static void fuzz_event_lead(const struct bg_event *ev, char *strs[3], const struct timespec *wall)
+{
+	static const char *const keys[] = { "verdict", "addr", "event" };
+	static const int which[] = { 2, 1, 0 };
+	struct bg_event_meta m = { .wall = wall };
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_record r;
+	struct bg_field *f;
+	size_t k;
+
+	if (!(ev->class & 7) || !wall_ok(wall))
+		return;
+	CHECK(bg_record_event(&r, ev, &m) == 0, "lead: bg_record_event failed");
+	for (k = 0; k < ARRAY_SIZE(keys); k++) {
+		if (!(ev->class & (1u << k)))
+			continue;
+		f = (struct bg_field *)bg_record_get(&r, keys[k]);
+		CHECK(f, "lead: no %s", keys[k]);
+		f->type = strs[which[k]] ? BG_FV_STR : BG_FV_NULL;
+		f->s = strs[which[k]];
+		f->len = f->s ? strlen(f->s) : 0;
+	}
+	CHECK(bg_record_render(&sb, BG_FORMAT_JSON, &r) == 0, "lead: JSON failed");
+	check_line(&sb, 0);
+	keep_json();
+	for (k = 0; k < ARRAY_SIZE(keys); k++)
+		if (ev->class & (1u << k))
+			check_json_member_str(&json_j, keys[k], strs[which[k]],
+					      strs[which[k]] ? strlen(strs[which[k]]) : 0);
+	bg_strbuf_reset(&sb);
+	CHECK(bg_record_render(&sb, BG_FORMAT_TEXT, &r) == 0, "lead: text failed");
+	CHECK(check_text_lines(&sb, 0, 1) == 1, "lead: more than one text line");
+	check_same_fields(NULL);
+	bg_strbuf_release(&sb);
+}
+
 /* ---- an agent record ------------------------------------------------------------------------ */
 
 static const char features[] = "{\"ringbuf\":true,\"iter\":false,\"cgroup_sockopt\":true}";
 
-/* A trusted JSON value must be one line of printable ASCII (and not empty). */
+/* A JSON value must be one line of printable ASCII. */
 static int json_printable(const char *s)
 {
-	if (!*s)
-		return 0;
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || (unsigned char)*s >= 0x7f)
 			return 0;
@@ -632,16 +539,45 @@ static int json_printable(const char *s)
 }
 
 /*
- * Whether the JSON value s is one the JSON checker accepts inside a line: the encoder trusts a
- * JSON value to be valid, so only such a value can be held to the line invariants.
+ * Whether s is exactly one JSON value by RFC 8259, with no member twice and no \u0000: read
+ * alone, since in a line 1,"verdict":"allow" would pass for one value. jansson's grammar, as
+ * the JSON checker's; the checker itself then judges the line the encoder wrote, which it
+ * could not do for the value alone (it limits the length of keys, for one).
  */
 static int json_valid(const char *s)
 {
-	static char buf[DEC_CAP];
-	static struct jc j;
-	int n = snprintf(buf, sizeof(buf), "{\"v\":%s}\n", s);
+	json_error_t e;
+	json_t *v =
+		json_loadb(s, strlen(s),
+			   JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_DECODE_INT_AS_REAL, &e);
 
-	return n > 0 && (size_t)n < sizeof(buf) && !jc_line(&j, buf, (size_t)n);
+	int ok = v != NULL;
+
+	json_decref(v);
+	return ok;
+}
+
+/* How deep the valid JSON value s nests arrays and objects: [[1]] is 2. */
+static int json_depth(const char *s)
+{
+	int depth = 0, max = 0, in_str = 0;
+
+	for (; *s; s++) {
+		if (in_str) {
+			if (*s == '\\' && s[1])
+				s++;
+			else if (*s == '"')
+				in_str = 0;
+		} else if (*s == '"') {
+			in_str = 1;
+		} else if (*s == '[' || *s == '{') {
+			if (++depth > max)
+				max = depth;
+		} else if (*s == ']' || *s == '}') {
+			depth--;
+		}
+	}
+	return max;
 }
 
 static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3],
@@ -651,13 +587,16 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 	const char *state = strs[2] ? strs[2] : "ready";
 	const char *raw_json = NULL, *keys[BG_RECORD_MAX_FIELDS + 80];
 	struct bg_strbuf sb = BG_STRBUF_INIT;
-	size_t start, n_keys = 0, k, n_fill = 0, text_len = 0;
-	int way, err, want_ok = 1, trusted = 1;
+	size_t start, n_keys = 0, n_rec = 0, k, n_fill = 0, text_len = 0;
+	int way, err, want_ok = 1, prio;
 	struct bg_record r;
 
-	err = bg_record_agent(&r, state, wall, ev->flags);
-	if (!wall_ok(wall)) {
-		CHECK(err == -EINVAL, "agent: an unprintable time gave %d", err);
+	/* A syslog priority, 0..7; with bit 6 of ev.flags the whole byte, mostly out of range. */
+	prio = ev->flags & 0x40 ? ev->flags : ev->flags & 7;
+	err = bg_record_agent(&r, state, wall, prio);
+	if (!wall_ok(wall) || prio > 7) {
+		CHECK(err == -EINVAL, "agent: an unprintable time or priority %d gave %d", prio,
+		      err);
 		want_ok = 0;
 	} else {
 		CHECK(err == 0, "agent: bg_record_agent failed: %d", err);
@@ -676,17 +615,25 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 		keys[n_keys++] = "pinned";
 		bg_record_str(&r, "none", NULL);
 		keys[n_keys++] = "none";
+		/* A kernel buffer: up to its first NUL, nothing of what follows. */
+		bg_record_strn(&r, "comm", ev->comm, BG_COMM_LEN);
+		keys[n_keys++] = "comm";
 		if (sel & SEL_AG_FEATURES) {
 			bg_record_json(&r, "features", features);
 			keys[n_keys++] = "features";
+			raw_json = "features";
 		}
 		if ((sel & SEL_AG_JSON) && strs[1]) {
 			bg_record_json(&r, "given", strs[1]);
-			keys[n_keys++] = raw_json = "given";
-			if (!json_printable(strs[1]))
+			keys[n_keys++] = "given";
+			raw_json = raw_json ? "features given" : "given";
+			/*
+			 * Embedded as it is, so refused unless it is one valid JSON value (else it
+			 * could add members of its own), at most BG_JSON_MAX_DEPTH deep.
+			 */
+			if (!json_printable(strs[1]) || !json_valid(strs[1]) ||
+			    json_depth(strs[1]) > BG_JSON_MAX_DEPTH)
 				want_ok = 0;
-			else if (!json_valid(strs[1]))
-				trusted = 0; /* the caller broke the contract: no line checks */
 		}
 		if (sel & SEL_AG_FILL)
 			n_fill = ev->gen % 64;
@@ -696,42 +643,63 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 			keys[n_keys++] = fill_keys[k];
 		}
 		/*
-		 * A key from outside: refused unless [a-z0-9_]+. Keys are unique by the caller's
-		 * contract (the encoder does not check it), so a duplicate is not added, nor is
-		 * one longer than the JSON checker reads (the agent's keys are short constants).
+		 * A key from outside: refused unless [a-z0-9_]+, and refused when it repeats a key
+		 * of its level. With bit 0 of the family it goes into an object "pod" after a
+		 * "name". Not one longer than the JSON checker reads (the agent's keys are short).
 		 */
+		n_rec = n_keys;
 		if ((sel & SEL_AG_KEY) && strs[0] && strlen(strs[0]) < JC_MAX_KEY) {
-			for (k = 0; k < n_keys && strcmp(keys[k], strs[0]); k++)
-				;
-			if (k == n_keys) {
+			if (!key_ok(strs[0]))
+				want_ok = 0;
+			if (ev->family & 1) {
+				bg_record_obj(&r, "pod");
+				bg_record_str(&r, "name", strs[1]);
+				bg_record_uint(&r, strs[0], 1);
+				bg_record_end(&r);
+				keys[n_keys++] = "pod";
+				n_rec += 4;
+				/* No top-level key starts with "pod_": no journal name repeats. */
+				if (!strcmp(strs[0], "name"))
+					want_ok = 0;
+			} else {
+				for (k = 0; k < n_keys && strcmp(keys[k], strs[0]); k++)
+					;
+				if (k < n_keys)
+					want_ok = 0;
 				bg_record_uint(&r, strs[0], 1);
 				keys[n_keys++] = strs[0];
-				if (!key_ok(strs[0]))
-					want_ok = 0;
+				n_rec++;
 			}
 		}
-		CHECK(r.overflow == (n_keys > BG_RECORD_MAX_FIELDS), "agent: overflow not flagged");
-		CHECK(r.n == (n_keys > BG_RECORD_MAX_FIELDS ? BG_RECORD_MAX_FIELDS : n_keys),
-		      "agent: %zu fields, want %zu", r.n, n_keys);
-		if (n_keys > BG_RECORD_MAX_FIELDS)
+		CHECK(r.overflow == (n_rec > BG_RECORD_MAX_FIELDS), "agent: overflow not flagged");
+		CHECK(r.n == (n_rec > BG_RECORD_MAX_FIELDS ? BG_RECORD_MAX_FIELDS : n_rec),
+		      "agent: %zu fields, want %zu", r.n, n_rec);
+		if (n_rec > BG_RECORD_MAX_FIELDS)
 			want_ok = 0;
 	}
 
-	/* JSON, text, then the summary, each after something already in the buffer. */
-	for (way = 0; way < 3; way++) {
+	/* JSON, text, the summary, then the journal, each after something already in the buffer. */
+	for (way = 0; way < 4; way++) {
 		bg_strbuf_reset(&sb);
 		bg_strbuf_puts(&sb, "prefix\n");
 		start = sb.len;
-		err = way < 2 ? bg_record_render(&sb, way, &r) : bg_record_summary(&sb, &r);
+		if (way < 2)
+			err = bg_record_render(&sb, way, &r);
+		else if (way == 2)
+			err = bg_record_summary(&sb, &r);
+		else
+			err = bg_record_journal(&sb, &r);
 		if (!want_ok) {
 			CHECK(err == -EINVAL, "agent: a bad record gave %d, not -EINVAL", err);
 			CHECK(sb.len == start && !strcmp(sb.buf, "prefix\n"),
 			      "agent: a failed call changed the buffer");
 			continue;
 		}
-		CHECK(err == 0, "agent: way %d failed: %d", way, err);
-		if (!trusted)
+		if (way == 3) {
+			check_journal(&sb, start, err, prio, text, text_len, strlen(r.ts));
 			continue;
+		}
+		CHECK(err == 0, "agent: way %d failed: %d", way, err);
 		if (way == BG_FORMAT_JSON) {
 			check_line(&sb, start);
 			keep_json();
@@ -748,17 +716,21 @@ static void fuzz_agent(const struct bg_event *ev, unsigned int sel, char *strs[3
 					      strs[1] ? strlen(strs[1]) : 0);
 			check_json_member_str(&json_j, "hint", strs[2],
 					      strs[2] ? strlen(strs[2]) : 0);
+			check_json_member_str(&json_j, "comm", ev->comm,
+					      strnlen(ev->comm, BG_COMM_LEN));
 		} else if (way == BG_FORMAT_TEXT) {
-			CHECK(check_text_lines(&sb, start) == 1, "agent text: more than one line");
+			CHECK(check_text_lines(&sb, start, 0) == 1,
+			      "agent text: more than one line");
 			CHECK(cur_len > strlen(r.ts) + 7 && !memcmp(cur_line, r.ts, strlen(r.ts)) &&
 				      !memcmp(cur_line + strlen(r.ts), " agent ", 7),
 			      "agent text: no \"TS agent\" lead");
-			check_same_fields(BG_REC_AGENT, raw_json);
+			check_same_fields(raw_json);
 			check_text_value("state", state, strlen(state));
 			check_text_value("service", strs[0], strs[0] ? strlen(strs[0]) : 0);
 			check_text_value("software", strs[1], strs[1] ? strlen(strs[1]) : 0);
 			check_text_value("hint", strs[2], strs[2] ? strlen(strs[2]) : 0);
-			CHECK(tf_get("hint")->where == TF_KV, "agent text: hint not inline");
+			check_text_value("comm", ev->comm, strnlen(ev->comm, BG_COMM_LEN));
+			CHECK(tf_get("hint")->where == TC_KV, "agent text: hint not inline");
 			memcpy(text, cur_line, cur_len);
 			text_len = cur_len;
 		} else {
@@ -806,6 +778,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 
 	fuzz_event(&ev, rp, &wall);
+	fuzz_event_lead(&ev, strs, &wall);
 
 	/* The raw input as one JSON string: valid, nothing raw, and it reads back. */
 	err = bg_json_string(&sb, (const char *)data, size);

@@ -1101,6 +1101,17 @@ static void run_log_tmpfs_flood(void)
 	}
 	SB_CHECK(t_rec > 0, "a sink-recovered record once the space was freed (%d before)",
 		 rec_before);
+	if (t_rec <= 0) {
+		/* What the agent said, and the end of its file, to see why. */
+		char *e = sb_slurp(sb.err_path), *o = sb_slurp(out_path);
+		size_t el = e ? strlen(e) : 0, ol = o ? strlen(o) : 0;
+
+		printf("  agent stderr (end):\n%s\n  file (end):\n%s\n",
+		       e ? e + (el > 1500 ? el - 1500 : 0) : "",
+		       o ? o + (ol > 1500 ? ol - 1500 : 0) : "");
+		free(e);
+		free(o);
+	}
 	st = bind_once();
 	SB_CHECK(st == EPERM, "EPERM after the recovery (%s)", errstr(st));
 	sleep_s(0.3);
@@ -1115,8 +1126,18 @@ static void run_log_tmpfs_flood(void)
 	mirror = line_with(err, "bindguard: agent stopping", 0);
 	SB_CHECK(recovered && stop && mirror, "sink-recovered and stopping records, stopping "
 					      "mirrored on stderr");
-	if (!out || !err || !recovered || !stop || !mirror)
+	if (!out || !err || !recovered || !stop || !mirror) {
+		printf("  stopping: %s\n  stderr mirror: %s\n", stop ? stop : "(none)",
+		       mirror ? mirror : "(none)");
+		if (out && err) {
+			size_t ol = strlen(out), el = strlen(err);
+
+			printf("  file after stop (end):\n%s\n  stderr after stop (end):\n%s\n",
+			       out + (ol > 2500 ? ol - 2500 : 0),
+			       err + (el > 1500 ? el - 1500 : 0));
+		}
 		goto out;
+	}
 	printf("  %s\n  %s\n", recovered, stop);
 	rec_sum = sum_json(out, "\"state\":\"sink-recovered\"", "lost");
 	rec_total = sb_json_num(recovered, "lost_total");

@@ -75,6 +75,7 @@ static const char reload_policy[] = "version: 1\n"
 
 struct job {
 	const char *cg; /* the cgroup to join */
+	const char *then; /* with worker_move: the cgroup to move to after socket() */
 	int port;
 	int hold_fd; /* holder: write a byte here once listening, then wait */
 };
@@ -113,6 +114,25 @@ static int worker_bind(void *arg)
 		return -fd > 120 ? 120 : -fd;
 	close(fd);
 	return 0;
+}
+
+/* socket() in one cgroup, bind() after moving to another: the binding task's scope judges. */
+static int worker_move(void *arg)
+{
+	const struct job *j = arg;
+	struct sockaddr_in sa = { .sin_family = AF_INET,
+				  .sin_port = htons((unsigned short)j->port) };
+	int fd, err = 0;
+
+	if (sb_join_cgroup(j->cg))
+		return 125;
+	fd = socket(AF_INET, SOCK_STREAM, 0);
+	if (fd < 0 || sb_join_cgroup(j->then))
+		return 124;
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+		err = errno;
+	close(fd);
+	return err > 120 ? 120 : err;
 }
 
 /* The errno of a bind to 0.0.0.0:port from cgroup cg (0: allowed), or 126+ on test failure. */
@@ -272,6 +292,22 @@ int main(void)
 	st = try_bind(&sb, dbs, 3306);
 	SB_CHECK(st == EPERM, "db.slice itself matches no scope: 3306 denied (%d)", st);
 
+	printf("--- a socket made in one cgroup, bound from another\n");
+	{
+		struct job j = { .cg = m1, .then = host, .port = 3306 };
+
+		st = sb_child(&sb, 0, 1, worker_move, &j);
+		SB_CHECK(st == EPERM,
+			 "made in mysql-1 (db), bound after moving to the host cgroup: the host "
+			 "rules judge the binding task: denied (%d)",
+			 st);
+		j.cg = host;
+		j.then = m1;
+		st = sb_child(&sb, 0, 1, worker_move, &j);
+		SB_CHECK(st == 0, "made in the host cgroup, bound from mysql-1: db's rules (%d)",
+			 st);
+	}
+
 	printf("--- a cgroup made while the agent runs\n");
 	{
 		long long t0, t1 = 0;
@@ -344,10 +380,12 @@ int main(void)
 
 		SB_CHECK(out && sb_count_lines(out, admin) == 1,
 			 "the admin deny names its scope and rule");
-		SB_CHECK(out && sb_count_lines(out, host_deny) == 3 + n_early,
-			 "host denies for 3306: host, db.slice, the unit after reload and %d of "
-			 "mysql-2 before it was classified: %d",
-			 n_early, out ? sb_count_lines(out, host_deny) : -1);
+		SB_CHECK(
+			out && sb_count_lines(out, host_deny) == 4 + n_early,
+			"host denies for 3306: host, db.slice, the moved socket, the unit after reload "
+			"and %d of "
+			"mysql-2 before it was classified: %d",
+			n_early, out ? sb_count_lines(out, host_deny) : -1);
 		SB_CHECK(out && sb_count_lines(out, scoped_any) == 0, "a host deny names no scope");
 	}
 	free(out);

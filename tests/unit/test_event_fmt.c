@@ -23,10 +23,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/uio.h>
 #include <cmocka.h>
 
 #include "event_fmt.h"
 #include "json_check.h"
+#include "sink.h"
+#include "text_check.h"
 #include "strbuf.h"
 #include "strbuf_seam.h"
 
@@ -65,43 +68,21 @@ static void assert_json_line(const struct bg_strbuf *sb, size_t start, struct jc
 
 /*
  * A text rendering: one line, or for an event with a hint the line and then one more, "  hint="
- * and the hint's value; each line obeys the line rules. Returns the number of lines.
+ * and the hint's value; each line obeys the line rules (tc_split(), tests/lib/text_check.h).
+ * Returns the number of lines.
  */
-static int assert_text_line(const struct bg_strbuf *sb, size_t start)
+static int assert_text_line(const struct bg_strbuf *sb, size_t start, int kind)
 {
-	const char *line = sb->buf + start, *nl, *why, *err = NULL;
-	size_t n = sb->len - start, n1, where, end;
+	static struct tc t;
+	const char *line = sb->buf + start;
+	size_t n = sb->len - start;
 
 	assert_non_null(sb->buf);
 	assert_true(n > 0);
 	assert_int_equal(strlen(line), n);
-	nl = memchr(line, '\n', n);
-	if (!nl)
-		fail_msg("%s: text does not end in a newline: %s", what_now, line);
-	n1 = (size_t)(nl - line) + 1;
-	why = jc_line_rules(line, n1, 1, &where);
-	if (why)
-		fail_msg("%s: %s at byte %zu of %s", what_now, why, where, line);
-	if (n1 == n)
-		return 1;
-	/* The second line: the hint, and nothing else. */
-	why = jc_line_rules(line + n1, n - n1, 1, &where);
-	if (why)
-		fail_msg("%s: line 2: %s at byte %zu of %s", what_now, why, where, line + n1);
-	if (strncmp(line + n1, "  hint=", 7))
-		fail_msg("%s: a second line that is not \"  hint=\": %s", what_now, line + n1);
-	end = n1 + 7;
-	if (line[end] == '"') {
-		end = jc_string_end(line, n - 1, end, &err);
-		if (!end)
-			fail_msg("%s: line 2: %s: %s", what_now, err, line + n1);
-	} else {
-		while (end < n - 1 && line[end] != ' ')
-			end++;
-	}
-	if (end != n - 1 || end == n1 + 7)
-		fail_msg("%s: line 2 is not one hint value: %s", what_now, line + n1);
-	return 2;
+	if (tc_split(&t, line, n, kind == BG_REC_EVENT))
+		fail_msg("%s: %s at byte %zu of %s", what_now, t.err, t.err_pos, line);
+	return t.lines;
 }
 
 /* Member @key is there and written exactly as @want (raw JSON text, escapes and all). */
@@ -118,229 +99,24 @@ static void assert_field(const struct jc *j, const char *key, const char *want)
 
 /* ---- the text rendering read back, and compared with the JSON one --------------------------- */
 
-/*
- * A field of a text rendering as a reader splits it: its key and its value as written. The lead
- * positions stand for their keys (ts, verdict, event, proto, addr, port for an event; ts, event,
- * state for an agent record), and an event's second line for "hint".
- */
-#define TF_KV 0
-#define TF_LEAD 1
-#define TF_LINE2 2
-
-struct tfield {
-	char key[JC_MAX_KEY];
-	const char *v;
-	size_t vlen;
-	int where; /* TF_* */
-};
-
-struct tfields {
-	struct tfield f[JC_MAX_MEMBERS];
-	size_t n;
-};
-
 /* What the last failed check found, for the message (and for test_same_fields_checker()). */
 static char tf_err[512];
-#define TF_FAIL(...) (snprintf(tf_err, sizeof(tf_err), __VA_ARGS__), -1)
-
-/* The text format's one plain word: [A-Za-z0-9-_.:/@+]+, written bare; anything else quoted. */
-static int safe_word(const unsigned char *s, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-		      (s[i] >= '0' && s[i] <= '9') || (s[i] && strchr("-_.:/@+", s[i]))))
-			return 0;
-	return n > 0;
-}
-
-static int tf_add(struct tfields *t, const char *key, size_t klen, const char *v, size_t vlen,
-		  int where)
-{
-	struct tfield *f;
-
-	if (t->n >= JC_MAX_MEMBERS || klen >= JC_MAX_KEY)
-		return TF_FAIL("too many fields or too long a key");
-	f = &t->f[t->n++];
-	memcpy(f->key, key, klen);
-	f->key[klen] = '\0';
-	f->v = v;
-	f->vlen = vlen;
-	f->where = where;
-	return 0;
-}
-
-/* The end of the value at s[i] in *e: a JSON string to its closing quote, else the next space. */
-static int tf_value_end(const char *s, size_t i, size_t end, size_t *e)
-{
-	const char *err = NULL;
-
-	if (i < end && s[i] == '"') {
-		*e = jc_string_end(s, end, i, &err);
-		if (!*e)
-			return TF_FAIL("%s at byte %zu", err, i);
-		return 0;
-	}
-	for (*e = i; *e < end && s[*e] != ' '; (*e)++)
-		;
-	if (*e == i)
-		return TF_FAIL("an empty value at byte %zu", i);
-	return 0;
-}
-
-static int tf_space(const char *s, size_t *i, size_t end)
-{
-	if (*i >= end || s[*i] != ' ')
-		return TF_FAIL("fields must be separated by one space (byte %zu)", *i);
-	(*i)++;
-	return 0;
-}
 
 /*
- * Split a text rendering (checked by assert_text_line()) into its fields: the lead, then
- * " key=value" to the end of the line, then the hint line if there is one.
- */
-static int text_split(const char *s, size_t n, int kind, struct tfields *t)
-{
-	static const char *const ev_lead[] = { "ts", "verdict", "event", "proto" };
-	static const char *const ag_lead[] = { "ts", "event", "state" };
-	const char *const *lead = kind == BG_REC_EVENT ? ev_lead : ag_lead;
-	size_t n_lead = kind == BG_REC_EVENT ? ARRAY_SIZE(ev_lead) : ARRAY_SIZE(ag_lead);
-	const char *nl = memchr(s, '\n', n), *colon;
-	size_t end, i = 0, e, k, ks;
-
-	t->n = 0;
-	if (!nl)
-		return TF_FAIL("no newline");
-	end = (size_t)(nl - s);
-	for (k = 0; k < n_lead; k++) {
-		if ((k && tf_space(s, &i, end)) || tf_value_end(s, i, end, &e) ||
-		    tf_add(t, lead[k], strlen(lead[k]), s + i, e - i, TF_LEAD))
-			return -1;
-		i = e;
-	}
-	if (kind == BG_REC_EVENT) {
-		/* ADDR:PORT: the port after the last colon, an IPv6 address in brackets. */
-		if (tf_space(s, &i, end) || tf_value_end(s, i, end, &e))
-			return -1;
-		for (colon = s + e - 1; colon > s + i && *colon != ':'; colon--)
-			;
-		if (*colon != ':' || colon == s + i || colon + 1 == s + e)
-			return TF_FAIL("no ADDR:PORT at byte %zu", i);
-		if (tf_add(t, "addr", 4, s + i, (size_t)(colon - (s + i)), TF_LEAD) ||
-		    tf_add(t, "port", 4, colon + 1, (size_t)(s + e - colon - 1), TF_LEAD))
-			return -1;
-		i = e;
-	}
-	while (i < end) {
-		if (tf_space(s, &i, end))
-			return -1;
-		for (ks = i; i < end && ((s[i] >= 'a' && s[i] <= 'z') ||
-					 (s[i] >= '0' && s[i] <= '9') || s[i] == '_');
-		     i++)
-			;
-		if (i == ks || i >= end || s[i] != '=')
-			return TF_FAIL("not key=value at byte %zu", ks);
-		if (tf_value_end(s, i + 1, end, &e) ||
-		    tf_add(t, s + ks, i - ks, s + i + 1, e - i - 1, TF_KV))
-			return -1;
-		i = e;
-	}
-	if (end + 1 < n) {
-		/* "  hint=" and one value to the final newline (assert_text_line() checks that). */
-		if (n < end + 10 || strncmp(s + end + 1, "  hint=", 7))
-			return TF_FAIL("a second line that is not the hint");
-		return tf_add(t, "hint", 4, s + end + 8, n - 1 - (end + 8), TF_LINE2);
-	}
-	return 0;
-}
-
-/*
- * What a JSON value must be in text, derived from the format's rules and not from the encoder:
- * null is "-"; a string that is one plain word is bare, anything else the same quoted string as
- * in JSON; the verdict lead is the word in capitals and an address lead with colons is in
- * brackets; numbers and booleans as in JSON. A trusted JSON value (@raw_json) is written as in
- * JSON when it holds no space, else quoted as a string that reads back as the JSON text.
- */
-static int text_value_ok(const struct tfield *f, const struct jc *j, const struct jc_member *m,
-			 int raw_json)
-{
-	static unsigned char dec[2048], want[2048 + 2];
-	const char *jv = j->s + m->val_off, *w = jv;
-	size_t dn, wn = m->val_len, i;
-
-	if (m->val_len == 4 && !memcmp(jv, "null", 4)) {
-		w = "-";
-		wn = 1;
-	} else if (raw_json && memchr(jv, ' ', m->val_len)) {
-		dn = f->vlen && f->v[0] == '"' ? jc_decode(f->v, 0, f->vlen, dec, sizeof(dec)) : 0;
-		if (dn != m->val_len || memcmp(dec, jv, dn))
-			return TF_FAIL("%s=%.*s is not the JSON %.*s quoted", f->key, (int)f->vlen,
-				       f->v, (int)m->val_len, jv);
-		return 0;
-	} else if (jv[0] == '"' && !raw_json) {
-		dn = jc_decode(j->s, m->val_off, m->val_len, dec, sizeof(dec));
-		if (dn == (size_t)-1)
-			return TF_FAIL("JSON %s does not decode", f->key);
-		if (f->where == TF_LEAD && !strcmp(f->key, "verdict")) {
-			for (i = 0; i < dn; i++)
-				want[i] = dec[i] >= 'a' && dec[i] <= 'z' ? dec[i] - 32 : dec[i];
-			if (!safe_word(dec, dn))
-				return TF_FAIL("the verdict is not one word");
-			w = (const char *)want;
-			wn = dn;
-		} else if (f->where == TF_LEAD && !strcmp(f->key, "addr") && memchr(dec, ':', dn)) {
-			want[0] = '[';
-			memcpy(want + 1, dec, dn);
-			want[dn + 1] = ']';
-			w = (const char *)want;
-			wn = dn + 2;
-		} else if (safe_word(dec, dn)) {
-			w = (const char *)dec;
-			wn = dn;
-		}
-	}
-	if (f->vlen != wn || memcmp(f->v, w, wn))
-		return TF_FAIL("%s is %.*s, want %.*s (JSON %.*s)", f->key, (int)f->vlen, f->v,
-			       (int)wn, w, (int)m->val_len, jv);
-	return 0;
-}
-
-/*
- * "JSON and text render the same fields": the text's keys (the lead positions and the hint line
- * included) are exactly the JSON line's, each once, the key=value fields in JSON order, and each
- * value is the JSON one written the text way. @raw_json names the one key, if any, that holds a
- * trusted JSON value (bg_record_json()). 0, or -1 with the reason in tf_err.
+ * "JSON and text render the same fields" (tc_same_fields(), tests/lib/text_check.h): the text's
+ * keys (the lead positions and the hint line included) are exactly the JSON line's, each once,
+ * the key=value fields in JSON order, and each value is the JSON one written the text way.
+ * @raw_json names the one key, if any, that holds a trusted JSON value (bg_record_json()).
+ * 0, or -1 with the reason in tf_err.
  */
 static int same_fields(const char *text, size_t tn, const struct jc *j, int kind,
 		       const char *raw_json)
 {
-	static struct tfields t;
-	const struct jc_member *m;
-	size_t k, i, idx, last = 0;
-	int any_kv = 0;
+	static struct tc t;
 
-	if (text_split(text, tn, kind, &t))
+	if (tc_split(&t, text, tn, kind == BG_REC_EVENT) || tc_same_fields(&t, j, raw_json)) {
+		snprintf(tf_err, sizeof(tf_err), "%s at byte %zu", t.err, t.err_pos);
 		return -1;
-	if (t.n != j->n_top)
-		return TF_FAIL("%zu fields in text, %zu in JSON", t.n, j->n_top);
-	for (k = 0; k < t.n; k++) {
-		for (i = 0; i < k; i++)
-			if (!strcmp(t.f[i].key, t.f[k].key))
-				return TF_FAIL("key %s twice", t.f[k].key);
-		m = jc_get(j, t.f[k].key);
-		if (!m)
-			return TF_FAIL("text has %s, JSON does not", t.f[k].key);
-		idx = (size_t)(m - j->top);
-		if (t.f[k].where == TF_KV) {
-			if (any_kv && idx <= last)
-				return TF_FAIL("%s out of JSON order", t.f[k].key);
-			any_kv = 1;
-			last = idx;
-		}
-		if (text_value_ok(&t.f[k], j, m, raw_json && !strcmp(raw_json, t.f[k].key)))
-			return -1;
 	}
 	return 0;
 }
@@ -459,7 +235,7 @@ static void format_one(struct bg_strbuf *sb, int format, const struct bg_event *
 	if (format == BG_FORMAT_JSON)
 		assert_json_line(sb, 0, j);
 	else
-		assert_text_line(sb, 0);
+		assert_text_line(sb, 0, BG_REC_EVENT);
 }
 
 /* ---- bg_json_string ------------------------------------------------------------------------- */
@@ -861,6 +637,18 @@ static const struct enc_case enc_cases[] = {
 	COMM("\"a'b\"", "\"a'b\"", "a'b"),
 	COMM("\"$x\"", "\"$x\"", "$x"),
 	COMM("\"[x]\"", "\"[x]\"", "[x]"),
+	/* Plain words that are tokens of the text format: none, a boolean, a number. */
+	COMM("\"-\"", "\"-\"", "-"),
+	COMM("\"true\"", "\"true\"", "true"),
+	COMM("\"false\"", "\"false\"", "false"),
+	COMM("\"4242\"", "\"4242\"", "4242"),
+	COMM("\"0\"", "\"0\"", "0"),
+	/* ...and words that are not. */
+	COMM("\"--\"", "--", "--"),
+	COMM("\"-1\"", "-1", "-1"),
+	COMM("\"TRUE\"", "TRUE", "TRUE"),
+	COMM("\"null\"", "null", "null"),
+	COMM("\"4242a\"", "4242a", "4242a"),
 	/* All 16 bytes used, no NUL at all. */
 	COMM("\"0123456789abcdef\"", "0123456789abcdef",
 	     { '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', 'a', 'b', 'c', 'd', 'e', 'f' }),
@@ -1023,7 +811,7 @@ static void check_case_json(const struct enc_case *c, const struct bg_strbuf *sb
 static void check_case_text(const struct enc_case *c, const struct bg_strbuf *sb,
 			    const struct jc *j)
 {
-	int lines = assert_text_line(sb, 0);
+	int lines = assert_text_line(sb, 0, BG_REC_EVENT);
 	size_t k;
 
 	if (c->text && strcmp(sb->buf, c->text))
@@ -1128,6 +916,25 @@ static void test_same_fields_checker(void **state)
 			 "gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
 		/* a hint that is not one word left bare */
 		BASE_TEXT_LINE1 "\n  hint=Set bind-address=127.0.0.1 in my.cnf\n",
+		/* the verdict quoted, an IPv4 address in brackets, a port quoted */
+		WALL_STR
+		" \"deny\" bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "
+		"expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+		"gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		WALL_STR " DENY bind tcp [0.0.0.0]:3306 seq=1099511627781 mode=enforce rule=mysql "
+			 "expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+			 "gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+		WALL_STR
+		" DENY bind tcp 0.0.0.0:\"3306\" seq=1099511627781 mode=enforce rule=mysql "
+		"expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 "
+		"gid=1002 cgroup_id=4294967297 netns=4026531840 family=inet" HINT_LINE,
+	};
+	static const char good_tokens[] = "t agent s a=\"-\" b=\"true\" c=\"12\" d=\"[1]\"\n";
+	static const char *const broken_tokens[] = {
+		"t agent s a=- b=\"true\" c=\"12\" d=\"[1]\"\n",
+		"t agent s a=\"-\" b=true c=\"12\" d=\"[1]\"\n",
+		"t agent s a=\"-\" b=\"true\" c=12 d=\"[1]\"\n",
+		"t agent s a=\"-\" b=\"true\" c=\"12\" d=[1]\n",
 	};
 	struct bg_strbuf sj = BG_STRBUF_INIT;
 	struct jc j;
@@ -1140,6 +947,19 @@ static void test_same_fields_checker(void **state)
 	for (k = 0; k < ARRAY_SIZE(broken); k++)
 		if (!same_fields(broken[k], strlen(broken[k]), &j, BG_REC_EVENT, NULL))
 			fail_msg("broken text %zu passes: %s", k, broken[k]);
+
+	/* A string that is a token of the text format must be quoted; a JSON value too. */
+	bg_strbuf_reset(&sj);
+	assert_int_equal(bg_strbuf_puts(&sj,
+					"{\"ts\":\"t\",\"event\":\"agent\",\"state\":\"s\","
+					"\"a\":\"-\",\"b\":\"true\",\"c\":\"12\",\"d\":[1]}\n"),
+			 0);
+	what_now = "tokens";
+	assert_json_line(&sj, 0, &j);
+	assert_same_fields(good_tokens, strlen(good_tokens), &j, BG_REC_AGENT, "d");
+	for (k = 0; k < ARRAY_SIZE(broken_tokens); k++)
+		if (!same_fields(broken_tokens[k], strlen(broken_tokens[k]), &j, BG_REC_AGENT, "d"))
+			fail_msg("broken text %s passes", broken_tokens[k]);
 	bg_strbuf_release(&sj);
 }
 
@@ -1262,7 +1082,8 @@ static void test_event_rollback(void **state)
 
 					assert_json_line(&sb, before, &d);
 				} else {
-					assert_int_equal(assert_text_line(&sb, before), 2);
+					assert_int_equal(
+						assert_text_line(&sb, before, BG_REC_EVENT), 2);
 				}
 				free(copy);
 			}
@@ -1309,7 +1130,7 @@ static void test_event_appends(void **state)
 	assert_int_equal(sb.len, strlen(BASE_JSON) + strlen(BASE_TEXT));
 	assert_memory_equal(sb.buf, BASE_JSON, first);
 	assert_string_equal(sb.buf + first, BASE_TEXT);
-	assert_text_line(&sb, first);
+	assert_text_line(&sb, first, BG_REC_EVENT);
 	ev.seq++;
 	first = sb.len;
 	assert_int_equal(bg_event_format(&sb, BG_FORMAT_JSON, &ev, &rule, &wall), 0);
@@ -1341,7 +1162,7 @@ static void check_agent(const char *what, const struct bg_record *r, const char 
 		fail_msg("%s:\n got  %s want %s", what, sj.buf, want_json);
 	assert_int_equal(bg_record_render(&st, BG_FORMAT_TEXT, r), 0);
 	/* An agent record is one line, whatever its keys (a "hint" too). */
-	assert_int_equal(assert_text_line(&st, 0), 1);
+	assert_int_equal(assert_text_line(&st, 0, BG_REC_AGENT), 1);
 	if (strcmp(st.buf, want_text))
 		fail_msg("%s:\n got  %s want %s", what, st.buf, want_text);
 	assert_same_fields(st.buf, st.len, &j, BG_REC_AGENT, raw_json);
@@ -1365,11 +1186,11 @@ static void test_agent_record(void **state)
 	bg_record_str(&r, "version", "1");
 	bg_record_str(&r, "mode", "enforce");
 	check_agent("ready", &r, AGENT_JSON("\"ready\"", ",\"version\":\"1\",\"mode\":\"enforce\""),
-		    WALL_STR " agent ready version=1 mode=enforce\n", NULL);
+		    WALL_STR " agent ready version=\"1\" mode=enforce\n", NULL);
 	/* A record can be rendered again, and starting a new one forgets the old fields. */
 	check_agent("ready again", &r,
 		    AGENT_JSON("\"ready\"", ",\"version\":\"1\",\"mode\":\"enforce\""),
-		    WALL_STR " agent ready version=1 mode=enforce\n", NULL);
+		    WALL_STR " agent ready version=\"1\" mode=enforce\n", NULL);
 	assert_int_equal(bg_record_agent(&r, "reloaded", &wall, 6), 0);
 	assert_int_equal(r.n, 3);
 	assert_null(bg_record_get(&r, "version"));
@@ -1415,8 +1236,9 @@ static void test_agent_record_types(void **state)
 	assert_null(bg_record_get(&r, "nosuch"));
 
 	/*
-	 * A JSON value (the features map) is written raw in JSON and as one word in text: as it
-	 * is when it holds no space, else quoted as a string. NULL is null, "-" in text.
+	 * A JSON value (the features map) is written as it is in JSON, without the spaces around
+	 * it, and in text always as a string holding its JSON text: a bare {...} or [...] would be
+	 * a token of its own. NULL is null, "-" in text.
 	 */
 	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
 	bg_record_json(&r, "features", big_json);
@@ -1424,20 +1246,109 @@ static void test_agent_record_types(void **state)
 		    AGENT_JSON("\"ready\"", ",\"features\":{\"ringbuf\":true,\"iter\":false,"
 					    "\"n\":[1,2]}"),
 		    WALL_STR
-		    " agent ready features={\"ringbuf\":true,\"iter\":false,\"n\":[1,2]}\n",
+		    " agent ready "
+		    "features=\"{\\\"ringbuf\\\":true,\\\"iter\\\":false,\\\"n\\\":[1,2]}\"\n",
 		    "features");
 	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
-	bg_record_json(&r, "features", "{\"kernel\": \"6.1 x\"}");
-	check_agent("a JSON value with a space", &r,
+	bg_record_json(&r, "features", "  {\"kernel\": \"6.1 x\"} ");
+	check_agent("a JSON value with spaces", &r,
 		    AGENT_JSON("\"ready\"", ",\"features\":{\"kernel\": \"6.1 x\"}"),
 		    WALL_STR " agent ready features=\"{\\\"kernel\\\": \\\"6.1 x\\\"}\"\n",
 		    "features");
 	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
 	bg_record_json(&r, "n", "42");
+	bg_record_json(&r, "t", "true");
+	bg_record_json(&r, "z", "null");
+	bg_record_json(&r, "s", "\"-\"");
 	bg_record_json(&r, "features", NULL);
-	check_agent("a JSON number and a NULL JSON value", &r,
-		    AGENT_JSON("\"ready\"", ",\"n\":42,\"features\":null"),
-		    WALL_STR " agent ready n=42 features=-\n", "n");
+	check_agent("JSON scalars and a NULL JSON value", &r,
+		    AGENT_JSON("\"ready\"", ",\"n\":42,\"t\":true,\"z\":null,\"s\":\"-\","
+					    "\"features\":null"),
+		    WALL_STR
+		    " agent ready n=\"42\" t=\"true\" z=\"null\" s=\"\\\"-\\\"\" features=-\n",
+		    "n t z s");
+}
+
+/*
+ * bg_record_strn() takes at most n bytes and stops at the first NUL among them: a kernel comm
+ * buffer may hold garbage after its terminator, and none of it may reach the line.
+ */
+static void test_record_strn(void **state)
+{
+	static const char comm[16] = "ab\0\n{\"uid\":0}x";
+	static const char full[4] = { 'w', 'x', 'y', 'z' }; /* no NUL at all */
+	struct bg_record r;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_strn(&r, "comm", comm, sizeof(comm));
+	bg_record_strn(&r, "empty", comm + 2, sizeof(comm) - 2);
+	bg_record_strn(&r, "full", full, sizeof(full));
+	bg_record_strn(&r, "cut", full, 2);
+	assert_int_equal(bg_record_get(&r, "comm")->len, 2);
+	assert_int_equal(bg_record_get(&r, "empty")->len, 0);
+	check_agent("strn stops at a NUL", &r,
+		    AGENT_JSON("\"ready\"", ",\"comm\":\"ab\",\"empty\":\"\",\"full\":\"wxyz\","
+					    "\"cut\":\"wx\""),
+		    WALL_STR " agent ready comm=ab empty=\"\" full=wxyz cut=wx\n", NULL);
+}
+
+/*
+ * A string is bare in text only when a reader cannot take it for another token: "-" is the
+ * format's none, true and false its booleans, digits its numbers; such a string is quoted,
+ * so that a hostile name cannot turn into a null, a boolean or a count.
+ */
+static void test_text_tokens(void **state)
+{
+	struct bg_record r;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "-", &wall, 6), 0);
+	bg_record_str(&r, "a", "-");
+	bg_record_str(&r, "b", "true");
+	bg_record_str(&r, "c", "false");
+	bg_record_str(&r, "d", "007");
+	bg_record_str(&r, "e", NULL);
+	bg_record_bool(&r, "f", 1);
+	bg_record_uint(&r, "g", 7);
+	bg_record_str(&r, "h", "-x");
+	bg_record_str(&r, "i", "True");
+	bg_record_str(&r, "j", "7.5");
+	check_agent("text tokens", &r,
+		    AGENT_JSON("\"-\"", ",\"a\":\"-\",\"b\":\"true\",\"c\":\"false\",\"d\":\"007\","
+					"\"e\":null,\"f\":true,\"g\":7,\"h\":\"-x\",\"i\":\"True\","
+					"\"j\":\"7.5\""),
+		    WALL_STR " agent \"-\" a=\"-\" b=\"true\" c=\"false\" d=\"007\" e=- f=true g=7 "
+			     "h=-x i=True j=7.5\n",
+		    NULL);
+}
+
+/*
+ * Objects: a key may repeat at another level (the pod's "uid" and the caller's) or in another
+ * object; text names a field of an object "obj.key".
+ */
+static void test_record_objects(void **state)
+{
+	struct bg_record r;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_uint(&r, "uid", 0);
+	bg_record_obj(&r, "pod");
+	bg_record_str(&r, "name", "web-1");
+	bg_record_str(&r, "uid", "5e1f");
+	bg_record_end(&r);
+	bg_record_obj(&r, "node");
+	bg_record_str(&r, "name", "n 1");
+	bg_record_end(&r);
+	bg_record_str(&r, "name", NULL);
+	check_agent("objects", &r,
+		    AGENT_JSON("\"ready\"",
+			       ",\"uid\":0,\"pod\":{\"name\":\"web-1\",\"uid\":\"5e1f\"},"
+			       "\"node\":{\"name\":\"n 1\"},\"name\":null"),
+		    WALL_STR " agent ready uid=0 pod.name=web-1 pod.uid=5e1f node.name=\"n 1\" "
+			     "name=-\n",
+		    NULL);
 }
 
 /* A state and string values from outside (a policy path, an error message) are escaped. */
@@ -1474,6 +1385,36 @@ static void test_agent_record_hostile(void **state)
 		    NULL);
 }
 
+/*
+ * bg_record_get() finds a top-level field by its key: not a field inside an object, not the
+ * end of one, not a field with a NULL key; and NULL for a NULL record or key, not a crash.
+ */
+static void test_record_get(void **state)
+{
+	struct bg_record r;
+
+	(void)state;
+	assert_null(bg_record_get(NULL, "ts"));
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	assert_null(bg_record_get(&r, NULL));
+	bg_record_uint(&r, NULL, 1);
+	bg_record_obj(&r, "pod");
+	bg_record_str(&r, "uid", "inner");
+	bg_record_end(&r);
+	bg_record_uint(&r, "uid", 7);
+	assert_null(bg_record_get(&r, NULL));
+	assert_non_null(bg_record_get(&r, "state"));
+	assert_int_equal(bg_record_get(&r, "state")->type, BG_FV_STR);
+	/* The top-level uid, not the pod's, though the pod's comes first. */
+	assert_non_null(bg_record_get(&r, "uid"));
+	assert_int_equal(bg_record_get(&r, "uid")->type, BG_FV_UINT);
+	assert_int_equal(bg_record_get(&r, "uid")->u, 7);
+	assert_non_null(bg_record_get(&r, "pod"));
+	assert_int_equal(bg_record_get(&r, "pod")->type, BG_FV_OBJ);
+	assert_null(bg_record_get(&r, "end"));
+	assert_null(bg_record_get(&r, ""));
+}
+
 /* Render @r every way; each must fail with @want and leave sb as it was. */
 static void assert_render_fails(struct bg_strbuf *sb, const struct bg_record *r, int want,
 				const char *what)
@@ -1488,6 +1429,52 @@ static void assert_render_fails(struct bg_strbuf *sb, const struct bg_record *r,
 	if (sb->len != len || strcmp(sb->buf, copy))
 		fail_msg("%s: the buffer changed: %s", what, sb->buf);
 	free(copy);
+}
+
+/*
+ * A JSON value is embedded as it is, so it must be exactly one valid JSON value: anything else
+ * could close the value early and add members of its own ("verdict":"allow"), or repeat one.
+ * It is read with jansson (duplicates refused, nesting at most 16 deep) before any rendering.
+ */
+static void test_record_json_checked(void **state)
+{
+	static const char *const forged[] = {
+		"1,\"verdict\":\"allow\"", /* a member added after the value */
+		"{\"a\":1},\"event\":\"bind\"",
+		"{\"a\":1}}", /* closing the record early */
+		"{\"a\":1,\"a\":2}", /* a duplicate member inside */
+		"{\"a\":1", /* unterminated */
+		"[1,]",
+		"1 2", /* two values */
+		"nul",
+		"'a'",
+		"\"a\\u0000\"", /* a NUL a C reader would stop at */
+		"\"\\ud800\"", /* a lone surrogate */
+		"[[[[[[[[[[[[[[[[[0]]]]]]]]]]]]]]]]]", /* 17 deep */
+		"   ", /* only spaces */
+	};
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_record r;
+	size_t k;
+	struct jc j;
+
+	(void)state;
+	assert_int_equal(bg_strbuf_puts(&sb, "prev\n"), 0);
+	for (k = 0; k < ARRAY_SIZE(forged); k++) {
+		assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+		bg_record_json(&r, "features", forged[k]);
+		bg_record_str(&r, "verdict", "deny");
+		assert_render_fails(&sb, &r, -EINVAL, forged[k]);
+	}
+	/* 16 deep is fine, and u64 values (read as reals) too. */
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_json(&r, "features", "[[[[[[[[[[[[[[[[18446744073709551615]]]]]]]]]]]]]]]]");
+	bg_strbuf_reset(&sb);
+	what_now = "16 deep";
+	assert_int_equal(bg_record_render(&sb, BG_FORMAT_JSON, &r), 0);
+	assert_json_line(&sb, 0, &j);
+	assert_field(&j, "features", "[[[[[[[[[[[[[[[[18446744073709551615]]]]]]]]]]]]]]]]");
+	bg_strbuf_release(&sb);
 }
 
 /* Every way a record can be refused. None writes anything. */
@@ -1542,6 +1529,63 @@ static void test_agent_record_errors(void **state)
 		bg_record_uint(&r, "ok_1", 1);
 		bg_record_uint(&r, key, 1);
 		assert_render_fails(&sb, &r, -EINVAL, key ? key : "(null key)");
+	}
+
+	/*
+	 * A key twice at one level: JSON consumers disagree on which member wins, so a record
+	 * with one is refused. The same for two fields the journal would name alike
+	 * (BINDGUARD_POD_UID for both "pod_uid" and the pod's "uid").
+	 */
+	for (k = 0; k < 8; k++) {
+		assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+		switch (k) {
+		case 0: /* a plain key twice */
+			bg_record_uint(&r, "rules", 1);
+			bg_record_str(&r, "rules", "x");
+			break;
+		case 1: /* a lead key again */
+			bg_record_str(&r, "state", "ok");
+			break;
+		case 2:
+			bg_record_str(&r, "ts", "2000-01-01T00:00:00.000000Z");
+			break;
+		case 3: /* inside an object */
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "name", "a");
+			bg_record_str(&r, "name", "b");
+			bg_record_end(&r);
+			break;
+		case 4: /* an object and a value of the same name */
+			bg_record_str(&r, "pod", "x");
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "name", "a");
+			bg_record_end(&r);
+			break;
+		case 5: /* two objects of the same name */
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "name", "a");
+			bg_record_end(&r);
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "uid", "b");
+			bg_record_end(&r);
+			break;
+		case 6: /* one journal field name for two fields */
+			bg_record_obj(&r, "pod");
+			bg_record_str(&r, "uid", "a");
+			bg_record_end(&r);
+			bg_record_str(&r, "pod_uid", "b");
+			break;
+		case 7:
+			bg_record_obj(&r, "a");
+			bg_record_str(&r, "b_c", "1");
+			bg_record_end(&r);
+			bg_record_obj(&r, "a_b");
+			bg_record_str(&r, "c", "2");
+			bg_record_end(&r);
+			break;
+		}
+		snprintf(keys[0], sizeof(keys[0]), "dup %zu", k);
+		assert_render_fails(&sb, &r, -EINVAL, keys[0]);
 	}
 
 	/* A JSON value that would break the line. */
@@ -1629,6 +1673,344 @@ static void test_agent_record_rollback(void **state)
 	}
 }
 
+/* Point the string field @key of @r at @v (the lead's values, as a hand-made record has them). */
+static void set_str(struct bg_record *r, const char *key, const char *v)
+{
+	struct bg_field *f = (struct bg_field *)bg_record_get(r, key);
+
+	assert_non_null(f);
+	f->type = v ? BG_FV_STR : BG_FV_NULL;
+	f->s = v;
+	f->len = v ? strlen(v) : 0;
+}
+
+/*
+ * The lead of a text line is read by position, so each of its words must be one word that
+ * cannot pass for another: the verdict in capitals only when it is a plain lower-case word,
+ * the address in brackets only when it is made of hex digits, ':' and '.', anything else
+ * quoted. A reader then tells an event line (VERDICT second: capitals or quoted) from an agent
+ * line ("agent" second), and finds ADDR:PORT where it expects it.
+ */
+static void test_text_lead(void **state)
+{
+	static const struct {
+		const char *what, *verdict, *event, *addr, *lead;
+	} cases[] = {
+		{ "plain", "deny", "bind", "0.0.0.0", " DENY bind tcp 0.0.0.0:3306 seq=" },
+		{ "a verdict with a space", "allow ALLOW", "bind", "0.0.0.0",
+		  " \"allow ALLOW\" bind tcp 0.0.0.0:3306 seq=" },
+		{ "a verdict that forges a line", "deny\n2026 ALLOW", "bind", "0.0.0.0",
+		  " \"deny\\n2026 ALLOW\" bind tcp 0.0.0.0:3306 seq=" },
+		{ "a verdict in capitals", "Deny", "bind", "0.0.0.0",
+		  " \"Deny\" bind tcp 0.0.0.0:3306 " },
+		{ "a verdict that is a token", "-", "bind", "0.0.0.0",
+		  " \"-\" bind tcp 0.0.0.0:3306 " },
+		{ "a null verdict", NULL, "bind", "0.0.0.0", " - bind tcp 0.0.0.0:3306 " },
+		{ "a verdict \"agent\"", "agent", "bind", "0.0.0.0",
+		  " AGENT bind tcp 0.0.0.0:3306 " },
+		{ "an event with a space", "deny", "bind x=1", "0.0.0.0",
+		  " DENY \"bind x=1\" tcp 0.0.0.0:3306 " },
+		{ "IPv6", "deny", "bind", "2001:db8::1", " DENY bind tcp [2001:db8::1]:3306 " },
+		{ "an address that closes its bracket", "deny", "bind",
+		  "::1]:80 [::", " DENY bind tcp \"::1]:80 [::\":3306 " },
+		{ "an address with a colon, not hex", "deny", "bind", "fe80::1%eth0",
+		  " DENY bind tcp \"fe80::1%eth0\":3306 " },
+		{ "an address of plain characters with a colon", "deny", "bind", "host:80",
+		  " DENY bind tcp \"host:80\":3306 " },
+		{ "an address with a space", "deny", "bind", "1.2.3.4 seq=1",
+		  " DENY bind tcp "
+		  "\"1.2.3.4 seq=1\":3306 " },
+		{ "an address that is a token", "deny", "bind", "-", " DENY bind tcp \"-\":3306 " },
+	};
+	struct bg_event_meta m = { .rule = NULL, .wall = &wall };
+	struct bg_strbuf sj = BG_STRBUF_INIT, st = BG_STRBUF_INIT;
+	struct bg_record r;
+	struct jc j;
+	size_t k;
+
+	(void)state;
+	for (k = 0; k < ARRAY_SIZE(cases); k++) {
+		what_now = cases[k].what;
+		assert_int_equal(bg_record_event(&r, &base_event, &m), 0);
+		set_str(&r, "verdict", cases[k].verdict);
+		set_str(&r, "event", cases[k].event);
+		set_str(&r, "addr", cases[k].addr);
+		bg_strbuf_reset(&sj);
+		bg_strbuf_reset(&st);
+		assert_int_equal(bg_record_render(&sj, BG_FORMAT_JSON, &r), 0);
+		assert_json_line(&sj, 0, &j);
+		assert_int_equal(bg_record_render(&st, BG_FORMAT_TEXT, &r), 0);
+		assert_int_equal(assert_text_line(&st, 0, BG_REC_EVENT), 1);
+		if (strncmp(st.buf, WALL_STR, strlen(WALL_STR)) ||
+		    strncmp(st.buf + strlen(WALL_STR), cases[k].lead, strlen(cases[k].lead)))
+			fail_msg("%s: the lead is not%s: %s", what_now, cases[k].lead, st.buf);
+		assert_same_fields(st.buf, st.len, &j, BG_REC_EVENT, NULL);
+	}
+
+	/*
+	 * Refused: a record without one of its lead fields at the top level (the text would
+	 * show a field the JSON does not have), an agent record whose event is not "agent" (its
+	 * line would read as an event's), a record of no known kind.
+	 */
+	bg_strbuf_reset(&st);
+	assert_int_equal(bg_record_event(&r, &base_event, &m), 0);
+	((struct bg_field *)bg_record_get(&r, "proto"))->key = "protocol";
+	assert_render_fails(&st, &r, -EINVAL, "an event without proto");
+	assert_int_equal(bg_record_event(&r, &base_event, &m), 0);
+	((struct bg_field *)bg_record_get(&r, "port"))->type = BG_FV_OBJ;
+	bg_record_end(&r);
+	assert_render_fails(&st, &r, -EINVAL, "an event whose port is an object");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	set_str(&r, "event", "DENY");
+	assert_render_fails(&st, &r, -EINVAL, "an agent record whose event is DENY");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	((struct bg_field *)bg_record_get(&r, "state"))->key = "status";
+	assert_render_fails(&st, &r, -EINVAL, "an agent record without a state");
+	r.kind = BG_REC_EVENT;
+	assert_render_fails(&st, &r, -EINVAL, "an agent record marked as an event");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	r.kind = 0;
+	assert_render_fails(&st, &r, -EINVAL, "a record of no kind");
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_str(&r, "error", "x");
+	((struct bg_field *)bg_record_get(&r, "error"))->s = NULL;
+	assert_render_fails(&st, &r, -EINVAL, "a string of 1 byte at NULL");
+	bg_strbuf_release(&sj);
+	bg_strbuf_release(&st);
+}
+
+/*
+ * The journal rendering, "NAME=value" fields each ended by a NUL, as a string of @n bytes
+ * with the NULs written as '|' (no value holds one: each is escaped or digits).
+ */
+static void assert_journal(const struct bg_strbuf *sb, size_t start, int fields, const char *want)
+{
+	char got[4096];
+	size_t i, n = sb->len - start;
+	int nuls = 0;
+
+	assert_true(n < sizeof(got));
+	for (i = 0; i < n; i++) {
+		got[i] = sb->buf[start + i] ? sb->buf[start + i] : '|';
+		nuls += !sb->buf[start + i];
+		if (sb->buf[start + i] == '\n' || sb->buf[start + i] == '|')
+			fail_msg("%s: a raw newline or '|' in the journal fields", what_now);
+	}
+	got[n] = '\0';
+	assert_int_equal(nuls, fields);
+	if (strcmp(got, want))
+		fail_msg("%s:\n got  %s\n want %s", what_now, got, want);
+}
+
+/*
+ * The journal: MESSAGE is the summary, PRIORITY one digit from the record's syslog priority
+ * (never anything a string could carry), then a BINDGUARD_ field per field that is not null.
+ */
+static void test_record_journal(void **state)
+{
+	static const struct {
+		__u8 verdict;
+		const char *priority;
+	} prio[] = {
+		{ BG_VERDICT_DENY, "PRIORITY=4" },
+		{ BG_VERDICT_ALERT, "PRIORITY=5" },
+		{ BG_VERDICT_CONFINE, "PRIORITY=5" },
+		{ BG_VERDICT_ALLOW, "PRIORITY=6" },
+	};
+	struct bg_event_meta m = { .rule = &r_mysql, .wall = &wall };
+	struct bg_strbuf sb = BG_STRBUF_INIT;
+	struct bg_event ev = base_event;
+	struct bg_record r;
+	size_t k;
+
+	(void)state;
+	what_now = "journal: the base event";
+	assert_int_equal(bg_record_event(&r, &ev, &m), 0);
+	assert_int_equal(bg_strbuf_puts(&sb, "prev"), 0);
+	assert_int_equal(bg_record_journal(&sb, &r), 23);
+	assert_journal(
+		&sb, 4, 23,
+		"MESSAGE=DENY bind tcp 0.0.0.0:3306 seq=1099511627781 mode=enforce rule=mysql "
+		"expose=loopback action=deny hook=bind pid=1234 comm=mysqld uid=1001 gid=1002 "
+		"cgroup_id=4294967297 netns=4026531840 family=inet|PRIORITY=4|"
+		"SYSLOG_IDENTIFIER=bindguard|BINDGUARD_TS=" WALL_STR "|"
+		"BINDGUARD_SEQ=1099511627781|BINDGUARD_EVENT=bind|BINDGUARD_VERDICT=deny|"
+		"BINDGUARD_MODE=enforce|BINDGUARD_RULE=mysql|BINDGUARD_EXPOSE=loopback|"
+		"BINDGUARD_ACTION=deny|BINDGUARD_HOOK=bind|BINDGUARD_PID=1234|"
+		"BINDGUARD_COMM=mysqld|BINDGUARD_UID=1001|BINDGUARD_GID=1002|"
+		"BINDGUARD_CGROUP_ID=4294967297|BINDGUARD_NETNS=4026531840|"
+		"BINDGUARD_FAMILY=inet|BINDGUARD_PROTO=tcp|BINDGUARD_ADDR=0.0.0.0|"
+		"BINDGUARD_PORT=3306|BINDGUARD_HINT=Set bind-address=127.0.0.1 in my.cnf|");
+	assert_memory_equal(sb.buf, "prev", 4);
+
+	/* The priority follows the verdict. */
+	for (k = 0; k < ARRAY_SIZE(prio); k++) {
+		ev.verdict = prio[k].verdict;
+		assert_int_equal(bg_record_event(&r, &ev, &m), 0);
+		bg_strbuf_reset(&sb);
+		assert_true(bg_record_journal(&sb, &r) > 3);
+		assert_string_equal(sb.buf + strlen(sb.buf) + 1, prio[k].priority);
+	}
+
+	/* An agent record: escaped strings, nulls left out, objects, a JSON value as JSON. */
+	what_now = "journal: an agent record";
+	assert_int_equal(bg_record_agent(&r, "reload-failed", &wall, 3), 0);
+	bg_record_str(&r, "error", "bad\n\"x\"\tBINDGUARD_VERDICT=allow");
+	bg_record_str(&r, "gone", NULL);
+	bg_record_bool(&r, "pinned", 1);
+	bg_record_obj(&r, "pod");
+	bg_record_str(&r, "name", "web-1");
+	bg_record_end(&r);
+	bg_record_json(&r, "features", " {\"a\":[1, \"b\"]} ");
+	bg_strbuf_reset(&sb);
+	assert_int_equal(bg_record_journal(&sb, &r), 10);
+	assert_journal(
+		&sb, 0, 10,
+		"MESSAGE=agent reload-failed error=\"bad\\n\\\"x\\\"\\tBINDGUARD_VERDICT=allow\" "
+		"gone=- pinned=true pod.name=web-1 features=\"{\\\"a\\\":[1, \\\"b\\\"]}\"|"
+		"PRIORITY=3|SYSLOG_IDENTIFIER=bindguard|BINDGUARD_TS=" WALL_STR "|"
+		"BINDGUARD_EVENT=agent|BINDGUARD_STATE=reload-failed|"
+		"BINDGUARD_ERROR=bad\\n\\\"x\\\"\\tBINDGUARD_VERDICT=allow|BINDGUARD_PINNED=true|"
+		"BINDGUARD_POD_NAME=web-1|BINDGUARD_FEATURES={\"a\":[1, \"b\"]}|");
+
+	/* A priority is a syslog one, 0..7: refused otherwise, by every rendering. */
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 7), 0);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 0), 0);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 8), -EINVAL);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, -1), -EINVAL);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 256 + 3), -EINVAL);
+	bg_strbuf_reset(&sb);
+	assert_int_equal(bg_strbuf_puts(&sb, "prev"), 0);
+	for (k = 0; k < 3; k++) {
+		static const int bad[] = { -1, 8, 1000 };
+
+		assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+		r.priority = bad[k];
+		assert_int_equal(bg_record_journal(&sb, &r), -EINVAL);
+		assert_render_fails(&sb, &r, -EINVAL, "a priority out of range");
+	}
+	assert_int_equal(bg_record_journal(NULL, &r), -EINVAL);
+	assert_int_equal(bg_record_journal(&sb, NULL), -EINVAL);
+	assert_string_equal(sb.buf, "prev");
+	bg_strbuf_release(&sb);
+}
+
+/* An allocation failing anywhere in the journal fields leaves the buffer as it was. */
+static void test_record_journal_rollback(void **state)
+{
+	struct bg_record r;
+	int n, err, failed = 0;
+
+	(void)state;
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_str(&r, "error", "\n\xff\"\\evil\x01 0123456789012345678901234567890123456789");
+	bg_record_json(&r, "features", "{\"ringbuf\":true,\"iter\":false}");
+	for (n = 0; n < 64; n++) {
+		struct bg_strbuf sb = BG_STRBUF_INIT;
+		size_t before;
+
+		assert_int_equal(bg_strbuf_puts(&sb, "prev"), 0);
+		while (sb.len + 1 < sb.cap)
+			assert_int_equal(bg_strbuf_append(&sb, "-", 1), 0);
+		before = sb.len;
+		realloc_fail_after = n;
+		err = bg_record_journal(&sb, &r);
+		realloc_fail_after = -1;
+		if (err < 0) {
+			failed++;
+			assert_int_equal(err, -ENOMEM);
+			assert_int_equal(sb.len, before);
+		} else {
+			assert_int_equal(err,
+					 8); /* MESSAGE, PRIORITY, SYSLOG_IDENTIFIER, 5 fields */
+		}
+		bg_strbuf_release(&sb);
+		if (err >= 0)
+			break;
+	}
+	assert_true(failed >= 2);
+	assert_true(n < 64);
+}
+
+/*
+ * journald, replaced: sink_journal.c's one call into libsystemd (sd_journal_sendv(), which
+ * <systemd/sd-journal.h> turns into this). Each entry sent is kept as its fields joined by '|',
+ * without the CODE_* fields libsystemd adds.
+ */
+static char journal_sent[4][4096];
+static int journal_n_sent;
+
+int sd_journal_sendv_with_location(const char *file, const char *line, const char *func,
+				   const struct iovec *iov, int n);
+int sd_journal_sendv_with_location(const char *file, const char *line, const char *func,
+				   const struct iovec *iov, int n)
+{
+	char *out;
+	size_t len = 0;
+	int i;
+
+	(void)file;
+	(void)line;
+	(void)func;
+	if (journal_n_sent >= 4)
+		return -ENOBUFS;
+	out = journal_sent[journal_n_sent++];
+	for (i = 0; i < n; i++) {
+		if (len + iov[i].iov_len + 2 > sizeof(journal_sent[0]))
+			return -EMSGSIZE;
+		memcpy(out + len, iov[i].iov_base, iov[i].iov_len);
+		len += iov[i].iov_len;
+		out[len++] = '|';
+	}
+	out[len] = '\0';
+	return 0;
+}
+
+/*
+ * The journal sink sends each record's journal fields as they are, PRIORITY included; a record
+ * whose priority is not 0..7 is counted as lost, and nothing is sent for it.
+ */
+static void test_journal_sink(void **state)
+{
+	struct bg_record r;
+	struct bg_sink *sink;
+	char why[128];
+	int err = 0;
+
+	(void)state;
+	journal_n_sent = 0;
+	sink = bg_sink_journal_new(&err, why, sizeof(why));
+	assert_non_null(sink);
+	assert_int_equal(bg_record_agent(&r, "ready", &wall, 6), 0);
+	bg_record_uint(&r, "rules", 12);
+	bg_sink_emit(sink, &r);
+	assert_int_equal(journal_n_sent, 1);
+	assert_string_equal(journal_sent[0],
+			    "MESSAGE=agent ready rules=12|PRIORITY=6|"
+			    "SYSLOG_IDENTIFIER=bindguard|BINDGUARD_TS=" WALL_STR "|"
+			    "BINDGUARD_EVENT=agent|BINDGUARD_STATE=ready|"
+			    "BINDGUARD_RULES=12|");
+	assert_int_equal(sink->written, 1);
+
+	r.priority = 9;
+	bg_sink_emit(sink, &r);
+	r.priority = -4;
+	bg_sink_emit(sink, &r);
+	assert_int_equal(journal_n_sent, 1);
+	assert_int_equal(sink->lost, 2);
+	assert_int_equal(sink->last_err, EINVAL);
+
+	/* The next record goes, and so does the sink's report of the two lost (a warning). */
+	r.priority = 0;
+	bg_sink_emit(sink, &r);
+	assert_int_equal(journal_n_sent, 3);
+	assert_non_null(strstr(journal_sent[1], "|PRIORITY=0|"));
+	assert_non_null(strstr(journal_sent[2], "MESSAGE=agent sink-recovered "));
+	assert_non_null(strstr(journal_sent[2], "|PRIORITY=4|"));
+	assert_non_null(strstr(journal_sent[2], "|BINDGUARD_LOST=2|"));
+	bg_sink_free(sink);
+}
+
 /*
  * The summary (a journal MESSAGE, the stderr mirror): the text's first line without the time
  * stamp and without the newline; an event's hint is not in it. It appends, as a line does.
@@ -1647,7 +2029,7 @@ static void test_record_summary(void **state)
 	bg_record_str(&r, "mode", "enforce");
 	assert_int_equal(bg_strbuf_puts(&sb, "MESSAGE="), 0);
 	assert_int_equal(bg_record_summary(&sb, &r), 0);
-	assert_string_equal(sb.buf, "MESSAGE=agent ready version=1 mode=enforce");
+	assert_string_equal(sb.buf, "MESSAGE=agent ready version=\"1\" mode=enforce");
 
 	bg_strbuf_reset(&sb);
 	assert_int_equal(bg_record_event(&r, &base_event, &m), 0);
@@ -1683,7 +2065,16 @@ int main(void)
 		cmocka_unit_test(test_event_appends),
 		cmocka_unit_test(test_agent_record),
 		cmocka_unit_test(test_agent_record_types),
+		cmocka_unit_test(test_record_strn),
+		cmocka_unit_test(test_record_objects),
+		cmocka_unit_test(test_text_tokens),
+		cmocka_unit_test(test_text_lead),
+		cmocka_unit_test(test_record_journal),
+		cmocka_unit_test(test_record_journal_rollback),
+		cmocka_unit_test(test_journal_sink),
+		cmocka_unit_test(test_record_json_checked),
 		cmocka_unit_test(test_agent_record_hostile),
+		cmocka_unit_test(test_record_get),
 		cmocka_unit_test(test_agent_record_errors),
 		cmocka_unit_test(test_agent_record_rollback),
 		cmocka_unit_test(test_record_summary),
