@@ -216,11 +216,13 @@ enum leaf {
 	LEAF_REF_ENFORCE,
 	LEAF_REF_AUDIT,
 	LEAF_REF_BIG,
+	LEAF_TRIVIAL_POST,
 	NR_LEAVES
 };
 static const char *const leaf_names[NR_LEAVES] = { "none",	  "trivial",   "enforce",
 						   "audit",	  "big",       "limited",
-						   "ref-enforce", "ref-audit", "ref-big" };
+						   "ref-enforce", "ref-audit", "ref-big",
+						   "trivial-post" };
 
 /*
  * A process whose stdout a drainer reads: the drainer (our child) forks the target (the agent or
@@ -258,7 +260,7 @@ static struct {
 	int n_tmpfiles;
 	struct child *children[16];
 	struct bpf_object *trivial;
-	struct bpf_link *trivial_links[2];
+	struct bpf_link *trivial_links[6];
 	char stats_old[32]; /* kernel.bpf_stats_enabled before we set it; "" if untouched */
 	int bench_cpu, agent_cpu;
 	pid_t spinner; /* phase_sibling()'s busy loop on the agents' CPU, 0 if none */
@@ -1102,6 +1104,7 @@ static double bind_loop(struct target *t, long n, int expect_err, const char *wh
 enum config {
 	C_NONE,
 	C_TRIVIAL,
+	C_TRIVIAL_POST,
 	C_ALLOWED,
 	C_DENIED,
 	C_AUDIT,
@@ -1125,6 +1128,7 @@ static const struct {
 } configs[NR_CONFIGS] = {
 	[C_NONE] = { "none", LEAF_NONE, A_WILD_PUBLIC, 0 },
 	[C_TRIVIAL] = { "trivial", LEAF_TRIVIAL, A_WILD_PUBLIC, 0 },
+	[C_TRIVIAL_POST] = { "trivial-post", LEAF_TRIVIAL_POST, A_WILD_PUBLIC, 0 },
 	[C_ALLOWED] = { "allowed", LEAF_ENFORCE, A_WILD_PUBLIC, 0 },
 	[C_DENIED] = { "denied", LEAF_ENFORCE, A_WILD_DENIED, EPERM },
 	[C_AUDIT] = { "audit", LEAF_AUDIT, A_WILD_DENIED, 0 },
@@ -1154,6 +1158,8 @@ static const int ratios[][2] = {
 	{ C_TRIVIAL, C_NONE },
 	{ C_ALLOWED, C_NONE },
 	{ C_ALLOWED, C_TRIVIAL },
+	{ C_TRIVIAL_POST, C_TRIVIAL },
+	{ C_ALLOWED, C_TRIVIAL_POST },
 	{ C_DENIED, C_NONE },
 	{ C_DENIED, C_TRIVIAL },
 	{ C_AUDIT, C_NONE },
@@ -1442,28 +1448,37 @@ static void report_latency(void)
 
 static void attach_trivial(void)
 {
-	static const char *const progs[] = { "bench_bind4", "bench_bind6" };
+	/* trivial: bind4/6 alone; trivial-post: the same and post_bind4/6 (the two hooks' floor). */
+	static const struct {
+		int leaf;
+		const char *prog;
+	} att[] = {
+		{ LEAF_TRIVIAL, "bench_bind4" },	   { LEAF_TRIVIAL, "bench_bind6" },
+		{ LEAF_TRIVIAL_POST, "bench_bind4" },	   { LEAF_TRIVIAL_POST, "bench_bind6" },
+		{ LEAF_TRIVIAL_POST, "bench_post_bind4" }, { LEAF_TRIVIAL_POST, "bench_post_bind6" },
+	};
 	struct bpf_program *p;
 	size_t i;
 	int cg;
 
+	_Static_assert(ARRAY_SIZE(att) == ARRAY_SIZE(bench.trivial_links), "one link per attach");
 	bench.trivial = bpf_object__open_file(opt.trivial, NULL);
 	if (!bench.trivial)
 		die("cannot open %s: %s\n", opt.trivial, strerror(errno));
 	if (bpf_object__load(bench.trivial))
 		die("cannot load %s: %s\n", opt.trivial, strerror(errno));
-	cg = open(bench.leaf[LEAF_TRIVIAL], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg < 0)
-		die("open %s: %s\n", bench.leaf[LEAF_TRIVIAL], strerror(errno));
-	for (i = 0; i < ARRAY_SIZE(progs); i++) {
-		p = bpf_object__find_program_by_name(bench.trivial, progs[i]);
+	for (i = 0; i < ARRAY_SIZE(att); i++) {
+		cg = open(bench.leaf[att[i].leaf], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg < 0)
+			die("open %s: %s\n", bench.leaf[att[i].leaf], strerror(errno));
+		p = bpf_object__find_program_by_name(bench.trivial, att[i].prog);
 		if (!p)
-			die("%s: no program %s\n", opt.trivial, progs[i]);
+			die("%s: no program %s\n", opt.trivial, att[i].prog);
 		bench.trivial_links[i] = bpf_program__attach_cgroup(p, cg);
 		if (!bench.trivial_links[i])
-			die("cannot attach %s: %s\n", progs[i], strerror(errno));
+			die("cannot attach %s: %s\n", att[i].prog, strerror(errno));
+		close(cg);
 	}
-	close(cg);
 }
 
 /*
@@ -1551,7 +1566,7 @@ static void phase_latency(int with_bpftrace)
 
 static void phase_kernel(void)
 {
-	static const int cfgs[] = { C_TRIVIAL,	   C_ALLOWED,	 C_DENIED,    C_AUDIT,
+	static const int cfgs[] = { C_TRIVIAL,	   C_TRIVIAL_POST, C_ALLOWED,	 C_DENIED,    C_AUDIT,
 				    C_BIG_PORT,	   C_SMALL_CIDR, C_BIG_CIDR,  C_LIMITED,
 				    C_REF_ALLOWED, C_REF_DENIED, C_REF_AUDIT, C_REF_SMALL_CIDR,
 				    C_REF_BIG_CIDR };

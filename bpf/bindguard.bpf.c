@@ -371,16 +371,6 @@ static __always_inline void bg_where_bank(struct bg_where *w)
 	w->scope = 0;
 }
 
-/* The bank in force, alone (post_bind's check of its note). */
-static __always_inline __u32 bg_bank_now(void)
-{
-	const struct bg_ctl *c;
-	__u32 k = 0;
-
-	c = bpf_map_lookup_elem(&bg_ctl, &k);
-	return c ? (c->v0 & 1) : 0;
-}
-
 /*
  * The scope of the calling task's cgroup (bind, post_bind): the deepest of its ancestors, within
  * the levels where scoped cgroups sit, that a scope took. O(1) per level, no string in sight.
@@ -885,11 +875,15 @@ int bg_bind6(struct bpf_sock_addr *ctx)
 }
 
 /*
- * post_bind: the port is now assigned and the address final. What bind4/6 already judged (the
- * note matches) is done. Otherwise this is an ephemeral port (judged by its own rule only) or
- * an address or port rewritten after our bind hook (judged fully). A confine cannot be applied
- * here (the socket is already hashed), so a violation is denied, or alerted in audit mode or
- * under an alert rule: fail-closed.
+ * post_bind: the port is now assigned and the address final. The cheap question first: with no
+ * rule for the port, or a rule that allows this address without a CIDR lookup, the bind stands
+ * whatever bind4/6 saw (an ephemeral port's own rule is one of the two the lookup tries, so what
+ * the unlisted default allows, its own rule or none allows too). That is the allowed fast path,
+ * and it costs one rule lookup, less than reading the note. Otherwise, what bind4/6 already
+ * judged (the note matches) is done; what is left is an ephemeral port (judged by its own rule
+ * only) or an address or port rewritten after our bind hook (judged fully). A confine cannot be
+ * applied here (the socket is already hashed), so a violation is denied, or alerted in audit mode
+ * or under an alert rule: fail-closed.
  */
 static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 {
@@ -903,18 +897,23 @@ static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 	if (proto < 0)
 		return ALLOW;
 	s->port = (__u16)ctx->src_port;
+	bg_where_task(&w);
+	r = bg_lookup_rule(&w, proto, s->port);
+	if (!bg_rule_is_set(r))
+		return ALLOW;
+	if (!bg_needs_cidr(r, s->class) && bg_decide(r, s->class, 0) == BG_VERDICT_ALLOW)
+		return ALLOW;
 	cookie = bpf_get_socket_cookie(ctx);
-	switch (bg_note_check(bg_note_get(), cookie, s->addr, s->port, bg_bank_now())) {
+	switch (bg_note_check(bg_note_get(), cookie, s->addr, s->port, w.bank)) {
 	case BG_NOTE_JUDGED:
 		return ALLOW; /* and reported by bind4/6 if it was due */
 	case BG_NOTE_EPHEMERAL:
 		ephemeral = 1;
+		r = bg_lookup_rule_own(&w, proto, s->port, 0);
+		if (!bg_rule_is_set(r))
+			return ALLOW;
 		break;
 	}
-	bg_where_task(&w);
-	r = bg_lookup_rule_own(&w, proto, s->port, !ephemeral);
-	if (!bg_rule_is_set(r))
-		return ALLOW;
 	s->scope = (__u16)w.scope;
 	verdict = bg_judge(r, s->class, s->addr);
 	if (verdict == BG_VERDICT_ALLOW)
