@@ -1453,9 +1453,12 @@ static void attach_trivial(void)
 		int leaf;
 		const char *prog;
 	} att[] = {
-		{ LEAF_TRIVIAL, "bench_bind4" },	   { LEAF_TRIVIAL, "bench_bind6" },
-		{ LEAF_TRIVIAL_POST, "bench_bind4" },	   { LEAF_TRIVIAL_POST, "bench_bind6" },
-		{ LEAF_TRIVIAL_POST, "bench_post_bind4" }, { LEAF_TRIVIAL_POST, "bench_post_bind6" },
+		{ LEAF_TRIVIAL, "bench_bind4" },
+		{ LEAF_TRIVIAL, "bench_bind6" },
+		{ LEAF_TRIVIAL_POST, "bench_bind4" },
+		{ LEAF_TRIVIAL_POST, "bench_bind6" },
+		{ LEAF_TRIVIAL_POST, "bench_post_bind4" },
+		{ LEAF_TRIVIAL_POST, "bench_post_bind6" },
 	};
 	struct bpf_program *p;
 	size_t i;
@@ -1566,10 +1569,10 @@ static void phase_latency(int with_bpftrace)
 
 static void phase_kernel(void)
 {
-	static const int cfgs[] = { C_TRIVIAL,	   C_TRIVIAL_POST, C_ALLOWED,	 C_DENIED,    C_AUDIT,
-				    C_BIG_PORT,	   C_SMALL_CIDR, C_BIG_CIDR,  C_LIMITED,
-				    C_REF_ALLOWED, C_REF_DENIED, C_REF_AUDIT, C_REF_SMALL_CIDR,
-				    C_REF_BIG_CIDR };
+	static const int cfgs[] = { C_TRIVIAL,	      C_TRIVIAL_POST, C_ALLOWED,    C_DENIED,
+				    C_AUDIT,	      C_BIG_PORT,     C_SMALL_CIDR, C_BIG_CIDR,
+				    C_LIMITED,	      C_REF_ALLOWED,  C_REF_DENIED, C_REF_AUDIT,
+				    C_REF_SMALL_CIDR, C_REF_BIG_CIDR };
 	int nr = opt.stat_rounds, per = NR_VARIANTS * opt.stat_rounds;
 	double *bind_run, *post_run, *total, *runs, *w;
 	struct prog_stat before, after;
