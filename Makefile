@@ -40,7 +40,7 @@ USER_CFLAGS	:= $(CFLAGS) $(WARN) -std=gnu11 -D_GNU_SOURCE $(INCLUDES) -MMD -MP \
 # BPF_PROG() passes ctx to every program whether it uses it or not.
 BPF_CFLAGS	:= -g -O2 -target bpf -D__TARGET_ARCH_$(ARCH) $(WARN) -Wno-unused-parameter \
 		   -Iinclude -Ivmlinux-gen/$(ARCH) -MMD -MP $(EXTRA_BPF_CFLAGS)
-LDLIBS		:= -lbpf -lelf -lz -lyaml -lsystemd -ljansson -lmicrohttpd $(EXTRA_LDLIBS)
+LDLIBS		:= -lbpf -lelf -lz -lyaml -lsystemd -ljansson -ldl $(EXTRA_LDLIBS)
 
 POLICY_SRCS	:= $(wildcard policy/*.c)
 AGENT_SRCS	:= $(filter-out agent/main.c,$(wildcard agent/*.c))

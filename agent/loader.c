@@ -6,6 +6,7 @@
 #include <string.h>
 #include <limits.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 #include <dirent.h>
 #include <poll.h>
@@ -49,11 +50,12 @@ struct bg_loader {
 };
 
 /* The maps a pinned state keeps, by their names in the object (and their pin files). */
-#define BG_PINNED_MAPS(l)                                                                       \
-	{                                                                                       \
-		(l)->skel->maps.bg_policy, (l)->skel->maps.bg_cidrs, (l)->skel->maps.bg_events, \
-			(l)->skel->maps.bg_stats, (l)->skel->maps.bg_seqs,                      \
-			(l)->skel->maps.bg_owners, (l)->skel->maps.bg_alerted                   \
+#define BG_PINNED_MAPS(l)                                                                      \
+	{                                                                                      \
+		(l)->skel->maps.bg_policy, (l)->skel->maps.bg_cidrs, (l)->skel->maps.bg_hosts, \
+			(l)->skel->maps.bg_events, (l)->skel->maps.bg_stats,                   \
+			(l)->skel->maps.bg_seqs, (l)->skel->maps.bg_owners,                    \
+			(l)->skel->maps.bg_alerts                                              \
 	}
 
 static char bg_loader_err[512];
@@ -196,22 +198,26 @@ static int bg_pin_finish(struct bg_loader *l, const char *cgroup_path)
 	struct bg_cidr_key k, start = { 0 }, *prev = &start;
 	char path[600];
 	size_t i, n = 0;
-	int err, fd;
+	int err, fd, m;
 
 	if (l->adopted) {
 		/*
 		 * The CIDR keys the last agent left are retired one install late, as its own
 		 * would have been: a bind that read the old rule table may still look them up.
 		 */
-		fd = bpf_map__fd(l->skel->maps.bg_cidrs);
-		while (bpf_map_get_next_key(fd, prev, &k) == 0) {
-			struct bg_compiled_cidr *nv = realloc(l->live_cidrs, (n + 1) * sizeof(*nv));
+		for (m = 0; m < 2; m++) {
+			fd = bpf_map__fd(m ? l->skel->maps.bg_hosts : l->skel->maps.bg_cidrs);
+			prev = &start;
+			while (bpf_map_get_next_key(fd, prev, &k) == 0) {
+				struct bg_compiled_cidr *nv =
+					realloc(l->live_cidrs, (n + 1) * sizeof(*nv));
 
-			if (!nv)
-				return bg_fail(-ENOMEM, "out of memory");
-			l->live_cidrs = nv;
-			nv[n++].key = k;
-			prev = &l->live_cidrs[n - 1].key;
+				if (!nv)
+					return bg_fail(-ENOMEM, "out of memory");
+				l->live_cidrs = nv;
+				nv[n++].key = k;
+				prev = &l->live_cidrs[n - 1].key;
+			}
 		}
 		l->n_live_cidrs = n;
 	} else {
@@ -293,6 +299,23 @@ void bg_loader_pin_note_dropped(struct bg_loader *l, __u64 dropped, __u64 suppre
 }
 
 /*
+ * The least time between two deny wakeups, on the clock the events use (see bg_cfg_wake_gap_ns
+ * in bpf/bindguard.bpf.c): 5 ms, less one tick of the coarse clock when that is the clock, so
+ * that the first deny after a quiet tick always wakes the reader.
+ */
+static __u64 bg_wake_gap_ns(int coarse)
+{
+	const __u64 gap = 5000000ULL;
+	struct timespec res;
+	__u64 tick;
+
+	if (!coarse || clock_getres(CLOCK_MONOTONIC_COARSE, &res) != 0)
+		return gap;
+	tick = (__u64)res.tv_sec * 1000000000ULL + (__u64)res.tv_nsec;
+	return tick >= gap ? 1 : gap - tick;
+}
+
+/*
  * Configure the object for this kernel before it is loaded: the read-only feature flags (the
  * verifier then never walks a branch whose helper the kernel lacks) and which programs load at
  * all. Only what truly needs a newer kernel is left out, each for the reason the probe gave.
@@ -307,6 +330,7 @@ static void bg_loader_configure(struct bg_loader *l)
 	sk->rodata->bg_cfg_src_rate = l->src_rate;
 	sk->rodata->bg_cfg_src_burst = l->src_burst;
 	sk->rodata->bg_cfg_coarse_clock = f->state[BG_FEAT_COARSE_CLOCK] == BG_FEAT_ON;
+	sk->rodata->bg_cfg_wake_gap_ns = bg_wake_gap_ns(sk->rodata->bg_cfg_coarse_clock);
 	sk->rodata->bg_cfg_task_btf = f->state[BG_FEAT_TASK_BTF] == BG_FEAT_ON;
 	sk->rodata->bg_cfg_sockops_task = f->state[BG_FEAT_SOCKOPS_TASK] == BG_FEAT_ON;
 	bpf_program__set_autoload(sk->progs.bg_sockops,
@@ -417,13 +441,27 @@ __u32 bg_loader_next_set_id(const struct bg_loader *l)
 	return l->next_set_id;
 }
 
-static int bg_cidrs_update(int fd, const struct bg_compiled_cidr *c, size_t n, int add)
+/*
+ * A CIDR entry goes to the trie (bg_cidrs), unless it is full length (an IPv4 /32 or an IPv6
+ * /128): those go to the exact-match hash (bg_hosts), one lookup however many there are.
+ */
+#define BG_CIDR_HOST_LEN (32 + 128)
+
+static int bg_cidr_fd(const struct bg_loader *l, const struct bg_cidr_key *k)
+{
+	return bpf_map__fd(k->prefixlen == BG_CIDR_HOST_LEN ? l->skel->maps.bg_hosts :
+							      l->skel->maps.bg_cidrs);
+}
+
+static int bg_cidrs_update(const struct bg_loader *l, const struct bg_compiled_cidr *c, size_t n,
+			   int add)
 {
 	__u8 one = 1;
 	size_t i;
-	int err;
+	int err, fd;
 
 	for (i = 0; i < n; i++) {
+		fd = bg_cidr_fd(l, &c[i].key);
 		if (add)
 			err = bpf_map_update_elem(fd, &c[i].key, &one, BPF_ANY);
 		else
@@ -434,15 +472,9 @@ static int bg_cidrs_update(int fd, const struct bg_compiled_cidr *c, size_t n, i
 	return 0;
 }
 
-/*
- * Old CIDR sets are deleted one install late: a bind that looked up the previous rule table just
- * before the swap may still look its set up. Set ids never repeat, so the sets cannot collide.
- */
 static void bg_retire_cidrs(struct bg_loader *l, struct bg_compiled *c)
 {
-	int fd = bpf_map__fd(l->skel->maps.bg_cidrs);
-
-	if (bg_cidrs_update(fd, l->prev_cidrs, l->n_prev_cidrs, 0))
+	if (bg_cidrs_update(l, l->prev_cidrs, l->n_prev_cidrs, 0))
 		bg_warn("could not delete retired CIDR entries: %s\n", strerror(errno));
 	free(l->prev_cidrs);
 	l->prev_cidrs = l->live_cidrs;
@@ -484,7 +516,6 @@ static int ctl_set(struct bg_loader *l, __u32 idx, const struct bg_ctl *v)
 int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
 			     const struct bg_scope_entry *cg, size_t n_cg)
 {
-	int cidr_fd = bpf_map__fd(l->skel->maps.bg_cidrs);
 	LIBBPF_OPTS(bpf_map_batch_opts, bopts);
 	__u32 *keys = NULL, count, i, bank;
 	int inner, scoped = -1, cgs = -1, err;
@@ -551,11 +582,11 @@ int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
 		bg_warn("scoped cgroups sit at levels %u to %u; only the %u deepest are looked at\n",
 			cfg.min_level, cfg.max_level, BG_SCOPE_LEVELS);
 	cfg.v0 = c->n_scopes > 0;
-	err = bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 1);
+	err = bg_cidrs_update(l, c->cidrs, c->n_cidrs, 1);
 	if (err) {
 		bg_fail(err, "cannot install CIDR sets (the map holds %d entries)",
 			BG_CIDR_MAX_ENTRIES);
-		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
+		bg_cidrs_update(l, c->cidrs, c->n_cidrs, 0);
 		goto out_free_keys;
 	}
 	if (bpf_map_update_elem(bpf_map__fd(l->skel->maps.bg_policy), &bank, &inner, BPF_ANY) ||
@@ -563,7 +594,7 @@ int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
 	    bpf_map_update_elem(bpf_map__fd(l->skel->maps.bg_cgscope), &bank, &cgs, BPF_ANY) ||
 	    ctl_set(l, 1 + bank, &cfg)) {
 		err = bg_fail(-errno, "cannot install the rule tables");
-		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
+		bg_cidrs_update(l, c->cidrs, c->n_cidrs, 0);
 		goto out_free_keys;
 	}
 	/* The flip. */
@@ -572,7 +603,7 @@ int bg_loader_install_policy(struct bg_loader *l, struct bg_compiled *c,
 	err = ctl_set(l, 0, &ctl);
 	if (err) {
 		bg_fail(err, "cannot switch to the new policy");
-		bg_cidrs_update(cidr_fd, c->cidrs, c->n_cidrs, 0);
+		bg_cidrs_update(l, c->cidrs, c->n_cidrs, 0);
 		goto out_free_keys;
 	}
 	if (l->cgscope_fd >= 0)

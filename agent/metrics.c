@@ -15,6 +15,7 @@
  * the loop that delivers events.
  */
 #include <arpa/inet.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -39,6 +40,62 @@
 #ifndef BG_VERSION
 #define BG_VERSION "0.0.0"
 #endif
+
+/*
+ * libmicrohttpd is opened at run time, and only with --metrics. Debian builds it against GnuTLS,
+ * whose chain (gnutls, p11-kit, nettle, hogweed, gmp, unistring, tasn1, idn2, ffi) cost every
+ * agent ~2.4 MiB of resident memory when it was linked, metrics or not (/proc/PID/smaps of an
+ * agent on the built-in policy; the budget is 16 MiB, docs/benchmarks.md). The library and its
+ * API are the same; only the moment it is loaded changed. The prototypes come from the header.
+ */
+#define BG_MHD_SONAME "libmicrohttpd.so.12"
+#define BG_MHD_FUNCS(X)                \
+	X(add_connection)              \
+	X(add_response_header)         \
+	X(create_response_from_buffer) \
+	X(destroy_response)            \
+	X(get_daemon_info)             \
+	X(get_timeout)                 \
+	X(is_feature_supported)        \
+	X(queue_response)              \
+	X(quiesce_daemon)              \
+	X(run)                         \
+	X(start_daemon)                \
+	X(stop_daemon)
+
+static struct {
+	void *handle;
+#define BG_MHD_PTR(f) __typeof__(MHD_##f) *f;
+	BG_MHD_FUNCS(BG_MHD_PTR)
+#undef BG_MHD_PTR
+} mhd;
+
+/* Open the library once; on failure say what to install. */
+static int mhd_open(char *why, size_t len)
+{
+	void *h;
+
+	if (mhd.handle)
+		return 0;
+	h = dlopen(BG_MHD_SONAME, RTLD_NOW | RTLD_LOCAL);
+	if (!h) {
+		snprintf(why, len,
+			 "--metrics needs libmicrohttpd (Debian package libmicrohttpd12): %s",
+			 dlerror());
+		return -ENOENT;
+	}
+#define BG_MHD_SYM(f)                                                                          \
+	*(void **)&mhd.f = dlsym(h, "MHD_" #f);                                                \
+	if (!mhd.f) {                                                                          \
+		snprintf(why, len, "--metrics: %s has no MHD_%s: too old", BG_MHD_SONAME, #f); \
+		dlclose(h);                                                                    \
+		return -ENOENT;                                                                \
+	}
+	BG_MHD_FUNCS(BG_MHD_SYM)
+#undef BG_MHD_SYM
+	mhd.handle = h; /* kept until exit: a daemon may be running on it */
+	return 0;
+}
 
 #define BG_METRICS_CONNS 16 /* connections at once; more wait in the listen backlog */
 #define BG_METRICS_TIMEOUT_S 10 /* an idle connection is closed after this */
@@ -598,15 +655,15 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, cons
 	struct MHD_Response *r;
 	enum MHD_Result ret;
 
-	r = MHD_create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
+	r = mhd.create_response_from_buffer(len, (void *)body, MHD_RESPMEM_MUST_COPY);
 	if (!r)
 		return MHD_NO;
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
-	MHD_add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
-	ret = MHD_queue_response(c, status, r);
-	MHD_destroy_response(r);
+		mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
+	ret = mhd.queue_response(c, status, r);
+	mhd.destroy_response(r);
 	return ret;
 }
 
@@ -675,9 +732,9 @@ void bg_metrics_run(struct bg_metrics *m)
 		return;
 	/* MHD asks to be run again at once (timeout 0) while it has buffered work left. */
 	for (i = 0; i < 16; i++) {
-		if (MHD_run(m->d) != MHD_YES)
+		if (mhd.run(m->d) != MHD_YES)
 			break;
-		if (MHD_get_timeout(m->d, &to) != MHD_YES || to > 0)
+		if (mhd.get_timeout(m->d, &to) != MHD_YES || to > 0)
 			break;
 	}
 }
@@ -720,7 +777,7 @@ void bg_metrics_stopping(struct bg_metrics *m, const char *why)
 	 * What the kernel accepted since the last look (while the agent waited for a CPU, say) is
 	 * taken from the backlog and answered first.
 	 */
-	fd = MHD_quiesce_daemon(m->d);
+	fd = mhd.quiesce_daemon(m->d);
 	if (fd == MHD_INVALID_SOCKET)
 		return;
 	for (; added < BG_METRICS_CONNS; added++) {
@@ -729,7 +786,7 @@ void bg_metrics_stopping(struct bg_metrics *m, const char *why)
 		if (c < 0)
 			break;
 		/* MHD owns (and on failure closes) the socket from here. */
-		MHD_add_connection(m->d, c, (struct sockaddr *)&ss, sl);
+		mhd.add_connection(m->d, c, (struct sockaddr *)&ss, sl);
 	}
 	close(fd);
 	if (added)
@@ -762,7 +819,10 @@ int bg_metrics_new(struct bg_agent *a, const char *spec, struct bg_metrics **out
 		return -EINVAL;
 	}
 	addr_str(&ss, want, sizeof(want));
-	if (MHD_is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES) {
+	err = mhd_open(why, len);
+	if (err)
+		return err;
+	if (mhd.is_feature_supported(MHD_FEATURE_EPOLL) != MHD_YES) {
 		snprintf(why, len, "cannot serve metrics: this libmicrohttpd has no epoll support");
 		return -ENOTSUP;
 	}
@@ -776,7 +836,7 @@ int bg_metrics_new(struct bg_agent *a, const char *spec, struct bg_metrics **out
 	m->start_time = (double)now.tv_sec + now.tv_nsec / 1e9;
 	/*
 	 * The socket is ours, so that a port in use is one clear line before anything is attached;
-	 * MHD serves on it (and closes it in MHD_stop_daemon()).
+	 * MHD serves on it (and closes it in mhd.stop_daemon()).
 	 */
 	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0) {
@@ -795,8 +855,8 @@ int bg_metrics_new(struct bg_agent *a, const char *spec, struct bg_metrics **out
 		addr_str(&ss, m->addr, sizeof(m->addr));
 	else
 		snprintf(m->addr, sizeof(m->addr), "%s", want);
-	/* External epoll mode: no thread; MHD_run() from the agent's loop. */
-	m->d = MHD_start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, m,
+	/* External epoll mode: no thread; mhd.run() from the agent's loop. */
+	m->d = mhd.start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, m,
 				MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
 				(unsigned int)BG_METRICS_CONNS, MHD_OPTION_CONNECTION_TIMEOUT,
 				(unsigned int)BG_METRICS_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
@@ -810,12 +870,12 @@ int bg_metrics_new(struct bg_agent *a, const char *spec, struct bg_metrics **out
 			close(fd);
 		goto out_free;
 	}
-	info = MHD_get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
+	info = mhd.get_daemon_info(m->d, MHD_DAEMON_INFO_EPOLL_FD);
 	if (!info || info->epoll_fd < 0) {
 		err = -EIO;
 		snprintf(why, len, "cannot serve metrics on %s: no epoll fd from libmicrohttpd",
 			 m->addr);
-		MHD_stop_daemon(m->d);
+		mhd.stop_daemon(m->d);
 		goto out_free;
 	}
 	m->epfd = info->epoll_fd;
@@ -835,7 +895,7 @@ void bg_metrics_free(struct bg_metrics *m)
 	if (!m)
 		return;
 	if (m->d)
-		MHD_stop_daemon(m->d);
+		mhd.stop_daemon(m->d);
 	for (i = 0; i < m->cap; i++)
 		free(m->tab[i].rule);
 	free(m->tab);

@@ -21,6 +21,11 @@ static int reported(const struct bg_sock_info *si, int only_closed)
 	return !only_closed || si->rec.closed;
 }
 
+static int reported_cb(const struct bg_sock_info *si, void *only_closed)
+{
+	return reported(si, *(const int *)only_closed);
+}
+
 /* Mark the held listen event for the same socket (netns, family, address, port) closed. */
 static int held_match(struct bg_agent *a, const struct bg_event *ev)
 {
@@ -52,7 +57,11 @@ int bg_reconcile(struct bg_agent *a, int do_close, int only_closed, size_t *n_ne
 	err = bg_sockets_collect(a->loader, do_close, &list);
 	if (err)
 		goto out;
-	bg_sockets_attribute(&list);
+	/*
+	 * Only what is reported is attributed to a process: walking /proc costs a readlink() per
+	 * descriptor on the host, and the compliant sockets are never shown.
+	 */
+	bg_sockets_attribute_if(&list, reported_cb, &only_closed);
 	clock_gettime(CLOCK_MONOTONIC_COARSE, &mono);
 	emit = calloc(list.n ? list.n : 1, sizeof(*emit));
 	if (!emit) {

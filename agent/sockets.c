@@ -353,20 +353,29 @@ static int cmp_ino(const void *a, const void *b)
 	return x->rec.ino < y->rec.ino ? -1 : x->rec.ino > y->rec.ino;
 }
 
-static void read_owner(struct bg_sock_info *si, int pid)
+/* What attribution copies from a process to each socket it holds: read once per process. */
+struct owner {
+	int pid;
+	__u32 gid;
+	char comm[BG_COMM_LEN];
+	char cgroup[256];
+};
+
+static void read_owner(struct owner *o, int pid)
 {
 	char path[64], line[512];
 	FILE *f;
 	size_t n;
 
-	si->pid = pid;
+	memset(o, 0, sizeof(*o));
+	o->pid = pid;
 	snprintf(path, sizeof(path), "/proc/%d/comm", pid);
 	f = fopen(path, "re");
 	if (f) {
-		if (fgets(si->comm, sizeof(si->comm), f)) {
-			n = strlen(si->comm);
-			if (n && si->comm[n - 1] == '\n')
-				si->comm[n - 1] = '\0';
+		if (fgets(o->comm, sizeof(o->comm), f)) {
+			n = strlen(o->comm);
+			if (n && o->comm[n - 1] == '\n')
+				o->comm[n - 1] = '\0';
 		}
 		fclose(f);
 	}
@@ -377,7 +386,7 @@ static void read_owner(struct bg_sock_info *si, int pid)
 
 		while (fgets(line, sizeof(line), f))
 			if (sscanf(line, "Gid:\t%u", &gid) == 1) {
-				si->gid = gid;
+				o->gid = gid;
 				break;
 			}
 		fclose(f);
@@ -390,24 +399,45 @@ static void read_owner(struct bg_sock_info *si, int pid)
 		if (strncmp(line, "0::", 3) != 0)
 			continue;
 		n = strcspn(line + 3, "\n");
-		if (n >= sizeof(si->cgroup))
-			n = sizeof(si->cgroup) - 1;
-		memcpy(si->cgroup, line + 3, n);
-		si->cgroup[n] = '\0';
+		if (n >= sizeof(o->cgroup))
+			n = sizeof(o->cgroup) - 1;
+		memcpy(o->cgroup, line + 3, n);
+		o->cgroup[n] = '\0';
 		break;
 	}
 	fclose(f);
 }
 
+static void set_owner(struct bg_sock_info *si, const struct owner *o)
+{
+	si->pid = o->pid;
+	si->gid = o->gid;
+	memcpy(si->comm, o->comm, sizeof(si->comm));
+	memcpy(si->cgroup, o->cgroup, sizeof(si->cgroup));
+}
+
 int bg_sockets_attribute(struct bg_sock_list *list)
+{
+	return bg_sockets_attribute_if(list, NULL, NULL);
+}
+
+/*
+ * The cost is one readlink() per descriptor of every process (a socket's only link to its
+ * holders is socket:[ino] in /proc/PID/fd), plus three small reads per holding process. So
+ * nothing is walked when no socket is wanted (a reconcile that found no violation), and a
+ * process holding thousands of sockets is read once, not once per socket.
+ */
+int bg_sockets_attribute_if(struct bg_sock_list *list,
+			    int (*want)(const struct bg_sock_info *si, void *ctx), void *ctx)
 {
 	struct bg_sock_info **by_ino, key, *kp, **hit;
 	char path[600], link[64];
 	struct dirent *de, *fe;
 	unsigned long long ino;
+	struct owner cur;
 	DIR *d, *fd_dir;
-	ssize_t n;
-	size_t i;
+	size_t i, n = 0;
+	ssize_t len;
 	int pid;
 
 	if (!list->n)
@@ -416,8 +446,13 @@ int bg_sockets_attribute(struct bg_sock_list *list)
 	if (!by_ino)
 		return -ENOMEM;
 	for (i = 0; i < list->n; i++)
-		by_ino[i] = &list->v[i];
-	qsort(by_ino, list->n, sizeof(*by_ino), cmp_ino);
+		if (!want || want(&list->v[i], ctx))
+			by_ino[n++] = &list->v[i];
+	if (!n) {
+		free(by_ino);
+		return 0;
+	}
+	qsort(by_ino, n, sizeof(*by_ino), cmp_ino);
 
 	d = opendir("/proc");
 	if (!d) {
@@ -428,6 +463,7 @@ int bg_sockets_attribute(struct bg_sock_list *list)
 		if (de->d_name[0] < '0' || de->d_name[0] > '9')
 			continue;
 		pid = atoi(de->d_name);
+		cur.pid = 0; /* read on its first socket, once */
 		snprintf(path, sizeof(path), "/proc/%s/fd", de->d_name);
 		fd_dir = opendir(path);
 		if (!fd_dir)
@@ -436,24 +472,27 @@ int bg_sockets_attribute(struct bg_sock_list *list)
 			if (fe->d_name[0] == '.')
 				continue;
 			snprintf(path, sizeof(path), "/proc/%s/fd/%s", de->d_name, fe->d_name);
-			n = readlink(path, link, sizeof(link) - 1);
-			if (n <= 0)
+			len = readlink(path, link, sizeof(link) - 1);
+			if (len <= 0)
 				continue;
-			link[n] = '\0';
+			link[len] = '\0';
 			if (sscanf(link, "socket:[%llu]", &ino) != 1)
 				continue;
 			key.rec.ino = ino;
 			kp = &key;
-			hit = bsearch(&kp, by_ino, list->n, sizeof(*by_ino), cmp_ino);
+			hit = bsearch(&kp, by_ino, n, sizeof(*by_ino), cmp_ino);
 			if (!hit)
 				continue;
 			/* Every entry with that inode (one socket, maybe walked once). */
 			while (hit > by_ino && (*(hit - 1))->rec.ino == ino)
 				hit--;
-			for (; hit < by_ino + list->n && (*hit)->rec.ino == ino; hit++) {
+			for (; hit < by_ino + n && (*hit)->rec.ino == ino; hit++) {
 				(*hit)->n_owners++;
-				if (!(*hit)->pid || pid < (*hit)->pid)
-					read_owner(*hit, pid);
+				if ((*hit)->pid && pid >= (*hit)->pid)
+					continue;
+				if (cur.pid != pid)
+					read_owner(&cur, pid);
+				set_owner(*hit, &cur);
 			}
 		}
 		closedir(fd_dir);

@@ -49,6 +49,13 @@ int bg_sockets_collect(struct bg_loader *l, int do_close, struct bg_sock_list *o
 /* Fill pid/comm/cgroup from /proc/PID/fd. Best effort: processes come and go. */
 int bg_sockets_attribute(struct bg_sock_list *list);
 
+/*
+ * The same for only the sockets for which want(si, ctx) is true (all with want NULL). /proc is
+ * not walked at all when none is wanted. 0 or -errno.
+ */
+int bg_sockets_attribute_if(struct bg_sock_list *list,
+			    int (*want)(const struct bg_sock_info *si, void *ctx), void *ctx);
+
 /* Build the "existing" event for one socket (the task fields describe its owner). */
 void bg_sockets_to_event(const struct bg_sock_info *si, struct bg_event *ev);
 

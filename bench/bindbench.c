@@ -6,21 +6,29 @@
  * v2 with one leaf per configuration, a network namespace, the agents' command line, teardown
  * on every path), pins the bench to one CPU and the agents to another, then:
  *
+ *   sibling   how much a busy agents' CPU slows a loop on the bench's CPU (they share a core
+ *             here), which is why the agents are paused while binds are timed (AGENT_BACKLOG).
  *   latency   a socket()+bind()+close() loop for tcp4, udp4, tcp6 and udp6 under each
- *             configuration: no program, a trivial program, bindguard allowing, denying and
- *             auditing, a large policy, the CIDR (LPM) path, and bpftrace as the peer. The
- *             configurations are interleaved (every round measures every one, chunk by chunk,
- *             in a rotating order) and the process moves itself into the configuration's leaf
- *             before each chunk: a socket belongs to the cgroup it was created in. Reported:
- *             the median ns per iteration, and the median of the ratios of paired chunks
- *             (measured milliseconds apart, so the drifts of a shared machine cancel out).
+ *             configuration: no program, a trivial program, bindguard allowing, denying (with
+ *             every event written, and with the default flood control) and auditing, a large
+ *             policy, the CIDR (LPM) path, the same with a reference build (--ref: "before"
+ *             and "after" in one run), and bpftrace as the peer. The configurations are
+ *             interleaved (every round measures every one, chunk by chunk, in a rotating order)
+ *             and the process moves itself into the configuration's leaf before each chunk: a
+ *             socket belongs to the cgroup it was created in. Reported: the median ns per
+ *             iteration, and the median of the ratios of paired chunks (measured milliseconds
+ *             apart, so the drifts of a shared machine cancel out).
  *   kernel    the same loops with kernel.bpf_stats_enabled=1: ns per program run, from
  *             run_time_ns/run_cnt of the programs attached to each leaf (before/after deltas).
- *   pipeline  a flood of audited binds with the agent on the other core (events lost), and the
+ *   deny      from bind() to the deny's line read from the agent's output, one at a time and
+ *             in a storm.
+ *   pipeline  a flood of audited binds with the agent on the other core (events lost, and the
+ *             agent's and its reader's CPU per event), this build and the reference, and the
  *             same with the agent stopped (dropped must equal produced - delivered exactly).
  *   footprint the agent's RSS and CPU at a steady rate of audited binds.
  *   ready     time from exec to the agent's ready line, per policy, and with 10,000 existing
- *             listeners to reconcile.
+ *             listeners to reconcile (compliant, and violating in the agent's own cgroup),
+ *             in turn with the same start without them.
  *
  * Results go to --out as tab-separated records that bench/run.sh turns into docs/benchmarks.md.
  * Nothing is ever attached to the root cgroup, nothing is pinned, and every path out (normal
@@ -63,9 +71,17 @@
 /* Addresses the CIDR configurations bind to; added to lo in the bench's own netns. */
 #define SPEC_V4 "10.1.2.3"
 #define SPEC_V6 "fd00::1:2:3"
-#define PORT_PUBLIC 25 /* smtp: expose public in the iRedMail policy */
-#define PORT_DENIED 3306 /* mysql: expose loopback, action deny */
-#define PORT_CIDR 8080 /* the bench's CIDR rule */
+/*
+ * Each configuration binds the ports of a pool in turn, all under one rule of the bench's own
+ * (the rule table is indexed by port, so every port of a pool costs the same lookups): a socket
+ * whose close another process delays for a moment (anything that walks /proc/PID/fd of every
+ * process holds each file briefly) then holds a port the next binds do not need.
+ */
+#define PORT_PUBLIC 21000 /* bench-public: expose public */
+#define PORT_DENIED 22000 /* bench-loopback: expose loopback, action deny (mode decides) */
+#define PORT_CIDR 23000 /* bench-cidr: a CIDR list */
+#define PORT_POOL 64
+#define PORT_MYSQL 3306 /* loopback only in the built-in policy: the violating listeners' port */
 #define BIG_CIDRS 10000 /* IPv4 /32s in the big policy (plus one IPv6 /128) */
 #define BIG_CHUNK 16 /* ports per range rule in the big policy */
 #define RECONCILE_BASE_PORT 40001
@@ -74,9 +90,11 @@
 
 static struct {
 	const char *bindguard, *trivial, *policy, *out, *bpftrace, *id, *tmpdir;
+	const char *ref, *ref_name; /* a reference build measured beside this one ("" = none) */
 	const char *small; /* the generated small policy (write_small_policy) */
 	int rounds, iters, chunk, warmup, stat_rounds;
 	int flood, stopped_flood, foot_seconds, foot_rate, ready_runs, reconcile_socks;
+	int deny_isolated, deny_storm;
 } opt = {
 	.bindguard = "build/bindguard",
 	.trivial = "build/bench/trivial.bpf.o",
@@ -84,6 +102,8 @@ static struct {
 	.out = "-",
 	.bpftrace = "bpftrace",
 	.tmpdir = "/tmp",
+	.ref = "",
+	.ref_name = "reference",
 	.rounds = 40,
 	.iters = 10000,
 	.chunk = 1000,
@@ -95,6 +115,8 @@ static struct {
 	.foot_rate = 10000,
 	.ready_runs = 5,
 	.reconcile_socks = 10000,
+	.deny_isolated = 1000,
+	.deny_storm = 20000,
 };
 
 /* --- Small helpers ------------------------------------------------------------------------- */
@@ -180,8 +202,27 @@ static double quantile(double *v, int n, double q)
 
 /* --- The sandbox and its cleanup ----------------------------------------------------------- */
 
-enum leaf { LEAF_NONE, LEAF_TRIVIAL, LEAF_ENFORCE, LEAF_AUDIT, LEAF_BIG, NR_LEAVES };
-static const char *const leaf_names[NR_LEAVES] = { "none", "trivial", "enforce", "audit", "big" };
+/*
+ * One cgroup per agent (only one bindguard may attach to a cgroup). "limited" runs with the
+ * default flood control; the ref-* leaves hold the agents of the reference build (--ref).
+ */
+enum leaf {
+	LEAF_NONE,
+	LEAF_TRIVIAL,
+	LEAF_ENFORCE,
+	LEAF_AUDIT,
+	LEAF_BIG,
+	LEAF_LIMITED,
+	LEAF_REF_ENFORCE,
+	LEAF_REF_AUDIT,
+	LEAF_REF_BIG,
+	LEAF_TRIVIAL_POST,
+	NR_LEAVES
+};
+static const char *const leaf_names[NR_LEAVES] = { "none",	  "trivial",   "enforce",
+						   "audit",	  "big",       "limited",
+						   "ref-enforce", "ref-audit", "ref-big",
+						   "trivial-post" };
 
 /*
  * A process whose stdout a drainer reads: the drainer (our child) forks the target (the agent or
@@ -201,22 +242,29 @@ struct child {
 	char kept[1024]; /* the last line that matched keep_needle */
 	char err_path[PATH_MAX];
 	char name[32];
+	/* With a latency needle: arrival times of the lines that match it, per read() chunk. */
+	long d_total; /* matching lines reported so far */
+	__u64 *d_t; /* [k]: when chunk k arrived (CLOCK_MONOTONIC ns) */
+	long *d_n; /* [k]: matching lines up to and including chunk k */
+	size_t d_len, d_cap;
 };
 
 static struct {
 	struct sb box; /* the test sandbox: cgroup, leaves, scratch dir, teardown */
 	char cg_orig[PATH_MAX]; /* where we came from (cgroup.procs is written back there) */
 	char leaf[NR_LEAVES][PATH_MAX];
+	int own_leaf[NR_LEAVES]; /* made here, not by the sandbox (it makes SB_MAX_CGROUPS) */
 	int procs_fd[NR_LEAVES];
 	int orig_procs_fd;
-	char tmpfiles[16][PATH_MAX];
+	char tmpfiles[48][PATH_MAX];
 	int n_tmpfiles;
 	struct child *children[16];
 	struct bpf_object *trivial;
-	struct bpf_link *trivial_links[2];
+	struct bpf_link *trivial_links[6];
 	char stats_old[32]; /* kernel.bpf_stats_enabled before we set it; "" if untouched */
 	int bench_cpu, agent_cpu;
-} bench = { .orig_procs_fd = -1, .procs_fd = { -1, -1, -1, -1, -1 } };
+	pid_t spinner; /* phase_sibling()'s busy loop on the agents' CPU, 0 if none */
+} bench = { .orig_procs_fd = -1, .procs_fd = { [0 ... NR_LEAVES - 1] = -1 } };
 
 static const char stats_sysctl[] = "/proc/sys/kernel/bpf_stats_enabled";
 
@@ -242,6 +290,11 @@ static void bench_teardown(void *arg)
 	int j;
 
 	(void)arg;
+	if (bench.spinner > 0) {
+		kill(bench.spinner, SIGKILL);
+		waitpid(bench.spinner, NULL, 0);
+		bench.spinner = 0;
+	}
 	for (i = 0; i < ARRAY_SIZE(bench.children); i++)
 		if (bench.children[i])
 			child_kill(bench.children[i]);
@@ -267,6 +320,10 @@ static void bench_teardown(void *arg)
 		if (bench.procs_fd[j] >= 0)
 			close(bench.procs_fd[j]);
 		bench.procs_fd[j] = -1;
+		/* The sandbox removes the leaves it made; these go first, so it can remove its own. */
+		if (bench.own_leaf[j] && sb_rmdir_cgroup(bench.leaf[j]))
+			fprintf(stderr, "bindbench: cannot remove %s\n", bench.leaf[j]);
+		bench.own_leaf[j] = 0;
 	}
 }
 
@@ -368,7 +425,16 @@ static void sandbox_setup(void)
 		die("cannot open %s: %s\n", buf, strerror(errno));
 
 	for (i = 0; i < NR_LEAVES; i++) {
-		err = sb_mkcgroup(&bench.box, leaf_names[i], bench.leaf[i], sizeof(bench.leaf[i]));
+		if (i < SB_MAX_CGROUPS) {
+			err = sb_mkcgroup(&bench.box, leaf_names[i], bench.leaf[i],
+					  sizeof(bench.leaf[i]));
+		} else {
+			if (snprintf(bench.leaf[i], sizeof(bench.leaf[i]), "%.3000s/%s",
+				     bench.box.cg_dir, leaf_names[i]) >= (int)sizeof(bench.leaf[i]))
+				die("cgroup path too long\n");
+			err = mkdir(bench.leaf[i], 0755) ? -errno : 0;
+			bench.own_leaf[i] = !err;
+		}
 		if (err)
 			die("cannot make the cgroup %s/%s: %s\n", bench.box.cg_dir, leaf_names[i],
 			    strerror(-err));
@@ -444,15 +510,22 @@ static void drainer_line(int ctl, char *line, const char *ready, const char *cou
 		snprintf(kept, 1024, "%s", line);
 }
 
+/*
+ * The drainer stands for whatever reads the agent's output on the agent's core (a log shipper),
+ * so it must cost little itself: lines are found with memchr, copied only when one of the
+ * needles is in them, and each needle is searched once per line.
+ */
 static void __attribute__((noreturn))
 drainer_main(int ctl, const char *const *argv, const char *ready, const char *count,
-	     const char *keep, const char *err_path, int tracefs)
+	     const char *keep, const char *lat, const char *err_path, int tracefs)
 {
 	char buf[65536], line[2048], kept[1024] = "";
 	size_t ll = 0;
 	int out[2], st, seen_ready = 0, fd;
-	long lines = 0;
+	long lines = 0, lat_lines = 0, lat_before;
 	ssize_t n, i;
+	__u64 t_chunk;
+	char *nl;
 	pid_t t;
 
 	cpu_set_t set;
@@ -491,16 +564,29 @@ drainer_main(int ctl, const char *const *argv, const char *ready, const char *co
 			continue;
 		if (n <= 0)
 			break;
-		for (i = 0; i < n; i++) {
-			if (buf[i] != '\n') {
-				if (ll < sizeof(line) - 1)
-					line[ll++] = buf[i];
+		t_chunk = lat ? now_ns() : 0;
+		lat_before = lat_lines;
+		for (i = 0; i < n; i += nl ? nl - (buf + i) + 1 : n - i) {
+			size_t len;
+
+			nl = memchr(buf + i, '\n', n - i);
+			len = nl ? (size_t)(nl - (buf + i)) : (size_t)(n - i);
+			if (ll + len > sizeof(line) - 1)
+				len = sizeof(line) - 1 -
+				      ll; /* a longer line is cut; it still counts */
+			memcpy(line + ll, buf + i, len);
+			ll += len;
+			if (!nl)
 				continue;
-			}
 			line[ll] = '\0';
+			if (lat && strstr(line, lat))
+				lat_lines++;
 			drainer_line(ctl, line, ready, count, keep, &seen_ready, &lines, kept);
 			ll = 0;
 		}
+		/* One report per chunk: the lines of one read() arrived together. */
+		if (lat_lines != lat_before)
+			ctl_send(ctl, "D %ld %llu\n", lat_lines, (unsigned long long)t_chunk);
 	}
 	if (ll) {
 		line[ll] = '\0';
@@ -539,7 +625,8 @@ static void child_unregister(struct child *c)
  * cgroup, never from a leaf: an agent's own sockets must not be judged by a bench config.
  */
 static void child_spawn(struct child *c, const char *const *argv, const char *ready,
-			const char *count, const char *keep, int tracefs, const char *err_name)
+			const char *count, const char *keep, const char *lat, int tracefs,
+			const char *err_name)
 {
 	int ctl[2];
 
@@ -557,7 +644,7 @@ static void child_spawn(struct child *c, const char *const *argv, const char *re
 		die("fork: %s\n", strerror(errno));
 	if (c->drainer == 0) {
 		close(ctl[0]);
-		drainer_main(ctl[1], argv, ready, count, keep, c->err_path, tracefs);
+		drainer_main(ctl[1], argv, ready, count, keep, lat, c->err_path, tracefs);
 	}
 	close(ctl[1]);
 	c->ctl = ctl[0];
@@ -610,6 +697,31 @@ static int child_read(struct child *c, int timeout_ms)
 			sscanf(line + 2, "%ld %d", &c->lines, &c->status);
 			c->done = 1;
 			break;
+		case 'D': {
+			unsigned long long t = 0;
+			long cum = 0;
+
+			if (sscanf(line + 2, "%ld %llu", &cum, &t) != 2)
+				break;
+			if (c->d_len == c->d_cap) {
+				size_t cap = c->d_cap ? c->d_cap * 2 : 1024;
+				__u64 *nt = realloc(c->d_t, cap * sizeof(*nt));
+				long *nn;
+
+				if (!nt)
+					die("out of memory\n");
+				c->d_t = nt;
+				nn = realloc(c->d_n, cap * sizeof(*nn));
+				if (!nn)
+					die("out of memory\n");
+				c->d_n = nn;
+				c->d_cap = cap;
+			}
+			c->d_t[c->d_len] = t;
+			c->d_n[c->d_len++] = cum;
+			c->d_total = cum;
+			break;
+		}
 		}
 		memmove(c->ctl_buf, nl + 1, c->ctl_len - (nl + 1 - c->ctl_buf) + 1);
 		c->ctl_len -= nl + 1 - c->ctl_buf;
@@ -708,37 +820,74 @@ static __u64 json_u64(const char *line, const char *key)
 	return strtoull(p + strlen(k), NULL, 10);
 }
 
-/* Start `bindguard run` on a leaf; stdout is the pipe to the drainer, which counts bind events. */
-static void agent_start(struct child *c, int leaf, const char *policy, int audit, const char *name)
+#define AG_AUDIT (1 << 0) /* --mode audit */
+#define AG_EVERY (1 << 1) /* --rate-limit 0: every event written (when the build has the option) */
+#define AG_REF (1 << 2) /* the reference build (--ref) */
+
+/* Does this build have --rate-limit (per-source flood control)? Older builds write every event. */
+static int has_rate_limit(const char *bin)
 {
-	const char *args[5], *argv[16];
+	static const char *cached_bin;
+	static int cached = -1;
+	const char *argv[] = { bin, "run", "--help", NULL };
+	char out[16384];
+
+	if (cached >= 0 && cached_bin == bin)
+		return cached;
+	out[0] = '\0';
+	sb_exec(argv, out, sizeof(out));
+	cached_bin = bin;
+	cached = strstr(out, "--rate-limit") != NULL;
+	return cached;
+}
+
+/*
+ * Start `bindguard run` on a leaf; stdout is the pipe to the drainer, which counts bind events
+ * (and, with lat, reports when the lines that hold lat arrive).
+ */
+static void agent_start_lat(struct child *c, int leaf, const char *policy, int flags,
+			    const char *name, const char *lat)
+{
+	const char *args[8], *argv[20], *bin = flags & AG_REF ? opt.ref : opt.bindguard;
+	const char *saved = bench.box.bin;
 	char err[64];
-	int n = 0;
+	int n = 0, r;
 
 	if (policy) {
 		args[n++] = "--policy";
 		args[n++] = policy;
 	}
-	if (audit) {
+	if (flags & AG_AUDIT) {
 		args[n++] = "--mode";
 		args[n++] = "audit";
 	}
+	if ((flags & AG_EVERY) && has_rate_limit(bin)) {
+		args[n++] = "--rate-limit";
+		args[n++] = "0";
+	}
 	args[n] = NULL;
-	if (sb_agent_argv(&bench.box, bench.leaf[leaf], NULL, args, argv, ARRAY_SIZE(argv)) < 0)
+	bench.box.bin = bin;
+	r = sb_agent_argv(&bench.box, bench.leaf[leaf], NULL, args, argv, ARRAY_SIZE(argv));
+	bench.box.bin = saved;
+	if (r < 0)
 		die("agent command line too long\n");
 	snprintf(err, sizeof(err), "agent-%s.err", name);
 	child_spawn(c, argv, "\"state\":\"ready\"", "\"event\":\"bind\"", "\"state\":\"stopping\"",
-		    0, err);
+		    lat, 0, err);
 	child_wait_ready(c, name);
+}
+
+static void agent_start(struct child *c, int leaf, const char *policy, int flags, const char *name)
+{
+	agent_start_lat(c, leaf, policy, flags, name, NULL);
 }
 
 /* --- Policies -------------------------------------------------------------------------------- */
 
 /*
- * The small policy: the built-in iRedMail policy (--policy source), with smtp (25) widened to
- * proto: both, since the built-in's public rules are TCP only and the bench measures UDP too
- * (mysql, 3306, already covers both), and one CIDR rule, so that the LPM path can be compared
- * with the big policy's.
+ * The small policy: the built-in iRedMail policy (--policy source) and the bench's three rules,
+ * each for a pool of PORT_POOL ports and both protocols: public, loopback, and a CIDR list, so
+ * that the LPM path can be compared with the big policy's.
  */
 static const char *write_small_policy(void)
 {
@@ -752,15 +901,20 @@ static const char *write_small_policy(void)
 	out = fopen(path, "we");
 	if (!out)
 		die("cannot write %s: %s\n", path, strerror(errno));
-	while (fgets(line, sizeof(line), in)) {
+	while (fgets(line, sizeof(line), in))
 		fputs(line, out);
-		if (strcmp(line, "  - port: 25\n") == 0)
-			fputs("    proto: both\n", out);
-	}
 	fprintf(out,
-		"\n  - port: %d\n    proto: both\n    expose: [\"%s/32\", \"%s/128\"]\n"
+		"\n  - ports: \"%d-%d\"\n    proto: both\n    expose: public\n"
+		"    service: bench-public\n",
+		PORT_PUBLIC, PORT_PUBLIC + PORT_POOL - 1);
+	fprintf(out,
+		"  - ports: \"%d-%d\"\n    proto: both\n    expose: loopback\n"
+		"    service: bench-loopback\n",
+		PORT_DENIED, PORT_DENIED + PORT_POOL - 1);
+	fprintf(out,
+		"  - ports: \"%d-%d\"\n    proto: both\n    expose: [\"%s/32\", \"%s/128\"]\n"
 		"    service: bench-cidr\n",
-		PORT_CIDR, SPEC_V4, SPEC_V6);
+		PORT_CIDR, PORT_CIDR + PORT_POOL - 1, SPEC_V4, SPEC_V6);
 	fclose(in);
 	if (fclose(out) != 0)
 		die("cannot write %s\n", path);
@@ -801,12 +955,17 @@ static const char *write_big_policy(int *n_rules, int *n_cidrs)
 		die("cannot write %s: %s\n", path, strerror(errno));
 	fprintf(out, "version: 1\nname: bench-big\nmode: enforce\ndefault_action: deny\n"
 		     "unlisted: public\nrules:\n");
-	fprintf(out, "  - port: %d\n    proto: both\n    expose: public\n    service: smtp\n",
-		PORT_PUBLIC);
-	fprintf(out, "  - port: %d\n    proto: both\n    expose: loopback\n    service: mysql\n",
-		PORT_DENIED);
-	fprintf(out, "  - port: %d\n    proto: both\n    service: bench-cidr\n    expose:\n",
-		PORT_CIDR);
+	fprintf(out,
+		"  - ports: \"%d-%d\"\n    proto: both\n    expose: public\n"
+		"    service: bench-public\n",
+		PORT_PUBLIC, PORT_PUBLIC + PORT_POOL - 1);
+	fprintf(out,
+		"  - ports: \"%d-%d\"\n    proto: both\n    expose: loopback\n"
+		"    service: bench-loopback\n",
+		PORT_DENIED, PORT_DENIED + PORT_POOL - 1);
+	fprintf(out,
+		"  - ports: \"%d-%d\"\n    proto: both\n    service: bench-cidr\n    expose:\n",
+		PORT_CIDR, PORT_CIDR + PORT_POOL - 1);
 	/* 10.1.0.1, 10.1.0.2, ...: index 502 is 10.1.2.3. */
 	for (k = 0; k < BIG_CIDRS; k++)
 		fprintf(out, "      - 10.1.%d.%d/32\n", k / 250, k % 250 + 1);
@@ -814,7 +973,7 @@ static const char *write_big_policy(int *n_rules, int *n_cidrs)
 	for (i = 0; i < ARRAY_SIZE(special); i++) {
 		if (special[i] > lo)
 			big_range(out, lo, special[i] - 1);
-		lo = special[i] + 1;
+		lo = special[i] + PORT_POOL;
 	}
 	big_range(out, lo, 65535);
 	if (fclose(out) != 0)
@@ -849,7 +1008,19 @@ struct target {
 	int family, type;
 	struct sockaddr_storage ss;
 	socklen_t len;
+	int port; /* the pool's first port */
 };
+
+/* Point t at the i-th bind's port of its pool. */
+static void target_port(struct target *t, long i)
+{
+	__u16 p = htons((__u16)(t->port + i % PORT_POOL));
+
+	if (t->family == AF_INET)
+		((struct sockaddr_in *)&t->ss)->sin_port = p;
+	else
+		((struct sockaddr_in6 *)&t->ss)->sin6_port = p;
+}
 
 static void target_make(struct target *t, int variant, int kind)
 {
@@ -876,6 +1047,7 @@ static void target_make(struct target *t, int variant, int kind)
 			inet_pton(AF_INET6, SPEC_V6, &a6->sin6_addr);
 		t->len = sizeof(*a6);
 	}
+	t->port = port;
 }
 
 /*
@@ -892,7 +1064,7 @@ static long bind_interfered;
  * expect_err): a configuration that does not do what it claims is a failed bench, not a number.
  * Returns ns per iteration.
  */
-static double bind_loop(const struct target *t, long n, int expect_err, const char *what)
+static double bind_loop(struct target *t, long n, int expect_err, const char *what)
 {
 	__u64 t0, t1;
 	long i, bad = 0, busy = 0;
@@ -900,6 +1072,7 @@ static double bind_loop(const struct target *t, long n, int expect_err, const ch
 
 	t0 = now_ns();
 	for (i = 0; i < n; i++) {
+		target_port(t, i);
 		fd = socket(t->family, t->type | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			die("%s: socket: %s\n", what, strerror(errno));
@@ -931,6 +1104,7 @@ static double bind_loop(const struct target *t, long n, int expect_err, const ch
 enum config {
 	C_NONE,
 	C_TRIVIAL,
+	C_TRIVIAL_POST,
 	C_ALLOWED,
 	C_DENIED,
 	C_AUDIT,
@@ -938,6 +1112,12 @@ enum config {
 	C_NONE_CIDR,
 	C_SMALL_CIDR,
 	C_BIG_CIDR,
+	C_LIMITED,
+	C_REF_ALLOWED,
+	C_REF_DENIED,
+	C_REF_AUDIT,
+	C_REF_SMALL_CIDR,
+	C_REF_BIG_CIDR,
 	C_BPFTRACE,
 	NR_CONFIGS
 };
@@ -948,6 +1128,7 @@ static const struct {
 } configs[NR_CONFIGS] = {
 	[C_NONE] = { "none", LEAF_NONE, A_WILD_PUBLIC, 0 },
 	[C_TRIVIAL] = { "trivial", LEAF_TRIVIAL, A_WILD_PUBLIC, 0 },
+	[C_TRIVIAL_POST] = { "trivial-post", LEAF_TRIVIAL_POST, A_WILD_PUBLIC, 0 },
 	[C_ALLOWED] = { "allowed", LEAF_ENFORCE, A_WILD_PUBLIC, 0 },
 	[C_DENIED] = { "denied", LEAF_ENFORCE, A_WILD_DENIED, EPERM },
 	[C_AUDIT] = { "audit", LEAF_AUDIT, A_WILD_DENIED, 0 },
@@ -955,15 +1136,51 @@ static const struct {
 	[C_NONE_CIDR] = { "none-cidr", LEAF_NONE, A_SPEC_CIDR, 0 },
 	[C_SMALL_CIDR] = { "small-cidr", LEAF_ENFORCE, A_SPEC_CIDR, 0 },
 	[C_BIG_CIDR] = { "big-cidr", LEAF_BIG, A_SPEC_CIDR, 0 },
+	[C_LIMITED] = { "denied-limited", LEAF_LIMITED, A_WILD_DENIED, EPERM },
+	[C_REF_ALLOWED] = { "ref-allowed", LEAF_REF_ENFORCE, A_WILD_PUBLIC, 0 },
+	[C_REF_DENIED] = { "ref-denied", LEAF_REF_ENFORCE, A_WILD_DENIED, EPERM },
+	[C_REF_AUDIT] = { "ref-audit", LEAF_REF_AUDIT, A_WILD_DENIED, 0 },
+	[C_REF_SMALL_CIDR] = { "ref-small-cidr", LEAF_REF_ENFORCE, A_SPEC_CIDR, 0 },
+	[C_REF_BIG_CIDR] = { "ref-big-cidr", LEAF_REF_BIG, A_SPEC_CIDR, 0 },
 	[C_BPFTRACE] = { "bpftrace", LEAF_NONE, A_WILD_PUBLIC, 0 },
 };
 
+/* The reference build's configurations run only with --ref; bpftrace only if it is there. */
+static int cfg_on(int c)
+{
+	if (c >= C_REF_ALLOWED && c <= C_REF_BIG_CIDR)
+		return opt.ref[0] != '\0';
+	return 1;
+}
+
 /* Ratios reported: numerator / denominator, paired per round and variant. */
 static const int ratios[][2] = {
-	{ C_TRIVIAL, C_NONE },	       { C_ALLOWED, C_NONE },	    { C_ALLOWED, C_TRIVIAL },
-	{ C_DENIED, C_NONE },	       { C_DENIED, C_TRIVIAL },	    { C_AUDIT, C_NONE },
-	{ C_AUDIT, C_TRIVIAL },	       { C_BIG_PORT, C_ALLOWED },   { C_BIG_PORT, C_NONE },
-	{ C_SMALL_CIDR, C_NONE_CIDR }, { C_BIG_CIDR, C_NONE_CIDR }, { C_BIG_CIDR, C_SMALL_CIDR },
+	{ C_TRIVIAL, C_NONE },
+	{ C_ALLOWED, C_NONE },
+	{ C_ALLOWED, C_TRIVIAL },
+	{ C_TRIVIAL_POST, C_TRIVIAL },
+	{ C_ALLOWED, C_TRIVIAL_POST },
+	{ C_DENIED, C_NONE },
+	{ C_DENIED, C_TRIVIAL },
+	{ C_AUDIT, C_NONE },
+	{ C_AUDIT, C_TRIVIAL },
+	{ C_BIG_PORT, C_ALLOWED },
+	{ C_BIG_PORT, C_NONE },
+	{ C_SMALL_CIDR, C_NONE_CIDR },
+	{ C_BIG_CIDR, C_NONE_CIDR },
+	{ C_BIG_CIDR, C_SMALL_CIDR },
+	{ C_LIMITED, C_NONE },
+	{ C_REF_ALLOWED, C_NONE },
+	{ C_REF_ALLOWED, C_TRIVIAL },
+	{ C_REF_DENIED, C_NONE },
+	{ C_REF_AUDIT, C_NONE },
+	{ C_REF_SMALL_CIDR, C_NONE_CIDR },
+	{ C_REF_BIG_CIDR, C_REF_SMALL_CIDR },
+	/* This build against the reference, directly. */
+	{ C_ALLOWED, C_REF_ALLOWED },
+	{ C_DENIED, C_REF_DENIED },
+	{ C_AUDIT, C_REF_AUDIT },
+	{ C_BIG_CIDR, C_REF_BIG_CIDR },
 	{ C_BPFTRACE, C_NONE },
 };
 
@@ -973,6 +1190,70 @@ static int nch; /* chunks per round: iters / chunk, rounded up */
 #define LAT(c, v, r, j) lat[(((c)*NR_VARIANTS + (v)) * opt.rounds + (r)) * nch + (j)]
 
 /* One chunk of configuration c, variant v: move there, warm up, time n binds. Returns ns. */
+/*
+ * The agents are paused (SIGSTOP) while binds are timed, and let drain in between. The two
+ * vCPUs of this machine slow each other down (measured in phase_sibling()): an agent encoding
+ * a backlog on its core would slow whatever loop runs on the bench's core at that moment, most
+ * often another configuration's. Paused, an agent's events wait in its ring, which therefore
+ * never holds more than AGENT_BACKLOG of them before it drains: far from full, and under the
+ * quarter of it past which a build may force a wakeup per event. What the agent spends per
+ * event is measured on its own (phase_pipeline()).
+ */
+#define AGENT_BACKLOG 6000
+
+static struct child *agent_of[NR_LEAVES]; /* the running agent on each leaf, or NULL */
+static long backlog[NR_LEAVES]; /* events each may have queued since it last drained */
+static int agents_paused;
+
+static void agents_signal(int sig)
+{
+	int l;
+
+	for (l = 0; l < NR_LEAVES; l++)
+		if (agent_of[l] && agent_of[l]->target > 0 && !agent_of[l]->done)
+			kill(agent_of[l]->target, sig);
+}
+
+static void agents_pause(void)
+{
+	agents_signal(SIGSTOP);
+	agents_paused = 1;
+}
+
+/* Let every agent run long enough to drain (its tick is 100 ms), then pause them again. */
+static void agents_drain(void)
+{
+	agents_signal(SIGCONT);
+	usleep(120000);
+	agents_signal(SIGSTOP);
+	memset(backlog, 0, sizeof(backlog));
+}
+
+static void agents_resume(void)
+{
+	agents_signal(SIGCONT);
+	agents_paused = 0;
+	usleep(200000);
+}
+
+/*
+ * Before n binds of configuration c: drain first if they could push its agent's queue past the
+ * limit. Only denied and audited binds write events (denied-limited's flood control keeps all but
+ * a few hundred a second).
+ */
+static void agents_room(int c, long n)
+{
+	int leaf = configs[c].leaf;
+
+	if (c != C_DENIED && c != C_AUDIT && c != C_REF_DENIED && c != C_REF_AUDIT)
+		return;
+	if (!agents_paused || !agent_of[leaf])
+		return;
+	if (backlog[leaf] + n > AGENT_BACKLOG)
+		agents_drain();
+	backlog[leaf] += n;
+}
+
 static double chunk(int c, int v, long n)
 {
 	struct target t;
@@ -980,6 +1261,7 @@ static double chunk(int c, int v, long n)
 
 	snprintf(what, sizeof(what), "%s/%s", configs[c].name, variant_names[v]);
 	target_make(&t, v, configs[c].kind);
+	agents_room(c, opt.warmup + n);
 	cg_enter(configs[c].leaf);
 	bind_loop(&t, opt.warmup, configs[c].expect_err, what);
 	return bind_loop(&t, n, configs[c].expect_err, what) * n;
@@ -992,7 +1274,7 @@ static struct child *bpftrace_start(struct child *c)
 	const char *argv[] = { opt.bpftrace, "-e", prog, NULL };
 
 	/* The trace lines with our comm tell how many of our binds bpftrace reported. */
-	child_spawn(c, argv, "Attaching", " bindbench", NULL, 1, "bpftrace.err");
+	child_spawn(c, argv, "Attaching", " bindbench", NULL, NULL, 1, "bpftrace.err");
 	child_wait_ready(c, "bpftrace");
 	return c;
 }
@@ -1123,8 +1405,8 @@ static void report_latency(void)
 	if (!v || !w || !u)
 		die("out of memory\n");
 	for (c = 0; c < NR_CONFIGS; c++) {
-		if (c == C_BPFTRACE && isnan(LAT(c, 0, 0, 0)))
-			continue;
+		if (isnan(LAT(c, 0, 0, 0)))
+			continue; /* not measured in this run (bpftrace, the reference build) */
 		for (var = 0; var < NR_VARIANTS; var++) {
 			for (m = 0, r = 0; r < opt.rounds; r++)
 				for (j = 0; j < nch; j++)
@@ -1139,7 +1421,7 @@ static void report_latency(void)
 	for (k = 0; k < ARRAY_SIZE(ratios); k++) {
 		int a = ratios[k][0], b = ratios[k][1];
 
-		if ((a == C_BPFTRACE || b == C_BPFTRACE) && isnan(LAT(C_BPFTRACE, 0, 0, 0)))
+		if (isnan(LAT(a, 0, 0, 0)) || isnan(LAT(b, 0, 0, 0)))
 			continue;
 		n = 0;
 		for (var = 0; var < NR_VARIANTS; var++) {
@@ -1166,28 +1448,40 @@ static void report_latency(void)
 
 static void attach_trivial(void)
 {
-	static const char *const progs[] = { "bench_bind4", "bench_bind6" };
+	/* trivial: bind4/6 alone; trivial-post: the same and post_bind4/6 (the two hooks' floor). */
+	static const struct {
+		int leaf;
+		const char *prog;
+	} att[] = {
+		{ LEAF_TRIVIAL, "bench_bind4" },
+		{ LEAF_TRIVIAL, "bench_bind6" },
+		{ LEAF_TRIVIAL_POST, "bench_bind4" },
+		{ LEAF_TRIVIAL_POST, "bench_bind6" },
+		{ LEAF_TRIVIAL_POST, "bench_post_bind4" },
+		{ LEAF_TRIVIAL_POST, "bench_post_bind6" },
+	};
 	struct bpf_program *p;
 	size_t i;
 	int cg;
 
+	_Static_assert(ARRAY_SIZE(att) == ARRAY_SIZE(bench.trivial_links), "one link per attach");
 	bench.trivial = bpf_object__open_file(opt.trivial, NULL);
 	if (!bench.trivial)
 		die("cannot open %s: %s\n", opt.trivial, strerror(errno));
 	if (bpf_object__load(bench.trivial))
 		die("cannot load %s: %s\n", opt.trivial, strerror(errno));
-	cg = open(bench.leaf[LEAF_TRIVIAL], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cg < 0)
-		die("open %s: %s\n", bench.leaf[LEAF_TRIVIAL], strerror(errno));
-	for (i = 0; i < ARRAY_SIZE(progs); i++) {
-		p = bpf_object__find_program_by_name(bench.trivial, progs[i]);
+	for (i = 0; i < ARRAY_SIZE(att); i++) {
+		cg = open(bench.leaf[att[i].leaf], O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cg < 0)
+			die("open %s: %s\n", bench.leaf[att[i].leaf], strerror(errno));
+		p = bpf_object__find_program_by_name(bench.trivial, att[i].prog);
 		if (!p)
-			die("%s: no program %s\n", opt.trivial, progs[i]);
+			die("%s: no program %s\n", opt.trivial, att[i].prog);
 		bench.trivial_links[i] = bpf_program__attach_cgroup(p, cg);
 		if (!bench.trivial_links[i])
-			die("cannot attach %s: %s\n", progs[i], strerror(errno));
+			die("cannot attach %s: %s\n", att[i].prog, strerror(errno));
+		close(cg);
 	}
-	close(cg);
 }
 
 /*
@@ -1196,6 +1490,47 @@ static void attach_trivial(void)
  * next chunk. The configurations being compared are thus never more than a few milliseconds
  * apart, and a slow phase of the shared machine hits them all alike.
  */
+/*
+ * Do the two CPUs slow each other down? The no-program loop on the bench's CPU, in chunks, with
+ * the agents' CPU idle and with a busy loop on it in turn. On this VM they do (the vCPUs share a
+ * core), which is why the agents are paused while binds are timed (see AGENT_BACKLOG).
+ */
+static void phase_sibling(void)
+{
+	double idle[64], busy[64];
+	struct target t;
+	int r, n = 20;
+	cpu_set_t set;
+
+	msg("sibling: the no-program loop with the other CPU idle and busy\n");
+	target_make(&t, V_UDP4, A_WILD_PUBLIC);
+	cg_enter(LEAF_NONE);
+	for (r = 0; r < n; r++) {
+		idle[r] = bind_loop(&t, opt.chunk, 0, "sibling/idle");
+		fflush(NULL);
+		bench.spinner = fork();
+		if (bench.spinner < 0)
+			die("fork: %s\n", strerror(errno));
+		if (bench.spinner == 0) {
+			volatile unsigned long x = 0;
+
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			CPU_ZERO(&set);
+			CPU_SET(bench.agent_cpu, &set);
+			sched_setaffinity(0, sizeof(set), &set);
+			for (;;)
+				x++;
+		}
+		usleep(2000);
+		busy[r] = bind_loop(&t, opt.chunk, 0, "sibling/busy");
+		kill(bench.spinner, SIGKILL);
+		waitpid(bench.spinner, NULL, 0);
+		bench.spinner = 0;
+	}
+	cg_enter(-1);
+	put("sibling\t%.1f\t%.1f\t%d\n", quantile(idle, n, 0.5), quantile(busy, n, 0.5), n);
+}
+
 static void phase_latency(int with_bpftrace)
 {
 	struct child bt;
@@ -1209,7 +1544,8 @@ static void phase_latency(int with_bpftrace)
 				n = opt.iters - done < opt.chunk ? opt.iters - done : opt.chunk;
 				for (i = 0; i < C_BPFTRACE; i++) {
 					c = (i + r + j) % C_BPFTRACE;
-					LAT(c, v, r, j) = chunk(c, v, n) / n;
+					if (cfg_on(c))
+						LAT(c, v, r, j) = chunk(c, v, n) / n;
 				}
 			}
 		if (!with_bpftrace)
@@ -1233,8 +1569,10 @@ static void phase_latency(int with_bpftrace)
 
 static void phase_kernel(void)
 {
-	static const int cfgs[] = { C_TRIVIAL,	C_ALLOWED,    C_DENIED,	 C_AUDIT,
-				    C_BIG_PORT, C_SMALL_CIDR, C_BIG_CIDR };
+	static const int cfgs[] = { C_TRIVIAL,	      C_TRIVIAL_POST, C_ALLOWED,    C_DENIED,
+				    C_AUDIT,	      C_BIG_PORT,     C_SMALL_CIDR, C_BIG_CIDR,
+				    C_LIMITED,	      C_REF_ALLOWED,  C_REF_DENIED, C_REF_AUDIT,
+				    C_REF_SMALL_CIDR, C_REF_BIG_CIDR };
 	int nr = opt.stat_rounds, per = NR_VARIANTS * opt.stat_rounds;
 	double *bind_run, *post_run, *total, *runs, *w;
 	struct prog_stat before, after;
@@ -1242,6 +1580,7 @@ static void phase_kernel(void)
 	char what[64], cur[32];
 	size_t k;
 	int r, v, err, j, idx;
+	long done, n;
 
 	bind_run = calloc(ARRAY_SIZE(cfgs) * per, sizeof(double));
 	post_run = calloc(ARRAY_SIZE(cfgs) * per, sizeof(double));
@@ -1267,18 +1606,28 @@ static void phase_kernel(void)
 				int c = cfgs[k];
 				__u64 bn, bc, pn, pc;
 
+				if (!cfg_on(c))
+					continue;
 				snprintf(what, sizeof(what), "%s/%s", configs[c].name,
 					 variant_names[v]);
 				target_make(&t, v, configs[c].kind);
-				cg_enter(configs[c].leaf);
-				bind_loop(&t, opt.warmup, configs[c].expect_err, what);
-				leaf_stats(configs[c].leaf, &before);
-				bind_loop(&t, opt.iters, configs[c].expect_err, what);
-				leaf_stats(configs[c].leaf, &after);
-				bn = after.bind_ns - before.bind_ns;
-				bc = after.bind_cnt - before.bind_cnt;
-				pn = after.post_ns - before.post_ns;
-				pc = after.post_cnt - before.post_cnt;
+				bn = bc = pn = pc = 0;
+				/* In pieces, so that a paused agent's queue stays short (agents_room()). */
+				for (done = 0; done < opt.iters; done += n) {
+					n = opt.iters - done < AGENT_BACKLOG - opt.warmup ?
+						    opt.iters - done :
+						    AGENT_BACKLOG - opt.warmup;
+					agents_room(c, opt.warmup + n);
+					cg_enter(configs[c].leaf);
+					bind_loop(&t, opt.warmup, configs[c].expect_err, what);
+					leaf_stats(configs[c].leaf, &before);
+					bind_loop(&t, n, configs[c].expect_err, what);
+					leaf_stats(configs[c].leaf, &after);
+					bn += after.bind_ns - before.bind_ns;
+					bc += after.bind_cnt - before.bind_cnt;
+					pn += after.post_ns - before.post_ns;
+					pc += after.post_cnt - before.post_cnt;
+				}
 				idx = k * per + v * nr + r;
 				bind_run[idx] = bc ? (double)bn / bc : 0;
 				post_run[idx] = pc ? (double)pn / pc : 0;
@@ -1299,6 +1648,8 @@ static void phase_kernel(void)
 		size_t m;
 		int p;
 
+		if (!cfg_on(cfgs[k]))
+			continue;
 		for (m = 0; m < ARRAY_SIZE(col); m++) {
 			for (v = 0; v < NR_VARIANTS; v++) {
 				for (r = 0; r < nr; r++)
@@ -1326,8 +1677,19 @@ static void phase_kernel(void)
 	free(w);
 }
 
-/* Audited binds on the audit leaf: n of them, all four variants in turn, paced if rate > 0. */
-static double flood(long n, int rate)
+/* ns on CPU, from schedstat: finer than clock ticks. */
+static long long proc_cpu_ns(pid_t pid)
+{
+	char path[64], buf[256];
+
+	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
+	if (read_file(path, buf, sizeof(buf)))
+		return -1;
+	return strtoll(buf, NULL, 10);
+}
+
+/* Audited binds on a leaf: n of them, all four variants in turn, paced if rate > 0. */
+static double flood(int leaf, long n, int rate)
 {
 	struct target t[NR_VARIANTS];
 	struct timespec next;
@@ -1337,11 +1699,13 @@ static double flood(long n, int rate)
 
 	for (v = 0; v < NR_VARIANTS; v++)
 		target_make(&t[v], v, A_WILD_DENIED);
-	cg_enter(LEAF_AUDIT);
+	cg_enter(leaf);
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	t0 = now_ns();
 	for (i = 0; i < n; i++) {
-		const struct target *x = &t[i % NR_VARIANTS];
+		struct target *x = &t[i % NR_VARIANTS];
+
+		target_port(x, i / NR_VARIANTS);
 
 		/* Paced: one batch of rate/1000 binds per millisecond, absolute deadlines. */
 		if (rate > 0 && i % (rate / 1000) == 0) {
@@ -1369,37 +1733,200 @@ static double flood(long n, int rate)
 	return (now_ns() - t0) / 1e9;
 }
 
-static void phase_pipeline(void)
+/*
+ * A flood of audited binds as fast as this core binds, every event written (no flood control),
+ * the agent and its reader on the other core: what is lost, and what the agent and the reader
+ * spent per event (schedstat, over the flood and the drain after it).
+ */
+static void flood_once(const char *name, int leaf, int flags)
 {
+	long long a0, a1, r0, r1;
+	__u64 ev, del, drop;
 	struct child a;
 	double secs;
-	__u64 ev, del, drop;
 	int st;
 
-	/* 1. The agent runs on the other core: nothing may be lost. */
-	msg("pipeline: %d audited binds, agent running\n", opt.flood);
-	agent_start(&a, LEAF_AUDIT, opt.small, 1, "pipe-run");
-	secs = flood(opt.flood, 0);
+	msg("pipeline: %d audited binds, %s agent running\n", opt.flood, name);
+	agent_start(&a, leaf, opt.small, flags | AG_AUDIT | AG_EVERY, name);
+	a0 = proc_cpu_ns(a.target);
+	r0 = proc_cpu_ns(a.drainer);
+	secs = flood(leaf, opt.flood, 0);
 	usleep(300000); /* more than one poll period: the batched events are written */
+	a1 = proc_cpu_ns(a.target);
+	r1 = proc_cpu_ns(a.drainer);
 	st = child_stop(&a, SIGTERM);
 	ev = json_u64(a.kept, "events");
 	del = json_u64(a.kept, "delivered");
 	drop = json_u64(a.kept, "dropped");
-	put("pipe\trunning\t%d\t%ld\t%lld\t%lld\t%lld\t%.3f\t%d\n", opt.flood, a.lines,
-	    (long long)ev, (long long)del, (long long)drop, secs, st);
+	put("pipe\t%s\t%d\t%ld\t%lld\t%lld\t%lld\t%.3f\t%d\t%.0f\t%.0f\n", name, opt.flood, a.lines,
+	    (long long)ev, (long long)del, (long long)drop, secs, st,
+	    a0 >= 0 && a1 >= 0 ? (double)(a1 - a0) / opt.flood : -1.0,
+	    r0 >= 0 && r1 >= 0 ? (double)(r1 - r0) / opt.flood : -1.0);
+}
 
-	/* 2. The agent is stopped while the kernel produces: the ring fills, the rest is dropped. */
-	msg("pipeline: %d audited binds, agent SIGSTOPped\n", opt.stopped_flood);
-	agent_start(&a, LEAF_AUDIT, opt.small, 1, "pipe-stop");
+static void stopped_once(const char *name, int leaf, int flags)
+{
+	__u64 ev, del, drop;
+	struct child a;
+	double secs;
+	int st;
+
+	msg("pipeline: %d audited binds, %s agent SIGSTOPped\n", opt.stopped_flood, name);
+	agent_start(&a, leaf, opt.small, flags | AG_AUDIT | AG_EVERY, name);
 	kill(a.target, SIGSTOP);
-	secs = flood(opt.stopped_flood, 0);
+	secs = flood(leaf, opt.stopped_flood, 0);
 	kill(a.target, SIGCONT);
 	st = child_stop(&a, SIGTERM);
 	ev = json_u64(a.kept, "events");
 	del = json_u64(a.kept, "delivered");
 	drop = json_u64(a.kept, "dropped");
-	put("pipe\tstopped\t%d\t%ld\t%lld\t%lld\t%lld\t%.3f\t%d\n", opt.stopped_flood, a.lines,
-	    (long long)ev, (long long)del, (long long)drop, secs, st);
+	put("pipe\t%s\t%d\t%ld\t%lld\t%lld\t%lld\t%.3f\t%d\t-1\t-1\n", name, opt.stopped_flood,
+	    a.lines, (long long)ev, (long long)del, (long long)drop, secs, st);
+}
+
+static void phase_pipeline(void)
+{
+	/* 1. The agent runs on the other core: nothing may be lost. */
+	flood_once("running", LEAF_AUDIT, 0);
+	if (opt.ref[0])
+		flood_once("ref-running", LEAF_REF_AUDIT, AG_REF);
+
+	/*
+	 * 2. The agent is stopped while the kernel produces: the ring fills, the rest is dropped,
+	 * and every drop is counted. How fast the binds go meanwhile shows what a full ring costs
+	 * the binding process (the reference build woke the reader for every event past a quarter).
+	 */
+	stopped_once("stopped", LEAF_AUDIT, 0);
+	if (opt.ref[0])
+		stopped_once("ref-stopped", LEAF_REF_AUDIT, AG_REF);
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	__u64 x = *(const __u64 *)a, y = *(const __u64 *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Median, p90, p99 and max of n latencies (ns), as one "dlat" record in microseconds. */
+static void put_dlat(const char *name, __u64 *v, long n)
+{
+	if (n <= 0) {
+		put("dlat\t%s\t0\t-1\t-1\t-1\t-1\n", name);
+		return;
+	}
+	qsort(v, n, sizeof(*v), cmp_u64);
+	put("dlat\t%s\t%ld\t%.1f\t%.1f\t%.1f\t%.1f\n", name, n, v[n / 2] / 1e3,
+	    v[(long)(n * 0.9)] / 1e3, v[(long)(n * 0.99)] / 1e3, v[n - 1] / 1e3);
+}
+
+/* Wait until the drainer has reported at least want deny lines; dies after 10 s. */
+static void wait_deny_lines(struct child *a, long want)
+{
+	__u64 t0 = now_ns();
+
+	while (a->d_total < want) {
+		if (child_read(a, 100) < 0 || a->done)
+			die("%s exited during the deny latency test\n", a->name);
+		if (now_ns() - t0 > 10ULL * 1000000000ULL)
+			die("%s: %ld deny lines after 10 s, want %ld\n", a->name, a->d_total, want);
+	}
+}
+
+/*
+ * From bind() to the written line: a denied bind is timed just before the call, and its event
+ * line when the reader of the agent's output (the drainer, on the agent's core) gets it.
+ * "isolated": one deny at a time, 7 ms apart (the kernel wakes the agent at most every 5 ms, so
+ * each of these wakes it). "storm": denies back to back as fast as this core binds; the k-th
+ * deny line belongs to the k-th bind (one source, every event written, the ring keeps order).
+ */
+static void deny_latency_once(const char *name, int leaf, int flags)
+{
+	long n_iso = opt.deny_isolated, n_storm = opt.deny_storm, i, base, k, m;
+	__u64 *lat_iso, *lat_storm, *tb, t0;
+	struct timespec next;
+	struct target t[NR_VARIANTS];
+	struct child a;
+	char label[64];
+	int v, fd;
+
+	lat_iso = calloc(n_iso ? n_iso : 1, sizeof(*lat_iso));
+	lat_storm = calloc(n_storm ? n_storm : 1, sizeof(*lat_storm));
+	tb = calloc(n_storm ? n_storm : 1, sizeof(*tb));
+	if (!lat_iso || !lat_storm || !tb)
+		die("out of memory\n");
+	for (v = 0; v < NR_VARIANTS; v++)
+		target_make(&t[v], v, A_WILD_DENIED);
+	msg("deny latency: %ld isolated denies, then %ld in a storm (%s)\n", n_iso, n_storm, name);
+	agent_start_lat(&a, leaf, opt.small, flags | AG_EVERY, name, "\"verdict\":\"deny\"");
+	cg_enter(leaf);
+	clock_gettime(CLOCK_MONOTONIC, &next);
+	for (i = 0; i < n_iso; i++) {
+		struct target *x = &t[i % NR_VARIANTS];
+
+		target_port(x, i / NR_VARIANTS);
+
+		next.tv_nsec += 7000000;
+		if (next.tv_nsec >= 1000000000) {
+			next.tv_nsec -= 1000000000;
+			next.tv_sec++;
+		}
+		while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &next, NULL) == EINTR)
+			;
+		base = a.d_total;
+		fd = socket(x->family, x->type | SOCK_CLOEXEC, 0);
+		t0 = now_ns();
+		if (fd < 0 || bind(fd, (const struct sockaddr *)&x->ss, x->len) == 0 ||
+		    errno != EPERM)
+			die("deny latency: the bind was not denied\n");
+		close(fd);
+		wait_deny_lines(&a, base + 1);
+		lat_iso[i] = a.d_t[a.d_len - 1] - t0;
+	}
+	/* Let the last wakeup's window pass, then the storm. */
+	usleep(50000);
+	child_read(&a, 0);
+	base = a.d_total;
+	m = a.d_len;
+	for (i = 0; i < n_storm; i++) {
+		struct target *x = &t[i % NR_VARIANTS];
+
+		target_port(x, i / NR_VARIANTS);
+
+		fd = socket(x->family, x->type | SOCK_CLOEXEC, 0);
+		tb[i] = now_ns();
+		if (fd < 0 || bind(fd, (const struct sockaddr *)&x->ss, x->len) == 0 ||
+		    errno != EPERM)
+			die("deny latency: the bind was not denied\n");
+		close(fd);
+		/* Keep the reports flowing, so the reader never waits on us. */
+		if (i % 512 == 0)
+			child_read(&a, 0);
+	}
+	cg_enter(-1);
+	wait_deny_lines(&a, base + n_storm);
+	for (k = m, i = 0; k < (long)a.d_len && i < n_storm; k++)
+		for (; i < n_storm && base + i < a.d_n[k]; i++)
+			lat_storm[i] = a.d_t[k] > tb[i] ? a.d_t[k] - tb[i] : 0;
+	snprintf(label, sizeof(label), "%s-isolated", name);
+	put_dlat(label, lat_iso, n_iso);
+	snprintf(label, sizeof(label), "%s-storm", name);
+	put_dlat(label, lat_storm, i);
+	child_stop(&a, SIGTERM);
+	free(a.d_t);
+	free(a.d_n);
+	free(lat_iso);
+	free(lat_storm);
+	free(tb);
+}
+
+static void phase_deny_latency(void)
+{
+	if (opt.deny_isolated <= 0 && opt.deny_storm <= 0)
+		return;
+	deny_latency_once("now", LEAF_ENFORCE, 0);
+	if (opt.ref[0])
+		deny_latency_once("ref", LEAF_REF_ENFORCE, AG_REF);
 }
 
 static int proc_status_kib(pid_t pid, const char *key, long *out)
@@ -1432,17 +1959,6 @@ static long proc_cpu_ticks(pid_t pid)
 	return (long)(ut + st);
 }
 
-/* ns on CPU, from schedstat: finer than clock ticks. */
-static long long proc_cpu_ns(pid_t pid)
-{
-	char path[64], buf[256];
-
-	snprintf(path, sizeof(path), "/proc/%d/schedstat", (int)pid);
-	if (read_file(path, buf, sizeof(buf)))
-		return -1;
-	return strtoll(buf, NULL, 10);
-}
-
 static void phase_footprint(void)
 {
 	long n = (long)opt.foot_seconds * opt.foot_rate, tick0, tick1, rss0, rss1, hwm;
@@ -1451,13 +1967,13 @@ static void phase_footprint(void)
 	double secs;
 
 	msg("footprint: %d audited binds/s for %d s\n", opt.foot_rate, opt.foot_seconds);
-	agent_start(&a, LEAF_AUDIT, opt.small, 1, "footprint");
+	agent_start(&a, LEAF_AUDIT, opt.small, AG_AUDIT | AG_EVERY, "footprint");
 	usleep(200000);
 	if (proc_status_kib(a.target, "VmRSS:", &rss0))
 		rss0 = -1;
 	tick0 = proc_cpu_ticks(a.target);
 	ns0 = proc_cpu_ns(a.target);
-	secs = flood(n, opt.foot_rate);
+	secs = flood(LEAF_AUDIT, n, opt.foot_rate);
 	tick1 = proc_cpu_ticks(a.target);
 	ns1 = proc_cpu_ns(a.target);
 	if (proc_status_kib(a.target, "VmRSS:", &rss1))
@@ -1471,12 +1987,13 @@ static void phase_footprint(void)
 }
 
 /* Time from fork+exec to the ready line, one run. */
-static double ready_once(const char *policy, int leaf, const char *name, char *line, size_t len)
+static double ready_once(const char *policy, int leaf, int flags, const char *name, char *line,
+			 size_t len)
 {
 	struct child a;
 	double ms;
 
-	agent_start(&a, leaf, policy, 0, name);
+	agent_start(&a, leaf, policy, flags, name);
 	ms = (a.t_ready - a.t_fork) / 1e6;
 	if (line)
 		snprintf(line, len, "%s", a.ready_line);
@@ -1491,26 +2008,73 @@ static void put_ready(const char *name, double *v, int n, const char *extra)
 	put("ready\t%s\t%.1f\t%.1f\t%.1f\t%d\t%s\n", name, med, v[0], v[n - 1], n, extra);
 }
 
+/*
+ * n listeners made from leaf: on 127.0.0.1... (compliant: 20,000 ports per loopback address), or
+ * with violating all on 0.0.0.0:PORT_MYSQL in one SO_REUSEPORT group (loopback only: each one a
+ * violation). Returns how many, or dies.
+ */
+static int open_listeners(int *fds, int n, int leaf, int violating)
+{
+	struct sockaddr_in a4;
+	int i, one = 1;
+
+	cg_enter(leaf);
+	memset(&a4, 0, sizeof(a4));
+	a4.sin_family = AF_INET;
+	for (i = 0; i < n; i++) {
+		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0)
+			break;
+		if (violating) {
+			setsockopt(fds[i], SOL_SOCKET, SO_REUSEPORT, &one, sizeof(one));
+			a4.sin_port = htons(PORT_MYSQL);
+			a4.sin_addr.s_addr = htonl(INADDR_ANY);
+		} else {
+			a4.sin_port = htons(RECONCILE_BASE_PORT + i % 20000);
+			a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK + i / 20000);
+		}
+		if (bind(fds[i], (struct sockaddr *)&a4, sizeof(a4)) || listen(fds[i], 1)) {
+			close(fds[i]);
+			break;
+		}
+	}
+	cg_enter(-1);
+	if (i < n)
+		die("could only open %d of %d listeners: %s\n", i, n, strerror(errno));
+	return i;
+}
+
+static void close_listeners(int *fds, int n)
+{
+	int i;
+
+	for (i = 0; i < n; i++)
+		close(fds[i]);
+}
+
 static void phase_ready(const char *small, const char *big)
 {
-	double b[32], s[32], g[32], w[32];
-	int i, n = opt.ready_runs > 32 ? 32 : opt.ready_runs, *fds, opened = 0;
-	char line[1024], extra[128];
-	struct sockaddr_in a4;
+	double b[32], s[32], g[32], w0[32], w[32], rw0[32], rw[32], v[32];
+	int i, n = opt.ready_runs > 32 ? 32 : opt.ready_runs, *fds, nref = opt.ref[0] != '\0';
+	char line[1024], extra[128], vline[1024];
 	struct rlimit rl;
 
 	for (i = 0; i < n; i++) {
 		msg("ready time run %d/%d\n", i + 1, n);
-		b[i] = ready_once(NULL, LEAF_AUDIT, "ready-builtin", line, sizeof(line));
-		s[i] = ready_once(small, LEAF_AUDIT, "ready-small", NULL, 0);
-		g[i] = ready_once(big, LEAF_AUDIT, "ready-big", NULL, 0);
+		b[i] = ready_once(NULL, LEAF_AUDIT, 0, "ready-builtin", line, sizeof(line));
+		s[i] = ready_once(small, LEAF_AUDIT, 0, "ready-small", NULL, 0);
+		g[i] = ready_once(big, LEAF_AUDIT, 0, "ready-big", NULL, 0);
 	}
 	put("meta\tbuiltin_rules\t%lld\n", (long long)json_u64(line, "rules"));
 	put_ready("builtin", b, n, "");
 	put_ready("small", s, n, "");
 	put_ready("big", g, n, "");
 
-	/* Reconcile: the same start with N more listeners in this netns (held by this process). */
+	/*
+	 * Reconcile: the same start with N more listeners in this netns (held by this process),
+	 * without and with them in turn, this build and the reference, so that "extra" compares
+	 * starts a few hundred milliseconds apart.
+	 */
 	if (opt.reconcile_socks <= 0)
 		return;
 	/* Raise the soft limit; the hard one only if it is too low (that needs CAP_SYS_RESOURCE). */
@@ -1527,39 +2091,39 @@ static void phase_ready(const char *small, const char *big)
 	fds = calloc(opt.reconcile_socks, sizeof(int));
 	if (!fds)
 		die("out of memory\n");
-	msg("reconcile: opening %d listeners\n", opt.reconcile_socks);
-	cg_enter(LEAF_NONE);
-	memset(&a4, 0, sizeof(a4));
-	a4.sin_family = AF_INET;
-	a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	for (i = 0; i < opt.reconcile_socks; i++) {
-		fds[i] = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-		if (fds[i] < 0)
-			break;
-		/* 20,000 ports per loopback address: 127.0.0.1, then 127.0.0.2, ... */
-		a4.sin_port = htons(RECONCILE_BASE_PORT + i % 20000);
-		a4.sin_addr.s_addr = htonl(INADDR_LOOPBACK + i / 20000);
-		if (bind(fds[i], (struct sockaddr *)&a4, sizeof(a4)) || listen(fds[i], 1)) {
-			close(fds[i]);
-			break;
-		}
-		opened++;
-	}
-	cg_enter(-1);
-	if (opened < opt.reconcile_socks)
-		die("could only open %d of %d listeners: %s\n", opened, opt.reconcile_socks,
-		    strerror(errno));
 	for (i = 0; i < n; i++) {
-		msg("reconcile run %d/%d\n", i + 1, n);
-		w[i] = ready_once(NULL, LEAF_AUDIT, "ready-reconcile", line, sizeof(line));
+		msg("reconcile run %d/%d (%d listeners)\n", i + 1, n, opt.reconcile_socks);
+		w0[i] = ready_once(NULL, LEAF_AUDIT, 0, "ready-reconcile0", NULL, 0);
+		if (nref)
+			rw0[i] =
+				ready_once(NULL, LEAF_REF_AUDIT, AG_REF, "ref-reconcile0", NULL, 0);
+		open_listeners(fds, opt.reconcile_socks, LEAF_NONE, 0);
+		w[i] = ready_once(NULL, LEAF_AUDIT, 0, "ready-reconcile", line, sizeof(line));
+		if (nref)
+			rw[i] = ready_once(NULL, LEAF_REF_AUDIT, AG_REF, "ref-reconcile", NULL, 0);
+		close_listeners(fds, opt.reconcile_socks);
+		/*
+		 * The worst case: every one of them a violation in the agent's own cgroup, so each
+		 * is attributed to its process and written as an "existing" event before ready.
+		 */
+		open_listeners(fds, opt.reconcile_socks, LEAF_AUDIT, 1);
+		v[i] = ready_once(NULL, LEAF_AUDIT, 0, "ready-violating", vline, sizeof(vline));
+		close_listeners(fds, opt.reconcile_socks);
 	}
 	/* The ready line says how much was reconciled; an agent without reconcile lacks the keys. */
 	snprintf(extra, sizeof(extra), "existing=%lld netns_walked=%lld",
 		 (long long)json_u64(line, "existing"), (long long)json_u64(line, "netns_walked"));
+	put_ready("reconcile0", w0, n, "");
 	put_ready("reconcile", w, n, extra);
-	put("meta\treconcile_sockets\t%d\n", opened);
-	for (i = 0; i < opened; i++)
-		close(fds[i]);
+	snprintf(extra, sizeof(extra), "existing=%lld netns_walked=%lld",
+		 (long long)json_u64(vline, "existing"),
+		 (long long)json_u64(vline, "netns_walked"));
+	put_ready("violating", v, n, extra);
+	if (nref) {
+		put_ready("ref-reconcile0", rw0, n, "");
+		put_ready("ref-reconcile", rw, n, "");
+	}
+	put("meta\treconcile_sockets\t%d\n", opt.reconcile_socks);
 	free(fds);
 }
 
@@ -1572,7 +2136,8 @@ static void usage(int status)
 		"                 [--id ID] [--tmpdir DIR] [--rounds N] [--iters N] [--chunk N]\n"
 		"                 [--stat-rounds N] [--bpftrace BIN|''] [--flood N]\n"
 		"                 [--stopped-flood N] [--foot-seconds N] [--foot-rate N]\n"
-		"                 [--ready-runs N] [--reconcile N]\n"
+		"                 [--ready-runs N] [--reconcile N] [--deny-isolated N]\n"
+		"                 [--deny-storm N] [--ref BIN] [--ref-name NAME]\n"
 		"Measures what bindguard costs a bind() on this machine (root). See bench/run.sh.\n");
 	exit(status);
 }
@@ -1609,10 +2174,14 @@ int main(int argc, char **argv)
 		{ "foot-rate", required_argument, NULL, 'R' },
 		{ "ready-runs", required_argument, NULL, 'y' },
 		{ "reconcile", required_argument, NULL, 'c' },
+		{ "deny-isolated", required_argument, NULL, 'I' },
+		{ "deny-storm", required_argument, NULL, 'D' },
+		{ "ref", required_argument, NULL, 'x' },
+		{ "ref-name", required_argument, NULL, 'X' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
-	struct child enforce, audit, big;
+	struct child enforce, audit, big, limited, ref_enforce, ref_audit, ref_big;
 	const char *small_path, *big_path;
 	char idbuf[32];
 	int o, bt, n_rules, n_cidrs, st;
@@ -1672,6 +2241,18 @@ int main(int argc, char **argv)
 		case 'c':
 			opt.reconcile_socks = parse_int(optarg, 0);
 			break;
+		case 'I':
+			opt.deny_isolated = parse_int(optarg, 0);
+			break;
+		case 'D':
+			opt.deny_storm = parse_int(optarg, 0);
+			break;
+		case 'x':
+			opt.ref = optarg;
+			break;
+		case 'X':
+			opt.ref_name = optarg;
+			break;
 		case 'h':
 			usage(0);
 			break;
@@ -1708,6 +2289,14 @@ int main(int argc, char **argv)
 	    "meta\tstat_rounds\t%d\n",
 	    opt.rounds, opt.iters, opt.chunk, opt.warmup, opt.stat_rounds);
 	put("meta\tbpftrace\t%s\n", bt ? "yes" : "no");
+	if (opt.ref[0] && access(opt.ref, X_OK) != 0)
+		die("--ref %s: %s\n", opt.ref, strerror(errno));
+	put("meta\tref\t%s\n", opt.ref[0] ? opt.ref_name : "");
+	put("meta\tport_public\t%d\nmeta\tport_denied\t%d\nmeta\tport_cidr\t%d\nmeta\tport_pool\t%d\n",
+	    PORT_PUBLIC, PORT_DENIED, PORT_CIDR, PORT_POOL);
+	put("meta\tref_rate_limit\t%d\n", opt.ref[0] ? has_rate_limit(opt.ref) : 0);
+	put("meta\tdeny_isolated\t%d\nmeta\tdeny_storm\t%d\nmeta\tflood\t%d\n", opt.deny_isolated,
+	    opt.deny_storm, opt.flood);
 
 	small_path = write_small_policy();
 	opt.small = small_path;
@@ -1716,13 +2305,35 @@ int main(int argc, char **argv)
 
 	msg("starting the agents and the trivial program\n");
 	attach_trivial();
-	agent_start(&enforce, LEAF_ENFORCE, small_path, 0, "enforce");
-	agent_start(&audit, LEAF_AUDIT, small_path, 1, "audit");
-	agent_start(&big, LEAF_BIG, big_path, 0, "big");
+	/* Every event written (no flood control), except on "limited", which has the default. */
+	agent_start(&enforce, LEAF_ENFORCE, small_path, AG_EVERY, "enforce");
+	agent_start(&audit, LEAF_AUDIT, small_path, AG_AUDIT | AG_EVERY, "audit");
+	agent_start(&big, LEAF_BIG, big_path, AG_EVERY, "big");
+	agent_start(&limited, LEAF_LIMITED, small_path, 0, "limited");
+	if (opt.ref[0]) {
+		agent_start(&ref_enforce, LEAF_REF_ENFORCE, small_path, AG_REF | AG_EVERY,
+			    "ref-enforce");
+		agent_start(&ref_audit, LEAF_REF_AUDIT, small_path, AG_REF | AG_AUDIT | AG_EVERY,
+			    "ref-audit");
+		agent_start(&ref_big, LEAF_REF_BIG, big_path, AG_REF | AG_EVERY, "ref-big");
+	}
 	put("meta\tsmall_rules\t%lld\n", (long long)json_u64(enforce.ready_line, "rules"));
 
+	agent_of[LEAF_ENFORCE] = &enforce;
+	agent_of[LEAF_AUDIT] = &audit;
+	agent_of[LEAF_BIG] = &big;
+	agent_of[LEAF_LIMITED] = &limited;
+	if (opt.ref[0]) {
+		agent_of[LEAF_REF_ENFORCE] = &ref_enforce;
+		agent_of[LEAF_REF_AUDIT] = &ref_audit;
+		agent_of[LEAF_REF_BIG] = &ref_big;
+	}
+	phase_sibling();
+	agents_pause();
 	phase_latency(bt);
 	phase_kernel();
+	agents_resume();
+	memset(agent_of, 0, sizeof(agent_of));
 	report_latency();
 
 	/* The latency agents go: the next phases need fresh counters. */
@@ -1732,7 +2343,18 @@ int main(int argc, char **argv)
 	put("agent\taudit\t%d\t%s\n", st, audit.kept);
 	st = child_stop(&big, SIGTERM);
 	put("agent\tbig\t%d\t%s\n", st, big.kept);
+	st = child_stop(&limited, SIGTERM);
+	put("agent\tlimited\t%d\t%s\n", st, limited.kept);
+	if (opt.ref[0]) {
+		st = child_stop(&ref_enforce, SIGTERM);
+		put("agent\tref-enforce\t%d\t%s\n", st, ref_enforce.kept);
+		st = child_stop(&ref_audit, SIGTERM);
+		put("agent\tref-audit\t%d\t%s\n", st, ref_audit.kept);
+		st = child_stop(&ref_big, SIGTERM);
+		put("agent\tref-big\t%d\t%s\n", st, ref_big.kept);
+	}
 
+	phase_deny_latency();
 	phase_pipeline();
 	phase_footprint();
 	phase_ready(small_path, big_path);

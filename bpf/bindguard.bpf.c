@@ -98,6 +98,20 @@ struct {
 	__uint(map_flags, BPF_F_NO_PREALLOC);
 } bg_cidrs SEC(".maps");
 
+/*
+ * The full-length entries of those sets (an IPv4 /32, an IPv6 /128: prefixlen 32 + 128) live
+ * here instead: exact matches, found with one hash lookup however many there are, where the
+ * trie's walk grows with the set (~90 ns more at 10,000 entries here). The agent puts each
+ * entry in one map or the other by its length (agent/loader.c); bg_cidr_hit() asks both.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__uint(max_entries, BG_CIDR_MAX_ENTRIES);
+	__type(key, struct bg_cidr_key);
+	__type(value, __u8);
+	__uint(map_flags, BPF_F_NO_PREALLOC);
+} bg_hosts SEC(".maps");
+
 struct {
 	__uint(type, BPF_MAP_TYPE_RINGBUF);
 	__uint(max_entries, BG_RINGBUF_BYTES);
@@ -111,15 +125,23 @@ struct {
 } bg_stats SEC(".maps");
 
 /*
- * Sockets whose bind already raised an alert at bind4/6, by socket cookie, so post_bind does not
- * report the same bind twice. Written only on the alert path, never on the fast path.
+ * Sockets whose bind raised an alert, so that neither post_bind (after the task migrated to
+ * another CPU, see struct bg_note) nor the socket's listen() reports the same bind again.
+ * Written only on the alert path. A direct-mapped table rather than a hash: a mark is one plain
+ * store, where an LRU hash update cost an alert ~190 ns here (BPF run-time stats), and socket
+ * storage ~300 ns. A slot holds one 8-byte word, (cookie << 16) | port, written and read whole,
+ * so no reader sees half of one mark and half of another. Two sockets whose cookies share a
+ * slot overwrite each other's mark: if the first then needs it (its post_bind on another CPU,
+ * or its listen()), the same bind is reported twice; never is an event lost.
  */
+#define BG_ALERT_SLOTS 16384
+
 struct {
-	__uint(type, BPF_MAP_TYPE_LRU_HASH);
-	__uint(max_entries, 4096);
-	__type(key, __u64);
-	__type(value, __u32);
-} bg_alerted SEC(".maps");
+	__uint(type, BPF_MAP_TYPE_ARRAY);
+	__uint(max_entries, BG_ALERT_SLOTS);
+	__type(key, __u32);
+	__type(value, __u64);
+} bg_alerts SEC(".maps");
 
 /*
  * Optional kernel features, set by the agent from its probes before load (agent/kfeatures.c).
@@ -263,12 +285,19 @@ static __always_inline int bg_src_admit(__u32 uid, __u64 cgroup_id, __u64 now, _
 
 /*
  * Wakeups: a per-event wakeup costs several microseconds, more than the bind. A deny or confine
- * wakes the reader at once, but at most once every BG_WAKE_GAP_NS: in a deny storm the reader is
- * woken a few hundred times a second, not once per deny, and it drains the rest on its own (the
- * agent polls again 10 ms after a wakeup). Written from every CPU without a lock: a lost update
- * only costs one extra wakeup.
+ * wakes the reader at once, but at most once every bg_cfg_wake_gap_ns: in a deny storm the reader
+ * is woken a few hundred times a second, not once per deny, and it drains the rest on its own
+ * (the agent polls again 10 ms after a wakeup). Written from every CPU without a lock: a lost
+ * update only costs one extra wakeup.
+ *
+ * The gap is measured on the event clock, which is the coarse one (jiffies) where the kernel has
+ * it: a 5 ms gap read in 4 ms ticks would let a deny 7 ms after the last wakeup find the clock
+ * moved by one tick only, and wait for the agent's next look instead of waking it. So the agent
+ * sets the gap to 5 ms less one tick (clock_getres of CLOCK_MONOTONIC_COARSE), at least 1 ns: at
+ * most one wakeup per tick at HZ=250, and the first deny after a quiet tick always wakes.
  */
 #define BG_WAKE_GAP_NS 5000000ULL
+const volatile __u64 bg_cfg_wake_gap_ns = BG_WAKE_GAP_NS;
 __u64 bg_last_wake = 0;
 
 /*
@@ -471,7 +500,7 @@ static __always_inline int bg_cidr_hit(__u32 set, const __u32 w[4])
 	};
 
 	__builtin_memcpy(k.addr, w, 16);
-	return bpf_map_lookup_elem(&bg_cidrs, &k) != NULL;
+	return bpf_map_lookup_elem(&bg_hosts, &k) || bpf_map_lookup_elem(&bg_cidrs, &k);
 }
 
 /* Judge one address: the decision itself is bg_decide(). */
@@ -636,16 +665,17 @@ static __always_inline void bg_emit(const struct bg_rule *r, __u8 verdict, const
 	e->gen = r ? r->gen : 0;
 
 	/*
-	 * A deny or confine wakes the reader (someone's service just failed or moved), at most
-	 * once every BG_WAKE_GAP_NS (see bg_last_wake); anything else waits for the agent's tick,
-	 * unless a quarter of the ring is already waiting.
+	 * A deny or confine wakes the reader (someone's service just failed or moved); anything
+	 * else waits for the agent's tick, unless a quarter of the ring is already waiting. Either
+	 * wakeup at most once every bg_cfg_wake_gap_ns (see bg_last_wake): a reader that is behind
+	 * is awake already, and a forced wakeup per event (an IPI: ~10 us in a VM) would cost the
+	 * binding process more than the event, once the ring is a quarter full.
 	 */
 	flags = BPF_RB_NO_WAKEUP;
-	if ((verdict == BG_VERDICT_DENY || verdict == BG_VERDICT_CONFINE) &&
-	    ts - bg_last_wake >= BG_WAKE_GAP_NS) {
+	if (ts - bg_last_wake >= bg_cfg_wake_gap_ns &&
+	    (verdict == BG_VERDICT_DENY || verdict == BG_VERDICT_CONFINE ||
+	     bpf_ringbuf_query(&bg_events, BPF_RB_AVAIL_DATA) > BG_RINGBUF_BYTES / 4)) {
 		bg_last_wake = ts;
-		flags = BPF_RB_FORCE_WAKEUP;
-	} else if (bpf_ringbuf_query(&bg_events, BPF_RB_AVAIL_DATA) > BG_RINGBUF_BYTES / 4) {
 		flags = BPF_RB_FORCE_WAKEUP;
 	}
 	bpf_ringbuf_submit(e, flags);
@@ -660,19 +690,49 @@ static __always_inline void bg_count(__u8 verdict)
 		bg_stat_inc(BG_STAT_CONFINED);
 }
 
-/* Remember that this socket's bind at @port was reported as an alert (see bg_alerted). */
+/* The slot of a socket in bg_alerts, and the mark of its bind at @port. */
+static __always_inline __u64 *bg_alert_slot(__u64 cookie)
+{
+	/*
+	 * Cookies come in per-CPU runs of 4096 (gen_cookie_next()): consecutive within a run,
+	 * which keeps consecutive marks in the same cache lines, but two CPUs' runs would meet
+	 * in the same slots. Each run is shifted by its number times an odd stride.
+	 */
+	__u32 k = (__u32)(cookie + (cookie >> 12) * 1021) & (BG_ALERT_SLOTS - 1);
+
+	return bpf_map_lookup_elem(&bg_alerts, &k);
+}
+
+static __always_inline __u64 bg_alert_tag(__u64 cookie, __u16 port)
+{
+	return (cookie << 16) | port;
+}
+
+/* Remember that this socket's bind at @port was reported as an alert (see bg_alerts). */
 static __always_inline void bg_mark_alerted(__u64 cookie, __u16 port)
 {
-	__u32 v = port;
+	__u64 *v = bg_alert_slot(cookie);
 
-	bpf_map_update_elem(&bg_alerted, &cookie, &v, BPF_ANY);
+	if (v)
+		*v = bg_alert_tag(cookie, port);
 }
 
 static __always_inline int bg_was_alerted(__u64 cookie, __u16 port)
 {
-	__u32 *v = bpf_map_lookup_elem(&bg_alerted, &cookie);
+	__u64 *v = bg_alert_slot(cookie);
 
-	return v && *v == port;
+	return v && *v == bg_alert_tag(cookie, port);
+}
+
+/* The same, and forget the mark: it has done its job. */
+static __always_inline int bg_take_alerted(__u64 cookie, __u16 port)
+{
+	__u64 *v = bg_alert_slot(cookie);
+
+	if (!v || *v != bg_alert_tag(cookie, port))
+		return 0;
+	*v = 0;
+	return 1;
 }
 
 /*
@@ -688,33 +748,30 @@ static __always_inline int bg_was_alerted(__u64 cookie, __u16 port)
 #endif
 
 /*
- * What bind4/6 judged, for post_bind: the socket (its address, as an opaque number), the
- * address and port after any rewrite of ours, whether the caller asked for port 0, and whether
- * the bind was reported already. Per CPU, so the fast path writes it without contention.
- * post_bind trusts it only when the socket, address and port all match: a rewrite by a program
- * that ran after ours, or a task that migrated to another CPU between the two hooks, finds no
- * match and goes through the full judgement (fail-closed), as it did before the note existed.
+ * What bind4/6 judged, for post_bind (struct bg_note, bg_note_check() in bg_decide.h). Per CPU,
+ * so the fast path writes it without contention, and per thread within a CPU (a slot by the
+ * thread id): a kernel that preempts may switch to another binder between one thread's two
+ * hooks (at the socket lock, with voluntary preemption), and that binder's note must not take
+ * the place of the first one's. post_bind trusts a note only when it is this socket's (by
+ * cookie), for this address and port, under this policy bank. A rewrite by a program that ran
+ * after ours, a task that migrated to another CPU between the two hooks, or another thread
+ * with the same slot, finds no match and goes through the full judgement (fail-closed), as if
+ * there were no note.
  */
-struct bg_note {
-	__u64 sk;
-	__u32 addr[4];
-	__u16 port;
-	__u8 any_port;
-	__u8 denied; /* bind4/6 refused it: if post_bind runs anyway, a later program overrode us */
-};
+#define BG_NOTE_SLOTS 256
 
 struct {
 	__uint(type, BPF_MAP_TYPE_PERCPU_ARRAY);
-	__uint(max_entries, 1);
+	__uint(max_entries, BG_NOTE_SLOTS);
 	__type(key, __u32);
 	__type(value, struct bg_note);
 } bg_notes SEC(".maps");
 
 static __always_inline struct bg_note *bg_note_get(void)
 {
-	__u32 zero = 0;
+	__u32 slot = (__u32)bpf_get_current_pid_tgid() & (BG_NOTE_SLOTS - 1);
 
-	return bpf_map_lookup_elem(&bg_notes, &zero);
+	return bpf_map_lookup_elem(&bg_notes, &slot);
 }
 
 /*
@@ -728,6 +785,7 @@ static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 	struct bg_where w;
 	struct bg_note *note;
 	struct bg_seen s;
+	__u64 cookie;
 	__u8 verdict;
 	int proto;
 
@@ -747,17 +805,21 @@ static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 		s.addr[2] = BG_V4MAPPED_BE;
 		s.addr[3] = ctx->user_ip4;
 	}
+	cookie = bpf_get_socket_cookie(ctx);
 	note = bg_note_get();
 	if (note) {
-		note->sk = (__u64)ctx->sk;
+		note->cookie = cookie;
 		__builtin_memcpy(note->addr, s.addr, 16);
 		note->port = s.port;
 		note->any_port = s.port == 0;
 		note->denied = 0;
+		note->bank = 0;
 	}
 	if (s.port == 0)
 		return ALLOW;
 	bg_where_task(&w);
+	if (note)
+		note->bank = w.bank;
 	r = bg_lookup_rule(&w, proto, s.port);
 	if (!r)
 		return ALLOW;
@@ -791,7 +853,7 @@ static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 			__builtin_memcpy(note->addr, s.addr2, 16);
 	} else if (verdict == BG_VERDICT_ALERT) {
 		/* listen() on this socket would report the same violation again: it will not. */
-		bg_mark_alerted(bpf_get_socket_cookie(ctx), s.port);
+		bg_mark_alerted(cookie, s.port);
 	}
 	if (verdict == BG_VERDICT_DENY && note)
 		note->denied = 1;
@@ -813,51 +875,56 @@ int bg_bind6(struct bpf_sock_addr *ctx)
 }
 
 /*
- * post_bind: the port is now assigned and the address final. What bind4/6 already judged (the
- * note matches) is done. Otherwise this is an ephemeral port (judged by its own rule only) or
- * an address or port rewritten after our bind hook (judged fully). A confine cannot be applied
- * here (the socket is already hashed), so a violation is denied, or alerted in audit mode or
- * under an alert rule: fail-closed.
+ * post_bind: the port is now assigned and the address final. The cheap question first: with no
+ * rule for the port, or a rule that allows this address without a CIDR lookup, the bind stands
+ * whatever bind4/6 saw (an ephemeral port's own rule is one of the two the lookup tries, so what
+ * the unlisted default allows, its own rule or none allows too). That is the allowed fast path,
+ * and it costs one rule lookup, less than reading the note. Otherwise, what bind4/6 already
+ * judged (the note matches) is done; what is left is an ephemeral port (judged by its own rule
+ * only) or an address or port rewritten after our bind hook (judged fully). A confine cannot be
+ * applied here (the socket is already hashed), so a violation is denied, or alerted in audit mode
+ * or under an alert rule: fail-closed.
  */
 static __always_inline int bg_post_bind(struct bpf_sock *ctx, struct bg_seen *s)
 {
 	const struct bg_rule *r;
 	struct bg_where w;
-	struct bg_note *note;
 	int proto, ephemeral = 0;
+	__u64 cookie;
 	__u8 verdict;
 
 	proto = bg_proto_of(ctx->type);
 	if (proto < 0)
 		return ALLOW;
 	s->port = (__u16)ctx->src_port;
-	note = bg_note_get();
-	if (note && note->sk == (__u64)ctx && note->addr[0] == s->addr[0] &&
-	    note->addr[1] == s->addr[1] && note->addr[2] == s->addr[2] &&
-	    note->addr[3] == s->addr[3]) {
-		/*
-		 * Judged by bind4/6 and reported there if due; unless it was denied: then a
-		 * program after ours overrode the deny (bpf_set_retval), and it is denied again.
-		 */
-		if (!note->any_port && note->port == s->port && !note->denied)
-			return ALLOW;
-		ephemeral = note->any_port;
-	}
 	bg_where_task(&w);
-	r = bg_lookup_rule_own(&w, proto, s->port, !ephemeral);
+	r = bg_lookup_rule(&w, proto, s->port);
 	if (!bg_rule_is_set(r))
 		return ALLOW;
+	if (!bg_needs_cidr(r, s->class) && bg_decide(r, s->class, 0) == BG_VERDICT_ALLOW)
+		return ALLOW;
+	cookie = bpf_get_socket_cookie(ctx);
+	switch (bg_note_check(bg_note_get(), cookie, s->addr, s->port, w.bank)) {
+	case BG_NOTE_JUDGED:
+		return ALLOW; /* and reported by bind4/6 if it was due */
+	case BG_NOTE_EPHEMERAL:
+		ephemeral = 1;
+		r = bg_lookup_rule_own(&w, proto, s->port, 0);
+		if (!bg_rule_is_set(r))
+			return ALLOW;
+		break;
+	}
 	s->scope = (__u16)w.scope;
 	verdict = bg_judge(r, s->class, s->addr);
 	if (verdict == BG_VERDICT_ALLOW)
 		return ALLOW;
 	/* A bind4/6 alert on another CPU (the task migrated): reported already. */
-	if (!ephemeral && bg_was_alerted(bpf_get_socket_cookie(ctx), s->port))
+	if (!ephemeral && bg_was_alerted(cookie, s->port))
 		return ALLOW;
 	if (verdict == BG_VERDICT_CONFINE)
 		verdict = BG_VERDICT_DENY;
 	if (verdict == BG_VERDICT_ALERT)
-		bg_mark_alerted(bpf_get_socket_cookie(ctx), s->port);
+		bg_mark_alerted(cookie, s->port);
 
 	s->proto = proto;
 	s->hook = BG_HOOK_POST_BIND;
@@ -1087,12 +1154,8 @@ int bg_sockops(struct bpf_sock_ops *skops)
 	 * violation, its listen does not report it again (the mark goes with it).
 	 */
 	if (s.type == BG_EVENT_LISTEN && verdict != BG_VERDICT_ALLOW) {
-		__u64 cookie = bpf_get_socket_cookie(skops);
-
-		if (bg_was_alerted(cookie, s.port)) {
-			bpf_map_delete_elem(&bg_alerted, &cookie);
+		if (bg_take_alerted(bpf_get_socket_cookie(skops), s.port))
 			return 1;
-		}
 	}
 	s.proto = BG_PROTO_TCP;
 	s.hook = BG_HOOK_SOCK_OPS;

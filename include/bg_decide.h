@@ -188,6 +188,61 @@ static __always_inline int bg_should_emit(const struct bg_rule *r, __u8 verdict)
 }
 
 /*
+ * struct bg_note - what bind4/6 judged, left for post_bind4/6 of the same bind (one per CPU in
+ * the BPF programs; never seen by user space, so not part of the ABI in bindguard.h).
+ *
+ * @cookie:   socket cookie of the socket bound: unique for as long as the host runs, never
+ *            reused, unlike the socket's address (a freed socket's memory is handed to the next).
+ * @addr:     network order, IPv4 as v4-mapped. The address after any rewrite of ours (confine).
+ * @port:     host order. The port asked for.
+ * @any_port: the caller asked for port 0 (the kernel picks the port; judged at post_bind).
+ * @denied:   bind4/6 refused the bind.
+ * @bank:     the policy bank (struct bg_ctl) bind4/6 judged with.
+ */
+struct bg_note {
+	__u64 cookie;
+	__u32 addr[4];
+	__u16 port;
+	__u8 any_port;
+	__u8 denied;
+	__u32 bank;
+	__u32 pad;
+};
+
+/* What post_bind makes of a note (bg_note_check()). */
+#define BG_NOTE_JUDGED 1 /* bind4/6 judged exactly this and let it through: nothing left to do */
+#define BG_NOTE_EPHEMERAL 2 /* port 0 asked for: judge the port picked, by its own rule only */
+#define BG_NOTE_REJUDGE 3 /* anything else: judge the final address and port in full */
+
+/*
+ * bg_note_check() - may post_bind rely on bind4/6's judgement of this bind?
+ * @n:      the note of this CPU, or NULL.
+ * @cookie: the socket's cookie; @addr, @port: the final address and port; @bank: the policy bank
+ *          in force now.
+ *
+ * Only when the note is this socket's (cookie), for this very address and port, was not a deny
+ * (a deny reaching post_bind was overridden by a later program: it is denied again) and was
+ * judged with the policy in force now. A task that migrated to another CPU between the two hooks
+ * finds another bind's note; a program after ours that rewrote the address or the port makes it
+ * differ: either way the full judgement runs, as if there were no note (fail-closed). The only
+ * note that can be stale yet match is the same socket's, from an earlier bind() of it that failed
+ * after bind4/6 (EADDRINUSE): the same socket, address and port under the same policy bank, so
+ * the same verdict.
+ */
+static __always_inline int bg_note_check(const struct bg_note *n, __u64 cookie, const __u32 addr[4],
+					 __u16 port, __u32 bank)
+{
+	if (!n || n->cookie != cookie || !cookie || n->addr[0] != addr[0] ||
+	    n->addr[1] != addr[1] || n->addr[2] != addr[2] || n->addr[3] != addr[3])
+		return BG_NOTE_REJUDGE;
+	if (n->any_port)
+		return BG_NOTE_EPHEMERAL;
+	if (n->port != port || n->denied || n->bank != bank)
+		return BG_NOTE_REJUDGE;
+	return BG_NOTE_JUDGED;
+}
+
+/*
  * bg_confine_v6() - the loopback address a confined IPv6-socket wildcard is rewritten to, as four
  * network-order words. A v4-mapped ::ffff:0.0.0.0 stays IPv4 (::ffff:127.0.0.1); "::" becomes
  * "::1", which also means a dual-stack listener loses its IPv4 side (documented caveat).

@@ -25,8 +25,12 @@
  * moved from a global to the bg_seqs map (a spin lock), events gained BG_EV_F_OWNER and
  * suppressed, the per-source flood control (bg_sources) and BG_STAT_SUPPRESSED, scoped rule
  * sets (bg_ctl banks, bg_scoped, bg_cgscope) and the scope in events and socket records.
+ * 3: the pinned alert marks moved from the LRU hash bg_alerted to the array bg_alerts (one
+ * 8-byte word per slot, see bpf/bindguard.bpf.c), and the full-length CIDR entries (/32, /128)
+ * from the bg_cidrs trie to the bg_hosts hash (same key), so a pinned state of 2 is refused,
+ * not misread.
  */
-#define BG_ABI_VERSION 2
+#define BG_ABI_VERSION 3
 
 /* Protocols a rule can name. Index into the rule table (see BG_RULE_KEY). */
 #define BG_PROTO_TCP 0
@@ -169,7 +173,8 @@ struct bg_rule {
 _Static_assert(sizeof(struct bg_rule) == 12, "struct bg_rule is ABI");
 
 /*
- * struct bg_cidr_key - key of the BG_MAP_CIDRS LPM trie.
+ * struct bg_cidr_key - key of the BG_MAP_CIDRS LPM trie, and of the bg_hosts hash, which holds
+ * the full-length entries (prefixlen 32 + 128: an IPv4 /32, an IPv6 /128) instead of the trie.
  *
  * @prefixlen: host order. 32 (the set id) + 96 (the v4-mapped prefix, for IPv4) + the CIDR's
  *             own prefix length.
