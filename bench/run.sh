@@ -76,8 +76,6 @@ else
 		--policy policy/iredmail.yaml --out "$tmp/results.tsv" --id "$id" --tmpdir "$tmp" \
 		--bpftrace "$bt" "${ref[@]}" "$@"
 	elapsed=$(($(date +%s) - start))
-	# Keep the raw results beside the document, so it can be re-rendered (BENCH_RESULTS).
-	cp "$tmp/results.tsv" "${doc%.md}.tsv"
 fi
 
 # --- The machine ----------------------------------------------------------------------------
@@ -91,6 +89,17 @@ gnuplot_v=$(gnuplot --version 2>/dev/null || echo "not installed")
 rev=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 git diff --quiet HEAD -- 2>/dev/null || rev="$rev (with local changes)"
 when=$(date -u +"%Y-%m-%d %H:%M UTC")
+if [ -n "${BENCH_RESULTS:-}" ]; then
+	# A re-rendered document names the run it shows, not the moment it was rendered.
+	rev=$(awk -F'\t' '$1 == "meta" && $2 == "rev" { print $3 }' "$tmp/results.tsv")
+	when=$(awk -F'\t' '$1 == "meta" && $2 == "when" { print $3 }' "$tmp/results.tsv")
+	[ -n "$rev" ] || rev="unknown (re-rendered from $BENCH_RESULTS)"
+	[ -n "$when" ] || when="an earlier run ($BENCH_RESULTS)"
+else
+	printf 'meta\trev\t%s\nmeta\twhen\t%s\n' "$rev" "$when" >> "$tmp/results.tsv"
+	# Keep the raw results beside the document, so it can be re-rendered (BENCH_RESULTS).
+	cp "$tmp/results.tsv" "${doc%.md}.tsv"
+fi
 
 # --- The plot ---------------------------------------------------------------------------------
 plot_note=""
