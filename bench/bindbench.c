@@ -64,6 +64,7 @@
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
 
+#include "bindguard.h"
 #include "sandbox.h"
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -217,12 +218,13 @@ enum leaf {
 	LEAF_REF_AUDIT,
 	LEAF_REF_BIG,
 	LEAF_TRIVIAL_POST,
+	LEAF_TRIVIAL_EVENT,
 	NR_LEAVES
 };
-static const char *const leaf_names[NR_LEAVES] = { "none",	  "trivial",   "enforce",
-						   "audit",	  "big",       "limited",
-						   "ref-enforce", "ref-audit", "ref-big",
-						   "trivial-post" };
+static const char *const leaf_names[NR_LEAVES] = { "none",	   "trivial",	   "enforce",
+						   "audit",	   "big",	   "limited",
+						   "ref-enforce",  "ref-audit",	   "ref-big",
+						   "trivial-post", "trivial-event" };
 
 /*
  * A process whose stdout a drainer reads: the drainer (our child) forks the target (the agent or
@@ -260,7 +262,8 @@ static struct {
 	int n_tmpfiles;
 	struct child *children[16];
 	struct bpf_object *trivial;
-	struct bpf_link *trivial_links[6];
+	struct bpf_link *trivial_links[10];
+	struct ring_buffer *trivial_rb; /* trivial-event's records, read between chunks */
 	char stats_old[32]; /* kernel.bpf_stats_enabled before we set it; "" if untouched */
 	int bench_cpu, agent_cpu;
 	pid_t spinner; /* phase_sibling()'s busy loop on the agents' CPU, 0 if none */
@@ -269,6 +272,7 @@ static struct {
 static const char stats_sysctl[] = "/proc/sys/kernel/bpf_stats_enabled";
 
 static void child_kill(struct child *c);
+static void trivial_rb_drain(int c);
 
 static void stats_restore(void)
 {
@@ -302,6 +306,8 @@ static void bench_teardown(void *arg)
 		bpf_link__destroy(bench.trivial_links[i]);
 		bench.trivial_links[i] = NULL;
 	}
+	ring_buffer__free(bench.trivial_rb);
+	bench.trivial_rb = NULL;
 	bpf_object__close(bench.trivial);
 	bench.trivial = NULL;
 	stats_restore();
@@ -1105,6 +1111,7 @@ enum config {
 	C_NONE,
 	C_TRIVIAL,
 	C_TRIVIAL_POST,
+	C_TRIVIAL_EVENT,
 	C_ALLOWED,
 	C_DENIED,
 	C_AUDIT,
@@ -1129,6 +1136,7 @@ static const struct {
 	[C_NONE] = { "none", LEAF_NONE, A_WILD_PUBLIC, 0 },
 	[C_TRIVIAL] = { "trivial", LEAF_TRIVIAL, A_WILD_PUBLIC, 0 },
 	[C_TRIVIAL_POST] = { "trivial-post", LEAF_TRIVIAL_POST, A_WILD_PUBLIC, 0 },
+	[C_TRIVIAL_EVENT] = { "trivial-event", LEAF_TRIVIAL_EVENT, A_WILD_DENIED, 0 },
 	[C_ALLOWED] = { "allowed", LEAF_ENFORCE, A_WILD_PUBLIC, 0 },
 	[C_DENIED] = { "denied", LEAF_ENFORCE, A_WILD_DENIED, EPERM },
 	[C_AUDIT] = { "audit", LEAF_AUDIT, A_WILD_DENIED, 0 },
@@ -1160,6 +1168,8 @@ static const int ratios[][2] = {
 	{ C_ALLOWED, C_TRIVIAL },
 	{ C_TRIVIAL_POST, C_TRIVIAL },
 	{ C_ALLOWED, C_TRIVIAL_POST },
+	{ C_TRIVIAL_EVENT, C_NONE },
+	{ C_AUDIT, C_TRIVIAL_EVENT },
 	{ C_DENIED, C_NONE },
 	{ C_DENIED, C_TRIVIAL },
 	{ C_AUDIT, C_NONE },
@@ -1258,13 +1268,16 @@ static double chunk(int c, int v, long n)
 {
 	struct target t;
 	char what[64];
+	double ns;
 
 	snprintf(what, sizeof(what), "%s/%s", configs[c].name, variant_names[v]);
 	target_make(&t, v, configs[c].kind);
 	agents_room(c, opt.warmup + n);
 	cg_enter(configs[c].leaf);
 	bind_loop(&t, opt.warmup, configs[c].expect_err, what);
-	return bind_loop(&t, n, configs[c].expect_err, what) * n;
+	ns = bind_loop(&t, n, configs[c].expect_err, what) * n;
+	trivial_rb_drain(c);
+	return ns;
 }
 
 static struct child *bpftrace_start(struct child *c)
@@ -1446,9 +1459,20 @@ static void report_latency(void)
 
 /* --- Phases ------------------------------------------------------------------------------------ */
 
+static int trivial_record(void *ctx, void *data, size_t len)
+{
+	(void)ctx;
+	(void)data;
+	(void)len;
+	return 0;
+}
+
 static void attach_trivial(void)
 {
-	/* trivial: bind4/6 alone; trivial-post: the same and post_bind4/6 (the two hooks' floor). */
+	/*
+	 * trivial: bind4/6 alone; trivial-post: the same and post_bind4/6 (the two hooks' floor);
+	 * trivial-event: one ring-buffer record per bind4/6, and post_bind4/6 (an event's floor).
+	 */
 	static const struct {
 		int leaf;
 		const char *prog;
@@ -1459,6 +1483,10 @@ static void attach_trivial(void)
 		{ LEAF_TRIVIAL_POST, "bench_bind6" },
 		{ LEAF_TRIVIAL_POST, "bench_post_bind4" },
 		{ LEAF_TRIVIAL_POST, "bench_post_bind6" },
+		{ LEAF_TRIVIAL_EVENT, "bench_event_bind4" },
+		{ LEAF_TRIVIAL_EVENT, "bench_event_bind6" },
+		{ LEAF_TRIVIAL_EVENT, "bench_post_bind4" },
+		{ LEAF_TRIVIAL_EVENT, "bench_post_bind6" },
 	};
 	struct bpf_program *p;
 	size_t i;
@@ -1482,6 +1510,18 @@ static void attach_trivial(void)
 			die("cannot attach %s: %s\n", att[i].prog, strerror(errno));
 		close(cg);
 	}
+	bench.trivial_rb = ring_buffer__new(
+		bpf_map__fd(bpf_object__find_map_by_name(bench.trivial, "bench_rb")),
+		trivial_record, NULL, NULL);
+	if (!bench.trivial_rb)
+		die("cannot read the ring of %s: %s\n", opt.trivial, strerror(errno));
+}
+
+/* Empty the trivial-event ring (outside the timed loops): its records only need room. */
+static void trivial_rb_drain(int c)
+{
+	if (configs[c].leaf == LEAF_TRIVIAL_EVENT && bench.trivial_rb)
+		ring_buffer__consume(bench.trivial_rb);
 }
 
 /*
@@ -1569,10 +1609,10 @@ static void phase_latency(int with_bpftrace)
 
 static void phase_kernel(void)
 {
-	static const int cfgs[] = { C_TRIVIAL,	      C_TRIVIAL_POST, C_ALLOWED,    C_DENIED,
-				    C_AUDIT,	      C_BIG_PORT,     C_SMALL_CIDR, C_BIG_CIDR,
-				    C_LIMITED,	      C_REF_ALLOWED,  C_REF_DENIED, C_REF_AUDIT,
-				    C_REF_SMALL_CIDR, C_REF_BIG_CIDR };
+	static const int cfgs[] = { C_TRIVIAL,	 C_TRIVIAL_POST,   C_TRIVIAL_EVENT, C_ALLOWED,
+				    C_DENIED,	 C_AUDIT,	   C_BIG_PORT,	    C_SMALL_CIDR,
+				    C_BIG_CIDR,	 C_LIMITED,	   C_REF_ALLOWED,   C_REF_DENIED,
+				    C_REF_AUDIT, C_REF_SMALL_CIDR, C_REF_BIG_CIDR };
 	int nr = opt.stat_rounds, per = NR_VARIANTS * opt.stat_rounds;
 	double *bind_run, *post_run, *total, *runs, *w;
 	struct prog_stat before, after;
@@ -1623,6 +1663,7 @@ static void phase_kernel(void)
 					leaf_stats(configs[c].leaf, &before);
 					bind_loop(&t, n, configs[c].expect_err, what);
 					leaf_stats(configs[c].leaf, &after);
+					trivial_rb_drain(c);
 					bn += after.bind_ns - before.bind_ns;
 					bc += after.bind_cnt - before.bind_cnt;
 					pn += after.post_ns - before.post_ns;
@@ -2289,6 +2330,7 @@ int main(int argc, char **argv)
 	    "meta\tstat_rounds\t%d\n",
 	    opt.rounds, opt.iters, opt.chunk, opt.warmup, opt.stat_rounds);
 	put("meta\tbpftrace\t%s\n", bt ? "yes" : "no");
+	put("meta\tevent_size\t%zu\n", sizeof(struct bg_event));
 	if (opt.ref[0] && access(opt.ref, X_OK) != 0)
 		die("--ref %s: %s\n", opt.ref, strerror(errno));
 	put("meta\tref\t%s\n", opt.ref[0] ? opt.ref_name : "");
