@@ -1209,8 +1209,9 @@ static int read_glob(struct pctx *c, const char *what, char **out)
 	if (!ret && (!*out || !**out))
 		return fail_at(c, c->ev.start_mark, "%s is empty: a glob must match something",
 			       what);
-	if (!ret && strchr(*out, '\n'))
-		return fail_at(c, c->ev.start_mark, "%s holds a line break", what);
+	if (!ret && strpbrk(*out, "\t\n"))
+		return fail_at(c, c->ev.start_mark, "%s holds a %s", what,
+			       strchr(*out, '\n') ? "line break" : "tab");
 	return ret;
 }
 

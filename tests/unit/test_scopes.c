@@ -161,6 +161,14 @@ static const struct err_case errors[] = {
 	  "version: 1\nrules: []\nscopes:\n  - name: a\n    match: {cgroup: x}\n    rules: []\n"
 	  "  - name: a\n    match: {pod: y}\n    rules: []\n",
 	  "7:5: scope name \"a\" is used twice (first at line 4)" },
+	/* fuzz_policy found a tab in a name echoed raw in "scope ... has no match". */
+	{ "tab in a name",
+	  "version: 1\nrules: []\nscopes:\n  - name: \"de:   \\t\\t\"\n    rules: []\n",
+	  "4:11: scope name holds a tab" },
+	{ "tab in a glob",
+	  "version: 1\nrules: []\nscopes:\n  - name: a\n    match: {pod: \"x\ty\"}\n"
+	  "    rules: []\n",
+	  "5:18: match.pod holds a tab" },
 	{ "not a sequence", "version: 1\nrules: []\nscopes: {name: a}\n",
 	  "3:9: scopes must be a sequence" },
 	{ "scope not a mapping", "version: 1\nrules: []\nscopes:\n  - a\n",

@@ -13,7 +13,8 @@
 #     and for the test binaries, with the loader;
 #   - the modules the tests load (veth, sctp, dccp and what they depend on), decompressed, and a
 #     list in dependency order for /init to insmod;
-#   - bindguard, the integration tests and their BPF objects under /bg, and tests/run.sh.
+#   - bindguard, the integration tests and their BPF objects under /bg, and tests/run.sh;
+#   - libmicrohttpd and its libraries, which bindguard opens only for --metrics.
 set -eu
 
 kroot=$1
@@ -61,8 +62,11 @@ for tool in ip setpriv unshare nsenter bpftool; do
 	copy_elf "$(readlink -f "$p")" "/usr/sbin/$tool"
 done
 
-# The project's binaries.
+# The project's binaries, and libmicrohttpd (bindguard opens it for --metrics; ldd does not list it).
 copy_elf "$build/bindguard" /bg/build/bindguard
+mhd=$(/sbin/ldconfig -p | awk '$1 == "libmicrohttpd.so.12" { print $NF; exit }')
+[ -n "$mhd" ] || { echo "mkinitramfs: libmicrohttpd.so.12 is missing (Debian package libmicrohttpd12)" >&2; exit 1; }
+copy_elf "$mhd"
 for t in "$build"/tests/itest_*; do
 	[ -x "$t" ] || continue
 	copy_elf "$t" "/bg/build/tests/${t##*/}"
