@@ -774,18 +774,6 @@ static __always_inline struct bg_note *bg_note_get(void)
 	return bpf_map_lookup_elem(&bg_notes, &slot);
 }
 
-/* Leave bind4/6's judgement of this socket, address and port for post_bind. */
-static __always_inline void bg_note_put(struct bg_note *n, __u64 cookie, const __u32 addr[4],
-					__u16 port, __u8 any_port, __u32 bank)
-{
-	n->cookie = cookie;
-	__builtin_memcpy(n->addr, addr, 16);
-	n->port = port;
-	n->any_port = any_port;
-	n->denied = 0;
-	n->bank = bank;
-}
-
 /*
  * bind4 and bind6: judge the address and port the caller asked for. A bind to port 0 asks the
  * kernel for an ephemeral port: it is judged once the port is known (post_bind), by that port's
@@ -817,34 +805,31 @@ static __always_inline int bg_bind(struct bpf_sock_addr *ctx, int v6)
 		s.addr[2] = BG_V4MAPPED_BE;
 		s.addr[3] = ctx->user_ip4;
 	}
+	cookie = bpf_get_socket_cookie(ctx);
 	note = bg_note_get();
-	if (s.port == 0) {
-		if (note)
-			bg_note_put(note, bpf_get_socket_cookie(ctx), s.addr, 0, 1, 0);
-		return ALLOW;
+	if (note) {
+		note->cookie = cookie;
+		__builtin_memcpy(note->addr, s.addr, 16);
+		note->port = s.port;
+		note->any_port = s.port == 0;
+		note->denied = 0;
+		note->bank = 0;
 	}
+	if (s.port == 0)
+		return ALLOW;
 	bg_where_task(&w);
+	if (note)
+		note->bank = w.bank;
 	r = bg_lookup_rule(&w, proto, s.port);
+	if (!r)
+		return ALLOW;
 	s.scope = (__u16)w.scope;
 	s.class = v6 ? bg_class_v6(s.addr[0], s.addr[1], s.addr[2], s.addr[3]) :
 		       bg_class_v4(s.addr[3]);
 	verdict = bg_judge(r, s.class, s.addr);
-	if (verdict == BG_VERDICT_ALLOW && (!bg_rule_is_set(r) || !bg_needs_cidr(r, s.class))) {
-		/*
-		 * The allowed fast path: post_bind's cheap question gets the same answer unless
-		 * something rewrites the bind after us, and then it must judge in full. So no note
-		 * for it, and none of an earlier bind left in this slot (no socket cookie needed).
-		 */
-		if (note)
-			note->cookie = 0;
-		cookie = 0; /* only an alert (not here) marks the socket */
-	} else {
-		cookie = bpf_get_socket_cookie(ctx);
-		if (note)
-			bg_note_put(note, cookie, s.addr, s.port, 0, w.bank);
-	}
 	if (!bg_should_emit(r, verdict))
 		return ALLOW;
+
 	s.family = v6 ? BG_AF_INET6 : BG_AF_INET;
 	s.proto = proto;
 	s.hook = BG_HOOK_BIND;
