@@ -51,6 +51,7 @@ void bg_sink_lost(struct bg_sink *s, unsigned long long n, int err)
 
 void bg_sink_wrote(struct bg_sink *s, unsigned long long n)
 {
+	unsigned long long reported = s->lost_unreported;
 	struct timespec wall;
 	struct bg_record r;
 
@@ -58,21 +59,26 @@ void bg_sink_wrote(struct bg_sink *s, unsigned long long n)
 	if (!s->failing || s->recovering)
 		return;
 	s->failing = 0;
-	bg_info("%s works again; %llu records were lost while it failed\n", s->name,
-		s->lost_unreported);
+	bg_info("%s works again; %llu records were lost while it failed\n", s->name, reported);
 	clock_gettime(CLOCK_REALTIME, &wall);
-	if (bg_record_agent(&r, "sink-recovered", &wall, 4) == 0) {
-		bg_record_str(&r, "sink", s->name);
-		bg_record_uint(&r, "lost", s->lost_unreported);
-		bg_record_uint(&r, "lost_total", s->lost);
-		bg_record_str(&r, "error", strerror(s->last_err));
-		s->recovering = 1;
-		s->ops->emit(s, &r);
-		if (s->ops->flush)
-			s->ops->flush(s);
-		s->recovering = 0;
-	}
-	s->lost_unreported = 0;
+	if (bg_record_agent(&r, "sink-recovered", &wall, 4) != 0)
+		return; /* nothing said: the count stays for the next record that can say it */
+	bg_record_str(&r, "sink", s->name);
+	bg_record_uint(&r, "lost", reported);
+	bg_record_uint(&r, "lost_total", s->lost);
+	bg_record_str(&r, "error", strerror(s->last_err));
+	s->recovering = 1;
+	s->ops->emit(s, &r);
+	if (s->ops->flush)
+		s->ops->flush(s);
+	s->recovering = 0;
+	/*
+	 * The record itself can be lost (a disk that filled again at once): then nobody was told,
+	 * the count stays (it now includes that record too) and the next recovery reports it, so
+	 * the "lost" of every sink-recovered record in the output always adds up to lost_total.
+	 */
+	if (!s->failing)
+		s->lost_unreported -= reported;
 }
 
 void bg_sink_emit(struct bg_sink *s, const struct bg_record *r)
