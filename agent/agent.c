@@ -322,16 +322,31 @@ static int setup_signals(void)
 	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
 }
 
+static long long mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
 /*
- * Write everything queued in the ring: a batch to the sinks, flushed, then given back to the
- * kernel; again until the ring is empty. Returns the records written or -errno.
+ * Write what is queued in the ring: a batch to the sinks, flushed, then given back to the
+ * kernel; again until the ring is empty or budget_ms have passed. A flood can refill the ring
+ * as fast as it is read: without the budget the loop would never come back to signals, reloads,
+ * the once-a-second drop reports or the watchdog (and a SIGTERM during a flood would hang). Sets
+ * a->more when it stopped with records left. Returns the records written or -errno.
  */
 #define BG_BATCH 4096
+#define BG_DRAIN_MS 50 /* in the loop: what is left waits for the next turn, not a tick */
+#define BG_DRAIN_STOP_MS 1000 /* at the start (adopted pins) and at the stop */
 
-static int drain(struct bg_agent *a)
+static int drain(struct bg_agent *a, int budget_ms)
 {
+	long long start = mono_ms();
 	int n, total = 0;
 
+	a->more = 0;
 	do {
 		n = bg_loader_consume(a->loader, BG_BATCH);
 		if (n < 0)
@@ -340,16 +355,12 @@ static int drain(struct bg_agent *a)
 		if (n)
 			bg_agent_flush(a);
 		bg_loader_commit(a->loader);
+		if (n == BG_BATCH && mono_ms() - start >= budget_ms) {
+			a->more = 1;
+			break;
+		}
 	} while (n == BG_BATCH);
 	return total;
-}
-
-static long long mono_ms(void)
-{
-	struct timespec t;
-
-	clock_gettime(CLOCK_MONOTONIC, &t);
-	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
 }
 
 static int epoll_add(int epfd, int fd, __u32 tag)
@@ -359,7 +370,16 @@ static int epoll_add(int epfd, int fd, __u32 tag)
 	return epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &ev) < 0 ? -errno : 0;
 }
 
-enum { TAG_RING = 1, TAG_SIGNAL, TAG_TIMER, TAG_SOON, TAG_SCOPES, TAG_PWATCH, TAG_METRICS };
+enum {
+	TAG_RING = 1,
+	TAG_SIGNAL,
+	TAG_TIMER,
+	TAG_SOON,
+	TAG_SCOPES,
+	TAG_PWATCH,
+	TAG_METRICS,
+	TAG_MORE, /* not an fd: the last drain left records, and nothing else is ready */
+};
 
 /*
  * After a wakeup, look again in BG_SOON_MS: the kernel wakes the reader at most every 5 ms in a
@@ -375,7 +395,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 	struct itimerspec soon = { .it_value = { 0, BG_SOON_MS * 1000000L } };
 	struct epoll_event evs[8];
 	struct signalfd_siginfo si;
-	unsigned int ticks = 0;
+	long long now, last_second = mono_ms(), last_sweep = last_second;
 	int epfd, tfd, sfd, n, i, err, ret = EXIT_RUNTIME, stop = 0;
 	__u64 expirations;
 	char why[PATH_MAX + 128] = "";
@@ -394,25 +414,31 @@ static int event_loop(struct bg_agent *a, int sigfd)
 		goto out;
 	}
 	while (!stop) {
-		n = epoll_wait(epfd, evs, 8, -1);
+		/* Records left by a drain that hit its budget: look, but do not wait. */
+		n = epoll_wait(epfd, evs, 8, a->more ? 0 : -1);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {
 			bg_err("event loop: %s\n", strerror(errno));
 			goto out;
 		}
+		if (n == 0) {
+			evs[0].data.u32 = TAG_MORE;
+			n = 1;
+		}
 		for (i = 0; i < n; i++) {
 			switch (evs[i].data.u32) {
 			case TAG_RING:
 			case TAG_SOON:
+			case TAG_MORE:
 				if (evs[i].data.u32 == TAG_SOON) {
 					if (read(sfd, &expirations, sizeof(expirations)) < 0 &&
 					    errno != EAGAIN)
 						bg_dbg("timerfd: %s\n", strerror(errno));
-				} else {
+				} else if (evs[i].data.u32 == TAG_RING) {
 					timerfd_settime(sfd, 0, &soon, NULL);
 				}
-				err = drain(a);
+				err = drain(a, BG_DRAIN_MS);
 				if (err < 0) {
 					bg_err("%s\n", bg_loader_strerror());
 					snprintf(why, sizeof(why), "%s", bg_loader_strerror());
@@ -450,7 +476,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 					bg_dbg("timerfd: %s\n", strerror(errno));
 				bg_metrics_run(a->metrics); /* its connection timeouts */
 				/* Records submitted without a wakeup wait for this. */
-				if (drain(a) < 0) {
+				if (drain(a, BG_DRAIN_MS) < 0) {
 					bg_err("%s\n", bg_loader_strerror());
 					snprintf(why, sizeof(why), "%s", bg_loader_strerror());
 					goto out;
@@ -468,13 +494,21 @@ static int event_loop(struct bg_agent *a, int sigfd)
 				if (bg_pwatch_due(a->pwatch, mono_ms()))
 					bg_agent_reload(a, "file changed");
 				bg_agent_flush(a);
-				if (++ticks % (1000 / BG_TICK_MS))
+				/*
+				 * Once a second by the clock, not by counting ticks: a busy loop
+				 * (a flood) sees fewer ticks than the timer fired.
+				 */
+				now = mono_ms();
+				if (now - last_second < 1000)
 					break;
+				last_second = now;
 				report_drops(a);
 				/* Containers whose runtime state was not there yet. */
 				bg_scopes_update(a->scopes, a->policy, a->loader);
-				if (ticks % (10000 / BG_TICK_MS) == 0)
+				if (now - last_sweep >= 10000) {
+					last_sweep = now;
 					bg_whois_sweep(a->whois);
+				}
 				if (a->watchdog_usec)
 					sd_notify(0, "WATCHDOG=1");
 				if (!bg_loader_cgroup_alive(a->loader)) {
@@ -498,8 +532,12 @@ static int event_loop(struct bg_agent *a, int sigfd)
 			}
 		}
 	}
-	/* Drain what the kernel queued before the signal. */
-	drain(a);
+	/* Drain what the kernel queued before the signal (a flood that goes on: for a second). */
+	drain(a, BG_DRAIN_STOP_MS);
+	if (a->more)
+		bg_warn("events are still queued in the ring buffer (a flood goes on): %s\n",
+			a->o->pin ? "the next agent on these pins delivers them" :
+				    "without --pin they are lost when it exits");
 	bg_agent_release_held(a);
 	ret = 0;
 out:
@@ -557,6 +595,7 @@ static void report_adoption(struct bg_agent *a, const struct bg_pin_meta *m, con
 	bg_record_str(&r, "previous_policy", m->source);
 	bg_record_uint(&r, "previous_generation", m->gen);
 	bg_record_uint(&r, "delivered_from_queue", a->delivered);
+	bg_record_bool(&r, "more_queued", a->more);
 	bg_record_uint(&r, "dropped_while_away", stats[BG_STAT_DROPPED] - m->dropped_seen);
 	bg_record_uint(&r, "suppressed_while_away", stats[BG_STAT_SUPPRESSED] - m->suppressed_seen);
 	add_counters(a, &r, stats);
@@ -681,7 +720,7 @@ int bg_agent_run(const struct bg_run_opts *o)
 		 */
 		a.dropped_seen = meta.dropped_seen;
 		a.suppressed_seen = meta.suppressed_seen;
-		drain(&a);
+		drain(&a, BG_DRAIN_STOP_MS); /* under a flood, the rest follows in the loop */
 		if (bg_loader_stats(a.loader, stats) == 0)
 			report_adoption(&a, &meta, stats);
 	}

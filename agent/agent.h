@@ -64,6 +64,7 @@ struct bg_agent {
 	unsigned long long closed; /* sockets closed by --close-existing */
 	unsigned long long dropped_seen; /* kernel drops already reported */
 	unsigned long long suppressed_seen; /* flood-control suppressions already reported */
+	int more; /* the last drain stopped at its time budget with records left in the ring */
 	int need_close; /* a denied listen was seen: close it again (--close-existing) */
 	/*
 	 * Listen events held until the close pass (--close-existing) says whether the socket was

@@ -934,8 +934,11 @@ static int learn_watch(struct bg_loader *l, unsigned int seconds, struct learn_m
 		if (err < 0)
 			return err;
 	}
-	/* What the kernel queued before the end. */
-	err = bg_loader_poll(l, 0);
+	/* What the kernel queued before the end (a flood that goes on: for a second more). */
+	end = mono_ms() + 1000;
+	do
+		err = bg_loader_poll(l, 0);
+	while (err > 0 && mono_ms() < end);
 	m->stopped = learn_stop;
 	m->elapsed = (unsigned int)((mono_ms() - start + 500) / 1000);
 	return err < 0 ? err : 0;

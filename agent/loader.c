@@ -888,17 +888,27 @@ void bg_loader_commit(struct bg_loader *l)
 int bg_loader_poll(struct bg_loader *l, int timeout_ms)
 {
 	struct pollfd pfd = { .fd = bg_ring_fd(l->rb), .events = POLLIN };
+	struct timespec t0, t;
 	int n, total = 0;
 
 	if (poll(&pfd, 1, timeout_ms) < 0 && errno != EINTR)
 		return bg_fail(-errno, "ring buffer poll failed");
-	/* Records submitted with BPF_RB_NO_WAKEUP do not wake poll(): always look. */
+	/*
+	 * Records submitted with BPF_RB_NO_WAKEUP do not wake poll(): always look. At most for
+	 * BG_POLL_BUDGET_MS: a flood can refill the ring as fast as it is read, and the caller
+	 * must get back to its clock and its signals (what is left is read on the next call).
+	 */
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	do {
 		n = bg_loader_consume(l, 4096);
 		if (n < 0)
 			return n;
 		total += n;
 		bg_ring_commit(l->rb);
+		clock_gettime(CLOCK_MONOTONIC, &t);
+		if ((t.tv_sec - t0.tv_sec) * 1000 + (t.tv_nsec - t0.tv_nsec) / 1000000 >=
+		    BG_POLL_BUDGET_MS)
+			break;
 	} while (n == 4096);
 	return total;
 }

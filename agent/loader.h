@@ -67,7 +67,11 @@ int bg_loader_check_conflict(struct bg_loader *l, __u32 *other_prog_id);
 /* Attach all hooks to the cgroup as multi-attach links. On failure nothing stays attached. */
 int bg_loader_attach(struct bg_loader *l);
 
-/* Set the event callback; wait up to timeout_ms for events and consume everything queued. */
+/*
+ * Set the event callback; wait up to timeout_ms for events and consume what is queued, for at
+ * most BG_POLL_BUDGET_MS (a flood can refill the ring as fast as it is read).
+ */
+#define BG_POLL_BUDGET_MS 100
 int bg_loader_set_handler(struct bg_loader *l, bg_event_fn fn, void *ctx);
 int bg_loader_poll(struct bg_loader *l, int timeout_ms);
 /*

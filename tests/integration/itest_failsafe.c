@@ -30,6 +30,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
@@ -928,6 +929,150 @@ out:
 	agent_kill();
 }
 
+/* --- 4b. A flood the agent cannot keep up with ------------------------------------------------ */
+
+/* SIGTERM the agent and wait up to timeout_s for it: its exit status, or -2 (killed). */
+static int agent_term_within(double timeout_s, double *secs)
+{
+	double t0 = now_s();
+	int st;
+
+	if (sb.agent <= 0)
+		return -1;
+	kill(sb.agent, SIGTERM);
+	while (waitpid(sb.agent, &st, WNOHANG) == 0) {
+		if (now_s() - t0 > timeout_s) {
+			kill(sb.agent, SIGKILL);
+			waitpid(sb.agent, NULL, 0);
+			sb.agent = -1;
+			*secs = now_s() - t0;
+			return -2;
+		}
+		usleep(10000);
+	}
+	sb.agent = -1;
+	*secs = now_s() - t0;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* Wait up to timeout_s for path to hold needle n times, while the agent runs. */
+static int wait_count(const char *path, const char *needle, int n, double timeout_s)
+{
+	double t0 = now_s();
+	char *text;
+	int found;
+
+	do {
+		text = sb_slurp(path);
+		found = count_with(text, needle);
+		free(text);
+		if (found >= n)
+			return 1;
+		if (!agent_alive())
+			return 0;
+		usleep(20000);
+	} while (now_s() - t0 < timeout_s);
+	return 0;
+}
+
+/* Wait up to timeout_s for the agent's stderr to hold needle. */
+static int err_has(const char *needle, double timeout_s)
+{
+	double t0 = now_s();
+	char *err;
+	int found;
+
+	do {
+		err = sb_slurp(sb.err_path);
+		found = err && strstr(err, needle);
+		free(err);
+		if (found)
+			return 1;
+		usleep(20000);
+	} while (now_s() - t0 < timeout_s);
+	return 0;
+}
+
+/*
+ * Two unthrottled flooders (--rate-limit 0) and an agent at nice 10: the ring refills faster than
+ * the agent reads it, so every batch it takes is full. The agent must still come back to its
+ * loop: the once-a-second drop reports go on, a restart on the pins becomes ready, and SIGTERM
+ * stops it, all while the flood goes on. (Once, a full batch meant "read again" with no end: the
+ * agent said nothing while it dropped, and neither started nor stopped until the flood did.)
+ * The bounds below are liveness bounds, many times what is needed, not speed targets.
+ */
+static void run_flood_outpaces_agent(void)
+{
+	char out_path[PATH_MAX + 64];
+	const char *args[] = { "--pin", "--output", out_path, "--rate-limit", "0", NULL };
+	char *out = NULL, *adopted = NULL;
+	double secs = 0;
+	int st, i;
+
+	printf("--- flood_outpaces_agent: 2 unthrottled flooders, the agent at nice 10\n");
+	if (clean_start())
+		return;
+	snprintf(out_path, sizeof(out_path), "%s/flood.jsonl", sb.tmpdir);
+	unlink(out_path);
+	if (agent_spawn(sb.bin, args, -1) < 0 || !wait_for(out_path, "\"state\":\"ready\"", 30)) {
+		SB_CHECK(0, "agent start with --pin --rate-limit 0");
+		goto out;
+	}
+	SB_CHECK(setpriority(PRIO_PROCESS, (id_t)sb.agent, 10) == 0, "renice the agent: %s",
+		 strerror(errno));
+	for (i = 0; i < NLOOPS; i++) {
+		if (loop_start(i, i ? NOBODY : 0) != 0) {
+			SB_CHECK(0, "bind loop %d start", i);
+			goto out;
+		}
+	}
+	SB_CHECK(err_has("events dropped in the last second", 15),
+		 "drop reports on stderr while the flood goes on");
+	SB_CHECK(wait_count(out_path, "\"state\":\"dropping\"", 1, 5),
+		 "a dropping record in the file");
+
+	/* A restart on the pins adopts a ring that refills as it is read, and becomes ready. */
+	agent_kill();
+	if (agent_spawn(sb.bin, args, -1) < 0) {
+		SB_CHECK(0, "restart with --pin");
+		goto out;
+	}
+	setpriority(PRIO_PROCESS, (id_t)sb.agent, 10);
+	SB_CHECK(wait_count(out_path, "\"state\":\"ready\"", 2, 30),
+		 "the restart becomes ready during the flood");
+	out = sb_slurp(out_path);
+	adopted = line_with(out, "\"state\":\"adopted\"", 1);
+	SB_CHECK(adopted != NULL, "it adopted the pins");
+	if (adopted)
+		printf("  %s\n", adopted);
+
+	/* SIGTERM during the flood: the agent stops (its last drain has a budget). */
+	sleep_s(1.0);
+	st = agent_term_within(20, &secs);
+	printf("  SIGTERM during the flood: exit %d after %.2f s\n", st, secs);
+	SB_CHECK(st == 0, "exit 0 on SIGTERM during the flood (%d after %.1f s)", st, secs);
+	SB_CHECK(err_has("bindguard: agent stopping", 0), "the stopping line on stderr");
+out:
+	for (i = 0; i < NLOOPS; i++) {
+		if (loop_pids[i] > 0) {
+			loop_stop(i);
+			printf("  loop %d: %ld denied, %ld bound, %ld other\n", i, loops[i].eperm,
+			       loops[i].ok, loops[i].other);
+			SB_CHECK(loops[i].ok == 0 && loops[i].other == 0,
+				 "loop %d: 0 binds succeed, no other errno", i);
+		}
+	}
+	agent_kill();
+	free(out);
+	free(adopted);
+	if (pinned()) {
+		char msg[1024];
+
+		SB_CHECK(unload(msg, sizeof(msg)) == 0, "unload after the case: %s", msg);
+	}
+	unlink(out_path);
+}
+
 /* --- 5. Log failures ---------------------------------------------------------------------------- */
 
 static void small_umount(void *arg)
@@ -1356,7 +1501,7 @@ static void hostile_policy(const char *what, const char *path)
 	const char *check[] = { sb.bin, "check", path, NULL };
 	const char *run[] = { sb.bin, "run",	  "--cgroup", sb.cg_dir, "--policy",
 			      path,   "--output", out_path,   NULL };
-	double secs;
+	double secs = 0;
 	int st;
 
 	snprintf(out_path, sizeof(out_path), "%s/hostile.jsonl", sb.tmpdir);
@@ -1419,7 +1564,7 @@ static void output_refused(const char *what, const char *path, const char *why, 
 {
 	const char *run[] = { sb.bin, "run", "--cgroup", sb.cg_dir, "--output", path, NULL };
 	char out[4096];
-	double secs;
+	double secs = 0;
 	int st;
 
 	st = run_timed(run, 30, &secs, out, sizeof(out));
@@ -1506,6 +1651,7 @@ int main(void)
 		{ "sigterm_keeps", run_sigterm_keeps },
 		{ "unload", run_unload },
 		{ "upgrade", run_upgrade },
+		{ "flood_outpaces_agent", run_flood_outpaces_agent },
 		{ "log_tmpfs_flood", run_log_tmpfs_flood },
 		{ "log_stdout_epipe", run_log_stdout_epipe },
 		{ "log_full_from_start", run_log_full_from_start },
