@@ -108,6 +108,20 @@ static size_t tick(struct bg_record *r, unsigned long long n)
 	return len;
 }
 
+/* Ticks first..last queued, then flushed as one batch; the length of the last tick's line. */
+static size_t batch(struct fixture *f, unsigned long long first, unsigned long long last)
+{
+	struct bg_record r;
+	size_t len = 0;
+
+	for (; first <= last; first++) {
+		len = tick(&r, first);
+		bg_sink_emit(f->sink, &r);
+	}
+	bg_sink_flush(f->sink);
+	return len;
+}
+
 static char *slurp(const char *path)
 {
 	FILE *fp = fopen(path, "r");
@@ -166,25 +180,18 @@ static void tally_file(const struct fixture *f, struct tally *t)
 static void test_sink_partial_batch_cut_back(void **state)
 {
 	struct fixture *f = *state;
-	struct bg_record r;
 	struct tally t;
 	long long s1;
 	size_t len;
 
-	len = tick(&r, 1);
-	bg_sink_emit(f->sink, &r);
-	bg_sink_flush(f->sink);
+	len = batch(f, 1, 1);
 	assert_int_equal(f->sink->written, 1);
 	s1 = file_size(f);
 	assert_int_equal(s1, (long long)len);
 
 	/* Room for half a record: the first write is short, the next gets EFBIG. */
 	set_fsize(f, (rlim_t)s1 + len / 2);
-	tick(&r, 2);
-	bg_sink_emit(f->sink, &r);
-	tick(&r, 3);
-	bg_sink_emit(f->sink, &r);
-	bg_sink_flush(f->sink);
+	batch(f, 2, 3);
 	assert_int_equal(f->sink->lost, 2);
 	assert_int_equal(f->sink->written, 1);
 	assert_true(f->sink->failing);
@@ -192,9 +199,7 @@ static void test_sink_partial_batch_cut_back(void **state)
 	assert_int_equal(file_size(f), s1); /* the half record was cut back */
 
 	set_fsize(f, RLIM_INFINITY);
-	tick(&r, 4);
-	bg_sink_emit(f->sink, &r);
-	bg_sink_flush(f->sink);
+	batch(f, 4, 4);
 	assert_false(f->sink->failing);
 	assert_int_equal(f->sink->lost_unreported, 0);
 	tally_file(f, &t);
@@ -212,23 +217,16 @@ static void test_sink_partial_batch_cut_back(void **state)
 static void test_sink_recovery_record_lost(void **state)
 {
 	struct fixture *f = *state;
-	struct bg_record r;
 	struct tally t;
 	long long s1;
 	size_t len;
 
-	len = tick(&r, 1);
-	bg_sink_emit(f->sink, &r);
-	bg_sink_flush(f->sink);
+	len = batch(f, 1, 1);
 	s1 = file_size(f);
 
 	/* Nothing fits: two records lost. */
 	set_fsize(f, (rlim_t)s1);
-	tick(&r, 2);
-	bg_sink_emit(f->sink, &r);
-	tick(&r, 3);
-	bg_sink_emit(f->sink, &r);
-	bg_sink_flush(f->sink);
+	batch(f, 2, 3);
 	assert_int_equal(f->sink->lost, 2);
 
 	/*
@@ -236,18 +234,14 @@ static void test_sink_recovery_record_lost(void **state)
 	 * follows it (longer than a tick: it names the file) is not.
 	 */
 	set_fsize(f, (rlim_t)s1 + len + 8);
-	tick(&r, 4);
-	bg_sink_emit(f->sink, &r);
-	bg_sink_flush(f->sink);
+	batch(f, 4, 4);
 	assert_int_equal(file_size(f), s1 + (long long)len);
 	assert_true(f->sink->failing);
 	assert_int_equal(f->sink->lost, 3); /* the two ticks and the sink-recovered record */
 	assert_int_equal(f->sink->lost_unreported, 3);
 
 	set_fsize(f, RLIM_INFINITY);
-	tick(&r, 5);
-	bg_sink_emit(f->sink, &r);
-	bg_sink_flush(f->sink);
+	batch(f, 5, 5);
 	assert_false(f->sink->failing);
 	assert_int_equal(f->sink->lost_unreported, 0);
 
