@@ -385,19 +385,21 @@ void bg_whois_free(struct bg_whois *w)
  * The path of a cgroup from its id, without walking the tree: a cgroup v2 id is its kernfs
  * node id, which open_by_handle_at() takes as a file handle (FILEID_KERNFS) on the mount.
  */
-static int cgroup_path(struct bg_whois *w, __u64 id, char *out, size_t len)
+static int cgroup_path(struct bg_whois *w, __u64 id, char *out, size_t len, uid_t *owner)
 {
 	struct {
 		struct file_handle fh;
 		__u64 id;
 	} h;
 	char link[64], full[PATH_MAX];
+	struct stat st;
 	size_t ml;
 	ssize_t n;
 	int fd;
 
 	if (w->mount_fd < 0)
 		return -ENOENT;
+	*owner = 0;
 	if (id == 1) {
 		snprintf(out, len, "/");
 		return 0;
@@ -410,6 +412,8 @@ static int cgroup_path(struct bg_whois *w, __u64 id, char *out, size_t len)
 		return -errno;
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
 	n = readlink(link, full, sizeof(full) - 1);
+	if (fstat(fd, &st) == 0)
+		*owner = st.st_uid;
 	close(fd);
 	if (n <= 0)
 		return -ENOENT;
@@ -451,14 +455,28 @@ static void find_pod(struct bg_whois *w, struct bg_whois_entry *e)
 const struct bg_whois_entry *bg_whois_get(struct bg_whois *w, __u64 cgroup_id)
 {
 	struct bg_whois_entry *e = &w->slots[cgroup_id % WHOIS_SLOTS];
+	uid_t owner;
 
 	if (e->id == cgroup_id && cgroup_id)
 		return e;
 	memset(&w->scratch, 0, sizeof(w->scratch));
 	w->scratch.id = cgroup_id;
-	if (!cgroup_id || cgroup_path(w, cgroup_id, w->scratch.path, sizeof(w->scratch.path)))
+	if (!cgroup_id ||
+	    cgroup_path(w, cgroup_id, w->scratch.path, sizeof(w->scratch.path), &owner))
 		return &w->scratch; /* unknown: not cached, it may appear later */
 	bg_cgroup_parse(w->scratch.path, &w->scratch.info);
+	/*
+	 * A cgroup a user owns (delegated to them, or made by them) is named as they chose: a
+	 * "kubepods/pod…/<a real container's id>" there must not borrow that pod's names. Its
+	 * unit stays (the path is in the event beside it, user@UID.service and all).
+	 */
+	if (owner != 0 && w->scratch.info.kind != BG_CG_OTHER) {
+		char unit[sizeof(w->scratch.info.unit)];
+
+		memcpy(unit, w->scratch.info.unit, sizeof(unit));
+		memset(&w->scratch.info, 0, sizeof(w->scratch.info));
+		memcpy(w->scratch.info.unit, unit, sizeof(unit));
+	}
 	find_pod(w, &w->scratch);
 	/*
 	 * A container whose runtime state is not written yet (it is starting) is not cached,

@@ -13,6 +13,7 @@
  */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <grp.h>
 #include <netinet/in.h>
 #include <signal.h>
 #include <stdio.h>
@@ -133,6 +134,19 @@ static int worker_move(void *arg)
 		err = errno;
 	close(fd);
 	return err > 120 ? 120 : err;
+}
+
+/* As uid 65534: mkdir each of the NULL-terminated paths, in order (0, or the errno). */
+static int worker_user_mkdir(void *arg)
+{
+	const char *const *dirs = arg;
+
+	if (setgroups(0, NULL) || setgid(65534) || setuid(65534))
+		return 125;
+	for (; *dirs; dirs++)
+		if (mkdir(*dirs, 0755) != 0)
+			return errno > 120 ? 120 : errno;
+	return 0;
 }
 
 /* The errno of a bind to 0.0.0.0:port from cgroup cg (0: allowed), or 126+ on test failure. */
@@ -334,6 +348,64 @@ int main(void)
 			printf("    classification window (mkdir to first allowed bind, with forks): "
 			       "%lld us\n",
 			       t1 - t0);
+	}
+
+	printf("--- a cgroup a user owns cannot take a scope\n");
+	{
+		/*
+		 * As systemd delegates user@UID.service: the directory and its interface files
+		 * belong to the user, who may make any cgroup below it, with any name.
+		 */
+		static const char *const files[] = { "", "/cgroup.procs", "/cgroup.subtree_control",
+						     "/cgroup.threads" };
+		char deleg[PATH_MAX], fake_slice[PATH_MAX + 16], fake[PATH_MAX + 32];
+		char twin[PATH_MAX], f[PATH_MAX + 32];
+		const char *dirs[] = { fake_slice, fake, NULL };
+		long long t0;
+		size_t i;
+		int twin_ok = 0;
+
+		err = sb_mkcgroup(&sb, "user@65534.service", deleg, sizeof(deleg));
+		for (i = 0; !err && i < sizeof(files) / sizeof(files[0]); i++) {
+			snprintf(f, sizeof(f), "%s%s", deleg, files[i]);
+			if (chown(f, 65534, 65534) != 0)
+				err = -errno;
+		}
+		SB_CHECK(err == 0, "user@65534.service, delegated to uid 65534 (%s)",
+			 strerror(-err));
+		snprintf(fake_slice, sizeof(fake_slice), "%s/db.slice", deleg);
+		snprintf(fake, sizeof(fake), "%s/db.slice/mysql-9", deleg);
+		st = sb_child(&sb, 0, 0, worker_user_mkdir, (void *)dirs);
+		SB_CHECK(st == 0, "uid 65534 makes user@65534.service/db.slice/mysql-9 (%d)", st);
+		if (st == 0) {
+			/* Its teardown, after the cgroup it is in (removed in reverse). */
+			strcpy(sb.cg_kids[sb.n_kids++], "user@65534.service/db.slice");
+			strcpy(sb.cg_kids[sb.n_kids++], "user@65534.service/db.slice/mysql-9");
+		}
+		/* A root-made twin, made after it: once the twin is in the db scope, so would be
+		 * the user's, if ownership did not count. */
+		t0 = now_us();
+		err = sb_mkcgroup(&sb, "db.slice/mysql-8", twin, sizeof(twin));
+		SB_CHECK(err == 0, "mkdir db.slice/mysql-8 (%s)", strerror(-err));
+		while (!twin_ok && now_us() - t0 < JOIN_MS * 1000LL) {
+			if (try_bind(&sb, twin, 3306) == 0)
+				twin_ok = 1;
+			else
+				n_early++;
+			usleep(1000);
+		}
+		SB_CHECK(twin_ok,
+			 "the root-made db.slice/mysql-8 joins the db scope: 3306 allowed");
+		st = try_bind(&sb, fake, 3306);
+		SB_CHECK(
+			st == EPERM,
+			"uid 65534's user@65534.service/db.slice/mysql-9 matches the db glob but is "
+			"judged by the host rules: 3306 denied (%d)",
+			st);
+		if (st == EPERM)
+			n_early++; /* a host deny of 3306, like the others */
+		st = try_bind(&sb, fake, 8080);
+		SB_CHECK(st == 0, "and 8080 there is the host's unlisted public (%d)", st);
 	}
 
 	printf("--- removed cgroups\n");

@@ -13,7 +13,7 @@
 #include <sys/types.h>
 
 #define SB_SKIP 77
-#define SB_MAX_CGROUPS 8 /* child cgroups made with sb_mkcgroup() */
+#define SB_MAX_CGROUPS 16 /* child cgroups made with sb_mkcgroup() */
 
 struct sb {
 	char cg_root[PATH_MAX];
