@@ -9,6 +9,7 @@
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <linux/nsfs.h>
 #include <linux/sockios.h>
 #include <unistd.h>
 
@@ -251,29 +252,33 @@ static int walk_ns_dir(struct bg_loader *l, int do_close, const char *dir, const
 #endif
 
 /*
- * An fd of the network namespace a process holds by its descriptor fd: for a socket, a copy of
- * it (pidfd_getfd, 5.6) asked for its netns (SIOCGSKNS); for an nsfs file, the file reopened
- * through /proc. -errno if the process or descriptor went away meanwhile.
+ * An fd of the network namespace a process holds by its descriptor fd, taken with pidfd_getfd
+ * (5.6): for a socket, asked for its netns (SIOCGSKNS); for an nsfs file, the file itself once
+ * it is seen to be a netns. Never open() through /proc/PID/fd: between the iterator's look and
+ * ours, the owner can dup2() the read end of a pipe with no writer onto that number, and
+ * opening that blocks until a writer comes (a reconcile that never ends). -errno if the process
+ * or descriptor went away meanwhile, or the descriptor is no longer what it was.
  */
 static int netns_of_fd(const struct bg_ns_rec *r)
 {
-	char path[64];
-	int pidfd, sfd, nsfd;
+	int pidfd, fd, nsfd;
 
-	if (r->kind == BG_NSREC_NSFS) {
-		snprintf(path, sizeof(path), "/proc/%u/fd/%u", r->tgid, r->fd);
-		nsfd = open(path, O_RDONLY | O_CLOEXEC);
-		return nsfd < 0 ? -errno : nsfd;
-	}
 	pidfd = syscall(SYS_pidfd_open, (pid_t)r->tgid, 0);
 	if (pidfd < 0)
 		return -errno;
-	sfd = syscall(SYS_pidfd_getfd, pidfd, (int)r->fd, 0);
+	fd = syscall(SYS_pidfd_getfd, pidfd, (int)r->fd, 0);
 	close(pidfd);
-	if (sfd < 0)
+	if (fd < 0)
 		return -errno;
-	nsfd = ioctl(sfd, SIOCGSKNS);
-	close(sfd);
+	if (r->kind == BG_NSREC_NSFS) {
+		if (ioctl(fd, NS_GET_NSTYPE) != CLONE_NEWNET) {
+			close(fd);
+			return -ESTALE;
+		}
+		return fd;
+	}
+	nsfd = ioctl(fd, SIOCGSKNS);
+	close(fd);
 	return nsfd < 0 ? -errno : nsfd;
 }
 
