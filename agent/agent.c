@@ -337,7 +337,7 @@ static long long mono_ms(void)
  * the once-a-second drop reports or the watchdog (and a SIGTERM during a flood would hang). Sets
  * a->more when it stopped with records left. Returns the records written or -errno.
  */
-#define BG_BATCH 4096
+#define BG_BATCH 1024 /* records between two looks at the clock (and a flush and a commit) */
 #define BG_DRAIN_MS 50 /* in the loop: what is left waits for the next turn, not a tick */
 #define BG_DRAIN_STOP_MS 1000 /* at the start (adopted pins) and at the stop */
 
@@ -711,6 +711,15 @@ int bg_agent_run(const struct bg_run_opts *o)
 		bg_err("%s\n", bg_loader_strerror());
 		goto out_release;
 	}
+	/*
+	 * Before anything is written (the adoption drain writes): SIGPIPE ignored, and a SIGTERM
+	 * or SIGHUP during the start waits for the loop instead of killing the agent mid-batch.
+	 */
+	sigfd = setup_signals();
+	if (sigfd < 0) {
+		bg_err("cannot set up signal handling: %s\n", strerror(-sigfd));
+		goto out_release;
+	}
 	if (adopted) {
 		__u64 stats[BG_NR_STATS];
 
@@ -723,11 +732,6 @@ int bg_agent_run(const struct bg_run_opts *o)
 		drain(&a, BG_DRAIN_STOP_MS); /* under a flood, the rest follows in the loop */
 		if (bg_loader_stats(a.loader, stats) == 0)
 			report_adoption(&a, &meta, stats);
-	}
-	sigfd = setup_signals();
-	if (sigfd < 0) {
-		bg_err("cannot set up signal handling: %s\n", strerror(-sigfd));
-		goto out_release;
 	}
 	if (bg_loader_attach(a.loader)) {
 		bg_err("%s\n", bg_loader_strerror());

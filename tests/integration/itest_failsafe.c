@@ -1341,6 +1341,63 @@ out:
 	free(mirror);
 }
 
+/*
+ * A restart on pins whose stdout is a pipe nobody reads: the adoption delivers the queued
+ * events before the event loop starts, and must already ignore SIGPIPE then (it once set up its
+ * signals after that drain, so the first write killed it, and every restart died the same way).
+ */
+static void run_adopt_epipe(void)
+{
+	char file[PATH_MAX + 32];
+	const char *pin[] = { "--pin", NULL };
+	const char *both[] = { "--pin", "--output", "stdout", "--output", file, NULL };
+	char *err;
+	int p[2], st, i;
+
+	printf("--- adopt_epipe: a --pin restart whose stdout is a pipe with no reader\n");
+	snprintf(file, sizeof(file), "%s/adopt-epipe.jsonl", sb.tmpdir);
+	if (clean_start())
+		return;
+	if (sb_agent_start(&sb, pin) != 0) {
+		SB_CHECK(0, "agent start with --pin");
+		return;
+	}
+	st = sb_agent_stop(&sb);
+	SB_CHECK(st == 0, "exit 0 on SIGTERM (%d)", st);
+	for (i = 0; i < 3; i++) {
+		st = bind_once();
+		SB_CHECK(st == EPERM, "0.0.0.0:%d with no agent: EPERM (%s)", PORT, errstr(st));
+	}
+	if (pipe2(p, O_CLOEXEC) != 0) {
+		SB_CHECK(0, "pipe: %s", strerror(errno));
+		return;
+	}
+	close(p[0]); /* nobody will ever read it */
+	st = agent_spawn(sb.bin, both, p[1]) < 0;
+	close(p[1]);
+	if (st) {
+		SB_CHECK(0, "fork");
+		return;
+	}
+	/* Its second output, a file, says when it is ready. */
+	st = wait_for(file, "\"state\":\"ready\"", 30);
+	err = sb_slurp(sb.err_path);
+	SB_CHECK(st && agent_alive(), "the restart survives EPIPE in its adoption and is ready");
+	SB_CHECK(err && strstr(err, "Broken pipe"), "it says stdout is broken: %s",
+		 err ? err : "(none)");
+	free(err);
+	st = bind_once();
+	SB_CHECK(st == EPERM, "0.0.0.0:%d: EPERM (%s)", PORT, errstr(st));
+	st = sb_agent_stop(&sb);
+	SB_CHECK(st == 0, "exit 0 on SIGTERM (%d)", st);
+	agent_kill();
+	if (pinned()) {
+		char msg[1024];
+
+		SB_CHECK(unload(msg, sizeof(msg)) == 0, "unload after the case: %s", msg);
+	}
+}
+
 /* The reader of the agent's stdout: it reads up to the ready record, then exits. */
 static int reader_until_ready(int fd)
 {
@@ -1654,6 +1711,7 @@ int main(void)
 		{ "flood_outpaces_agent", run_flood_outpaces_agent },
 		{ "log_tmpfs_flood", run_log_tmpfs_flood },
 		{ "log_stdout_epipe", run_log_stdout_epipe },
+		{ "adopt_epipe", run_adopt_epipe },
 		{ "log_full_from_start", run_log_full_from_start },
 		{ "hostile_policy", run_hostile_policy },
 		{ "hostile_output", run_hostile_output },
