@@ -41,11 +41,6 @@ struct node {
 	int kind; /* BG_CG_* */
 	int retries; /* seconds left to wait for the runtime's state, 0 done */
 	int seen; /* rescan mark */
-	/*
-	 * In a subtree a user owns (a delegated one: systemd chowns user@UID.service to the
-	 * user, who may make any cgroup below it): never in a scope, and no pod names looked up.
-	 */
-	int delegated;
 	char ns[64], pod[254]; /* "" while unknown */
 };
 
@@ -186,7 +181,7 @@ __u32 bg_scopes_of(const struct bg_scopes *s, const char *path)
  * Add the cgroup at rel (relative to the mount) if it is new, and watch it. The watch goes on
  * before the caller lists the directory, so a child made meanwhile is seen one way or the other.
  */
-static struct node *node_add(struct bg_scopes *s, const char *rel, __u64 id, int delegated)
+static struct node *node_add(struct bg_scopes *s, const char *rel, __u64 id)
 {
 	char full[PATH_MAX * 2];
 	struct node *nd, *grown;
@@ -215,8 +210,7 @@ static struct node *node_add(struct bg_scopes *s, const char *rel, __u64 id, int
 	nd->wd = -1;
 	nd->seen = 1;
 	nd->kind = BG_CG_OTHER;
-	nd->delegated = delegated;
-	if (!delegated) {
+	{
 		struct bg_cgroup_info info;
 
 		if (bg_cgroup_parse(rel, &info) == 0)
@@ -237,11 +231,8 @@ static struct node *node_add(struct bg_scopes *s, const char *rel, __u64 id, int
 	return nd;
 }
 
-/*
- * Walk the tree below rel (depth levels below the enforced cgroup), adding what is new.
- * delegated: rel's parent is in a subtree a user owns (then so is everything below it).
- */
-static void walk(struct bg_scopes *s, const char *rel, int depth, int delegated)
+/* Walk the tree below rel (depth levels below the enforced cgroup), adding what is new. */
+static void walk(struct bg_scopes *s, const char *rel, int depth)
 {
 	char full[PATH_MAX * 2], child[PATH_MAX];
 	struct dirent *de;
@@ -261,13 +252,22 @@ static void walk(struct bg_scopes *s, const char *rel, int depth, int delegated)
 	if (dfd < 0)
 		return; /* it went away */
 	/*
-	 * A cgroup directory a user owns was delegated to that user or made by them: its path
-	 * says whatever they chose ("…/system.slice/mariadb.service", a fake kubepods pod), so
-	 * it must never earn a scope's rules. Root-owned is what systemd, the kubelet and the
-	 * container runtimes make (their Delegate= subtrees are the service user's: root).
+	 * A cgroup directory a user owns was delegated to that user (systemd chowns
+	 * user@UID.service to its user) or made by them: its path says whatever they chose
+	 * ("…/system.slice/mariadb.service", a fake kubepods pod), so neither it nor anything
+	 * below it may earn a scope's rules. It is not walked or watched at all: the host rules
+	 * (or a root-owned ancestor's scope) judge it, and no user can grow this list or spend
+	 * root's inotify watches. Root-owned is what systemd, the kubelet and the container
+	 * runtimes make (a root service's Delegate= subtree stays root's).
 	 */
-	if (fstat(dfd, &st) < 0 ||
-	    !node_add(s, rel, (__u64)st.st_ino, delegated = delegated || st.st_uid != 0)) {
+	if (fstat(dfd, &st) < 0) {
+		close(dfd);
+		return;
+	}
+	if (st.st_uid != 0 && depth == 0)
+		bg_warn("%s is owned by uid %u, not root: no cgroup in it takes a scope\n", full,
+			(unsigned)st.st_uid);
+	if (st.st_uid != 0 || !node_add(s, rel, (__u64)st.st_ino)) {
 		close(dfd);
 		return;
 	}
@@ -282,7 +282,7 @@ static void walk(struct bg_scopes *s, const char *rel, int depth, int delegated)
 		if ((size_t)snprintf(child, sizeof(child), "%s/%s", strcmp(rel, "/") ? rel : "",
 				     de->d_name) >= sizeof(child))
 			continue;
-		walk(s, child, depth + 1, delegated);
+		walk(s, child, depth + 1);
 	}
 	closedir(d);
 }
@@ -323,11 +323,8 @@ static int names_of(struct bg_scopes *s, struct node *nd)
 /* The scope node belongs in for p (with what is known of it now). */
 static __u32 classify(struct bg_scopes *s, const struct bg_policy *p, struct node *nd)
 {
-	int known;
+	int known = names_of(s, nd) == 0;
 
-	if (nd->delegated)
-		return 0; /* the host rules: see walk() */
-	known = names_of(s, nd) == 0;
 	if (known)
 		nd->retries = 0;
 	return bg_policy_scope_of(p, nd->path, known && nd->kind ? nd->ns : NULL,
@@ -349,7 +346,7 @@ static int start_watching(struct bg_scopes *s)
 	if (s->watching)
 		return 0;
 	s->watching = 1;
-	walk(s, s->root, 0, 0);
+	walk(s, s->root, 0);
 	return 0;
 }
 
@@ -457,7 +454,7 @@ static int rescan(struct bg_scopes *s, const struct bg_policy *p, struct bg_load
 
 	for (i = 0; i < s->n; i++)
 		s->nodes[i].seen = 0;
-	walk(s, s->root, 0, 0);
+	walk(s, s->root, 0);
 	i = 0;
 	while (i < s->n) {
 		if (!s->nodes[i].seen) {
@@ -534,7 +531,7 @@ int bg_scopes_update(struct bg_scopes *s, const struct bg_policy *p, struct bg_l
 			depth = path_level(child) - path_level(s->root);
 			parent_id = parent->id; /* walk() may move the nodes */
 			before = (__u32)s->n;
-			walk(s, child, (int)depth, parent->delegated);
+			walk(s, child, (int)depth);
 			/* The new cgroup and whatever was made inside it before the watch. */
 			for (; before < s->n; before++) {
 				nd = &s->nodes[before];
