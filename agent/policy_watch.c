@@ -12,10 +12,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "policy.h"
 #include "policy_watch.h"
 #include "readfile.h"
 
-#define BG_PWATCH_MAX_BYTES (1u << 20) /* as the parser's own cap */
+/* One byte past the parser's cap: a file that grew past it changes too (and its reload fails). */
+#define BG_PWATCH_MAX_BYTES (BG_POLICY_MAX_BYTES + 1)
 
 struct bg_pwatch {
 	int fd;

@@ -1035,6 +1035,54 @@ static void run_watch(struct sb *sb)
 		SB_CHECK(st == 0, "after the rewrite: 3306 allowed (exit %d)", st);
 		SB_CHECK(sb_agent_stop(sb) == 0, "agent stops cleanly");
 	}
+
+	/* A file past 1 MiB (a long comment first): a change at its very end reloads too. */
+	{
+		size_t pad = (1u << 20) + 4096, i;
+		char *big = malloc(pad + sizeof(strict) + sizeof(open_));
+		const char *path;
+		const char *a3[] = { "--policy", NULL, NULL };
+
+		if (!big) {
+			SB_CHECK(0, "malloc");
+			return;
+		}
+		for (i = 0; i + 64 <= pad; i += 64) {
+			memset(big + i, 'x', 63);
+			big[i] = '#';
+			big[i + 63] = '\n';
+		}
+		strcpy(big + i, strict);
+		path = sb_write_tmp(sb, "big.yaml", big);
+		a3[1] = path;
+		if (sb_agent_start(sb, a3) != 0) {
+			SB_CHECK(0, "agent start on a %zu-byte policy", i + sizeof(strict) - 1);
+			free(big);
+			return;
+		}
+		t0 = mono_ms();
+		strcpy(big + i, open_);
+		sb_write_tmp(sb, "big.yaml", big);
+		n = sb_wait_lines(sb->out_path, reloaded, 1, 2000);
+		SB_CHECK(n == 1, "a %zu-byte file changed past its first MiB reloads within 2 s",
+			 i + sizeof(open_) - 1);
+		st = sb_child(sb, 1, 1, worker_quiet, &p3306);
+		SB_CHECK(st == 0, "after the change: 3306 allowed (exit %d)", st);
+		/* And back: the first MiB never changed in either edit. */
+		strcpy(big + i, strict);
+		sb_write_tmp(sb, "big.yaml", big);
+		n = sb_wait_lines(sb->out_path, reloaded, 2, 2000);
+		SB_CHECK(n == 2, "changed back: reloads again (%d reloaded records)", n);
+		st = sb_child(sb, 1, 1, worker_quiet, &p3306);
+		SB_CHECK(st == 1, "after the change back: 3306 denied (exit %d)", st);
+		/* The same text written again: no reload. */
+		sb_write_tmp(sb, "big.yaml", big);
+		usleep(600 * 1000);
+		n = sb_wait_lines(sb->out_path, reloaded, 3, 1);
+		SB_CHECK(n == 2, "the same text again does not reload (%d)", n);
+		SB_CHECK(sb_agent_stop(sb) == 0, "agent stops cleanly");
+		free(big);
+	}
 }
 
 /* A second agent on the same cgroup is refused; SIGKILL leaves nothing attached. */
