@@ -1272,6 +1272,22 @@ static void journal_free(json_t **v)
 	free(v);
 }
 
+/* In the sandbox: n binds of 0.0.0.0:3306 (a deny each); 0 when every one was EPERM. */
+static int worker_denies(void *arg)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(3306) };
+	int i, n = *(int *)arg, fd, bad = 0;
+
+	for (i = 0; i < n; i++) {
+		fd = socket(AF_INET, SOCK_STREAM, 0);
+		if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0 || errno != EPERM)
+			bad++;
+		if (fd >= 0)
+			close(fd);
+	}
+	return bad ? 1 : 0;
+}
+
 static void run_journald(void)
 {
 	static const char *const matches[] = { "SYSLOG_IDENTIFIER=bindguard",
@@ -1305,6 +1321,24 @@ static void run_journald(void)
 	if (ns.holder[0] < 0) {
 		SB_CHECK(0, "a mount namespace for journald");
 		return;
+	}
+	{
+		/* No journald yet (the namespace's /run is empty): -o journal refuses to start. */
+		const char *argv[] = {
+			sb.bin, "run", "--cgroup", sb.cg_dir, "-o", "journal", NULL
+		};
+		char errf[PATH_MAX + 16], *text = NULL, *why;
+
+		st = run_in(ns.holder[0], argv, &text);
+		free(text);
+		snprintf(errf, sizeof(errf), "%s/run_in.err", sb.tmpdir);
+		why = sb_slurp(errf);
+		SB_CHECK(st == 2 && why && strstr(why, "cannot reach journald"),
+			 "no journald: -o journal exits 2 at the start, saying so (%d: %s)", st,
+			 why ? why : "");
+		free(why);
+		SB_CHECK(sb_attached(&sb) == 0, "and leaves nothing attached (%d)",
+			 sb_attached(&sb));
 	}
 	snprintf(errp, sizeof(errp), "%s/journald.err", sb.tmpdir);
 	ns.journald = spawn_in(ns.holder[0], jd_argv, NULL, errp, env);
@@ -1363,6 +1397,55 @@ static void run_journald(void)
 	e = NULL;
 	st = sb_agent_stop(&sb);
 	SB_CHECK(st == 0, "agent stops cleanly (%d)", st);
+
+	/*
+	 * A journald that stops reading (SIGSTOP; as one stuck on I/O would): its socket's queue
+	 * fills after a few entries. The agent must not block on it: what does not fit is lost
+	 * and counted, and SIGTERM is served. (It once sent with a blocking sendmsg().)
+	 */
+	{
+		const char *fargs[] = { "--policy",	policy_path, "-o", "journal",
+					"--rate-limit", "0",	     NULL };
+		int denies = 300, status = 0;
+		char *stop = NULL, *err = NULL;
+
+		kill(ns.journald, SIGSTOP);
+		if (agent_start_in(ns.holder[0], fargs, NULL) != 0) {
+			SB_CHECK(0, "agent start with -o journal, journald stopped");
+			kill(ns.journald, SIGCONT);
+			goto out;
+		}
+		st = sb_child(&sb, 1, 1, worker_denies, &denies);
+		SB_CHECK(st == 0, "%d binds of 0.0.0.0:3306 denied with journald stopped (%d)",
+			 denies, st);
+		sleep_ms(500);
+		t0 = now_ms();
+		kill(sb.agent, SIGTERM);
+		st = sb_wait_exit(sb.agent, 10000, &status);
+		if (st) {
+			kill(sb.agent, SIGKILL);
+			waitpid(sb.agent, NULL, 0);
+		}
+		sb.agent = -1;
+		printf("    SIGTERM with journald stopped: exit after %lld ms\n", now_ms() - t0);
+		SB_CHECK(st == 0 && WIFEXITED(status) && WEXITSTATUS(status) == 0,
+			 "the agent exits 0 on SIGTERM although journald does not read");
+		err = sb_slurp(sb.err_path);
+		SB_CHECK(err && strstr(err, "cannot write to journal"),
+			 "stderr says the journal cannot be written: %s", err ? err : "");
+		free(err);
+		stop = sb_slurp(sb.out_path);
+		{
+			const char *lost[] = { "\"state\":\"stopping\"", NULL };
+			char *line = stop ? strstr(stop, "\"state\":\"stopping\"") : NULL;
+
+			SB_CHECK(sb_count_lines(stop, lost) == 1 && line &&
+					 sb_json_num(line, "lost") > 0,
+				 "the stopping record counts the records lost to the journal");
+		}
+		free(stop);
+		kill(ns.journald, SIGCONT);
+	}
 
 	/* Where journald wrote: the volatile journal, inside the namespace. */
 	snprintf(dir, sizeof(dir), "/proc/%d/root/run/log/journal", (int)ns.holder[0]);
