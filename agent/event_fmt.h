@@ -184,7 +184,7 @@ int bg_record_render(struct bg_strbuf *sb, int format, const struct bg_record *r
 int bg_record_summary(struct bg_strbuf *sb, const struct bg_record *r);
 
 /*
- * Append the record as journal fields for sd_journal_sendv(), each "NAME=value" followed by a
+ * Append the record as journal fields for the journal sink, each "NAME=value" followed by a
  * NUL: MESSAGE (the summary), PRIORITY (r->priority, one digit), SYSLOG_IDENTIFIER=bindguard,
  * then BINDGUARD_KEY=value for each field that is not null, BINDGUARD_OBJ_KEY= inside an
  * object: a string JSON-escaped without its quotes, a number in digits, a boolean true or

@@ -47,7 +47,10 @@ struct bg_sink *bg_sink_stdout_new(int format);
  * the agent's user (a planted file in /tmp). The same checks apply on every reopen.
  */
 struct bg_sink *bg_sink_file_new(const char *path, int format, int *err, char *why, size_t len);
+/* journald's native socket, /run/systemd/journal/socket; refused when it cannot be reached. */
 struct bg_sink *bg_sink_journal_new(int *err, char *why, size_t len);
+/* The same on another socket (the unit tests' own receiver). */
+struct bg_sink *bg_sink_journal_new_at(const char *path, int *err, char *why, size_t len);
 /* facility: LOG_DAEMON or LOG_AUTH. */
 struct bg_sink *bg_sink_syslog_new(int facility, int format, int *err, char *why, size_t len);
 

@@ -35,17 +35,20 @@
 
 struct journal_sink {
 	struct bg_sink base;
-	int fd; /* connected to BG_JOURNAL_SOCKET, -1 while it is not */
+	int fd; /* connected to path, -1 while it is not */
+	char path[108]; /* journald's socket (sun_path's size) */
 	struct bg_strbuf buf; /* every "NAME=value" of one entry, each ended by a NUL */
 };
 
-/* A socket connected to journald's, or -errno. */
-static int journal_connect(void)
+/* A socket connected to journald's (path), or -errno. */
+static int journal_connect(const char *path)
 {
 	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	int fd, err;
 
-	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", BG_JOURNAL_SOCKET);
+	if (strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
@@ -65,7 +68,7 @@ static int journal_send(struct journal_sink *s, struct iovec *iov, int n)
 
 	for (attempt = 0; attempt < 2; attempt++) {
 		if (s->fd < 0) {
-			s->fd = journal_connect();
+			s->fd = journal_connect(s->path);
 			if (s->fd < 0)
 				return s->fd;
 		}
@@ -125,15 +128,20 @@ static const struct bg_sink_ops journal_ops = {
 
 struct bg_sink *bg_sink_journal_new(int *err, char *why, size_t len)
 {
+	return bg_sink_journal_new_at(BG_JOURNAL_SOCKET, err, why, len);
+}
+
+struct bg_sink *bg_sink_journal_new_at(const char *path, int *err, char *why, size_t len)
+{
 	struct journal_sink *s;
 	int fd;
 
 	/* No journald: say so at the start, rather than count records written to nobody. */
-	fd = journal_connect();
+	fd = journal_connect(path);
 	if (fd < 0) {
 		*err = fd;
 		snprintf(why, len, "cannot reach journald at %s: %s (is systemd-journald running?)",
-			 BG_JOURNAL_SOCKET, strerror(-fd));
+			 path, strerror(-fd));
 		return NULL;
 	}
 	s = calloc(1, sizeof(*s));
@@ -144,6 +152,7 @@ struct bg_sink *bg_sink_journal_new(int *err, char *why, size_t len)
 		return NULL;
 	}
 	s->fd = fd;
+	snprintf(s->path, sizeof(s->path), "%s", path);
 	s->base.ops = &journal_ops;
 	s->base.format = BG_FORMAT_JSON;
 	snprintf(s->base.name, sizeof(s->base.name), "journal");
