@@ -12,7 +12,8 @@
  * The server is on loopback unless told otherwise, has no TLS and no authentication: what it
  * shows (rule names, counters, sink paths) is what `bindguard status` shows any local root.
  * Connections are limited (BG_METRICS_CONNS, BG_METRICS_TIMEOUT_S) so a client cannot tie up
- * the loop that delivers events.
+ * the loop that delivers events, and a slow one is closed (police(), below) so that clients
+ * that never finish their request cannot keep /healthz from a probe.
  */
 #include <arpa/inet.h>
 #include <dlfcn.h>
@@ -54,6 +55,7 @@
 	X(add_response_header)         \
 	X(create_response_from_buffer) \
 	X(destroy_response)            \
+	X(get_connection_info)         \
 	X(get_daemon_info)             \
 	X(get_timeout)                 \
 	X(is_feature_supported)        \
@@ -98,7 +100,8 @@ static int mhd_open(char *why, size_t len)
 }
 
 #define BG_METRICS_CONNS 16 /* connections at once; more wait in the listen backlog */
-#define BG_METRICS_TIMEOUT_S 10 /* an idle connection is closed after this */
+#define BG_METRICS_REQUEST_MS 3000 /* a request not whole this long after the accept: closed */
+#define BG_METRICS_TIMEOUT_S 10 /* an answer the client stops reading: closed after this */
 #define BG_METRICS_MAX_SERIES 4096 /* bindguard_events_total series; past it: unlabelled */
 #define BG_METRICS_DRAIN_ROUNDS 12 /* bg_metrics_stopping(): at most this many 20 ms waits */
 
@@ -114,10 +117,23 @@ struct series {
 	unsigned long long n;
 };
 
+/* A connection MHD has (MHD_OPTION_NOTIFY_CONNECTION), as police() sees it. */
+struct conn {
+	struct MHD_Connection *c; /* NULL: a free slot */
+	int fd; /* MHD's: shutdown(2) only, never closed here */
+	int answered; /* its request came in whole: on_request() ran */
+	int shut; /* shut down by police(): MHD closes it on its next run */
+	long long since; /* accepted, CLOCK_MONOTONIC ms */
+	struct sockaddr_storage peer;
+};
+
 struct bg_metrics {
 	struct bg_agent *a;
 	struct MHD_Daemon *d;
 	int epfd; /* MHD's */
+	int lfd; /* the listening socket (MHD's), polled for a waiting client; -1 once quiesced */
+	struct conn conns[BG_METRICS_CONNS];
+	unsigned int conn_events; /* connections accepted or closed, ever */
 	char addr[64];
 	double start_time; /* unix seconds */
 	char *stopping; /* set by bg_metrics_stopping(): /healthz says this */
@@ -660,6 +676,8 @@ static enum MHD_Result reply(struct MHD_Connection *c, unsigned int status, cons
 		return MHD_NO;
 	mhd.add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, type);
 	mhd.add_response_header(r, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	/* One request a connection: none waits idle for a next one (see police()). */
+	mhd.add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED)
 		mhd.add_response_header(r, MHD_HTTP_HEADER_ALLOW, "GET, HEAD");
 	ret = mhd.queue_response(c, status, r);
@@ -673,6 +691,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 {
 	struct bg_metrics *m = cls;
 	struct bg_strbuf sb = BG_STRBUF_INIT;
+	const union MHD_ConnectionInfo *ci;
 	enum MHD_Result ret;
 	int known;
 
@@ -680,6 +699,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
 	(void)upload;
 	(void)upload_len;
 	(void)con_cls;
+	/* The request is whole (its headers are): past police()'s deadline. */
+	ci = mhd.get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	if (ci && ci->socket_context)
+		((struct conn *)ci->socket_context)->answered = 1;
 	known = !strcmp(url, "/metrics") || !strcmp(url, "/healthz");
 	if (!known) {
 		static const char nf[] = "not found: this server has /metrics and /healthz\n";
@@ -723,17 +746,177 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 	bg_dbg("metrics: %s\n", msg);
 }
 
+/* --- Slow clients -------------------------------------------------------------------------- */
+
+/*
+ * MHD's timeout (BG_METRICS_TIMEOUT_S) is an idle one: a client that sends a byte of its request
+ * every few seconds keeps its connection forever, and 16 such clients take every slot. A probe
+ * of /healthz then waits in the listen backlog until it gives up (the kubelet after 1 or 2 s),
+ * and the agent is restarted, again and again, by whoever can reach the port. So police(), after
+ * every run of MHD (and so on every tick of the agent's loop, 100 ms), applies two rules:
+ *
+ * - A deadline: a connection whose request is not whole BG_METRICS_REQUEST_MS after its accept
+ *   is closed, however it trickles. A client sends its request at once (a probe, a scrape: one
+ *   small write), so 3 s is plenty over any network. Every answer says "Connection: close", so a
+ *   connection carries one request and never waits idle, unpoliced, for a second one.
+ * - Eviction: when every slot is taken and a client waits in the backlog, one connection is
+ *   closed to let it in: one without a whole request if there is one, of the peer address that
+ *   holds the most slots, the oldest of them. A probe's request is answered in the run after
+ *   its accept, long before it could be the one chosen; a peer with many slots loses first.
+ *
+ * The deadline alone is not enough: a probe still waits for it to free a slot (up to 3 s,
+ * longer than the kubelet's timeout), behind the clients already waiting, and a client that
+ * reconnects whenever it is closed takes the slots again. Nor is MHD_OPTION_PER_IP_CONNECTION_LIMIT
+ * right here: MHD closes a connection past the limit unanswered, and the prober's address is
+ * often the attacker's too (on a host every local user connects from 127.0.0.1; the DaemonSet
+ * serves on the node's address, which the kubelet probes from and anyone on the node connects
+ * from), so a limit of N would let N trickling connections fail every probe. Eviction lets the
+ * newcomer in whoever it is, and takes the slot from the peer that holds most. (Both were tried
+ * against itest_service's slowloris test: each fails it.)
+ *
+ * MHD has no call to close a connection: shutdown(2) on its socket ends the stream, MHD sees
+ * that in its next run and closes the connection. MHD's notification that a connection is
+ * closed comes before it closes the fd, and frees the slot here, so the fd shut down is never
+ * another's. A flood of new connections can still delay a probe, as with any server; but that
+ * takes the attacker a steady stream of connections, not a few held ones.
+ */
+
+static long long mono_ms(void)
+{
+	struct timespec t;
+
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (long long)t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **ctx,
+			  enum MHD_ConnectionNotificationCode what)
+{
+	struct bg_metrics *m = cls;
+	const union MHD_ConnectionInfo *fd, *addr;
+	struct conn *k = NULL;
+	int i;
+
+	m->conn_events++;
+	if (what == MHD_CONNECTION_NOTIFY_CLOSED) {
+		if (*ctx)
+			memset(*ctx, 0, sizeof(struct conn));
+		*ctx = NULL;
+		return;
+	}
+	for (i = 0; i < BG_METRICS_CONNS && !k; i++)
+		if (!m->conns[i].c)
+			k = &m->conns[i];
+	fd = mhd.get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+	addr = mhd.get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	/* A full table cannot happen (MHD's limit is its size); untracked, MHD's timeout holds. */
+	if (!k || !fd || !addr || !addr->client_addr)
+		return;
+	memset(k, 0, sizeof(*k));
+	k->c = c;
+	k->fd = fd->connect_fd;
+	k->since = mono_ms();
+	if (addr->client_addr->sa_family == AF_INET6)
+		memcpy(&k->peer, addr->client_addr, sizeof(struct sockaddr_in6));
+	else if (addr->client_addr->sa_family == AF_INET)
+		memcpy(&k->peer, addr->client_addr, sizeof(struct sockaddr_in));
+	*ctx = k;
+}
+
+/* The same peer address (the port aside). */
+static int same_peer(const struct conn *a, const struct conn *b)
+{
+	const struct sockaddr_in6 *a6 = (const void *)&a->peer, *b6 = (const void *)&b->peer;
+	const struct sockaddr_in *a4 = (const void *)&a->peer, *b4 = (const void *)&b->peer;
+
+	if (a->peer.ss_family != b->peer.ss_family)
+		return 0;
+	if (a->peer.ss_family == AF_INET6)
+		return !memcmp(&a6->sin6_addr, &b6->sin6_addr, sizeof(a6->sin6_addr));
+	return a4->sin_addr.s_addr == b4->sin_addr.s_addr;
+}
+
+static void shut(struct conn *k, const char *why)
+{
+	char who[64];
+
+	addr_str(&k->peer, who, sizeof(who));
+	bg_dbg("metrics: closing the connection from %s: %s\n", who, why);
+	shutdown(k->fd, SHUT_RDWR);
+	k->shut = 1;
+}
+
+/*
+ * Whether to evict a (its peer holds peers_a slots) rather than b: one still without a whole
+ * request first, then the one whose peer holds more, then the older.
+ */
+static int evict_first(const struct conn *a, int peers_a, const struct conn *b, int peers_b)
+{
+	if (a->answered != b->answered)
+		return !a->answered;
+	if (peers_a != peers_b)
+		return peers_a > peers_b;
+	return a->since < b->since;
+}
+
+/* Apply the deadline and, if a client waits for a slot, evict. The connections shut down. */
+static int police(struct bg_metrics *m)
+{
+	struct pollfd p = { .fd = m->lfd, .events = POLLIN };
+	struct conn *k, *v = NULL;
+	long long now = mono_ms();
+	int i, j, live = 0, shut_n = 0, peers, v_peers = 0;
+
+	for (i = 0; i < BG_METRICS_CONNS; i++) {
+		k = &m->conns[i];
+		if (!k->c || k->shut)
+			continue;
+		if (!k->answered && now - k->since >= BG_METRICS_REQUEST_MS) {
+			shut(k, "no whole request within the deadline");
+			shut_n++;
+			continue;
+		}
+		live++;
+	}
+	/* A slot is free, or about to be (one shut down), or nobody waits. */
+	if (live < BG_METRICS_CONNS || m->lfd < 0 || poll(&p, 1, 0) != 1)
+		return shut_n;
+	for (i = 0; i < BG_METRICS_CONNS; i++) {
+		k = &m->conns[i];
+		if (!k->c || k->shut)
+			continue;
+		for (j = 0, peers = 0; j < BG_METRICS_CONNS; j++)
+			peers += m->conns[j].c && same_peer(k, &m->conns[j]);
+		if (!v || evict_first(k, peers, v, v_peers)) {
+			v = k;
+			v_peers = peers;
+		}
+	}
+	if (!v)
+		return shut_n;
+	shut(v, "every slot taken and a client waiting");
+	return shut_n + 1;
+}
+
 void bg_metrics_run(struct bg_metrics *m)
 {
 	MHD_UNSIGNED_LONG_LONG to;
+	unsigned int seen;
 	int i;
 
 	if (!m)
 		return;
-	/* MHD asks to be run again at once (timeout 0) while it has buffered work left. */
+	/*
+	 * MHD asks to be run again at once (timeout 0) while it has buffered work left. So does a
+	 * connection that came or went, or one police() shut down: MHD closes that in its next
+	 * run, frees its slot at the end of that run, and accepts a waiting client in the next.
+	 */
 	for (i = 0; i < 16; i++) {
+		seen = m->conn_events;
 		if (mhd.run(m->d) != MHD_YES)
 			break;
+		if (police(m) || m->conn_events != seen)
+			continue;
 		if (mhd.get_timeout(m->d, &to) != MHD_YES || to > 0)
 			break;
 	}
@@ -780,6 +963,7 @@ void bg_metrics_stopping(struct bg_metrics *m, const char *why)
 	fd = mhd.quiesce_daemon(m->d);
 	if (fd == MHD_INVALID_SOCKET)
 		return;
+	m->lfd = -1; /* what waits now is taken below, not let in by eviction */
 	for (; added < BG_METRICS_CONNS; added++) {
 		sl = sizeof(ss);
 		c = accept4(fd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC | SOCK_NONBLOCK);
@@ -856,11 +1040,13 @@ int bg_metrics_new(struct bg_agent *a, const char *spec, struct bg_metrics **out
 	else
 		snprintf(m->addr, sizeof(m->addr), "%s", want);
 	/* External epoll mode: no thread; mhd.run() from the agent's loop. */
+	m->lfd = fd;
 	m->d = mhd.start_daemon(MHD_USE_EPOLL | MHD_USE_ERROR_LOG, 0, NULL, NULL, on_request, m,
 				MHD_OPTION_LISTEN_SOCKET, fd, MHD_OPTION_CONNECTION_LIMIT,
 				(unsigned int)BG_METRICS_CONNS, MHD_OPTION_CONNECTION_TIMEOUT,
-				(unsigned int)BG_METRICS_TIMEOUT_S, MHD_OPTION_EXTERNAL_LOGGER,
-				mhd_log, m, MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, MHD_OPTION_END);
+				(unsigned int)BG_METRICS_TIMEOUT_S, MHD_OPTION_NOTIFY_CONNECTION,
+				on_connection, m, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, m,
+				MHD_OPTION_SIGPIPE_HANDLED_BY_APP, 1, MHD_OPTION_END);
 	if (!m->d) {
 		err = -EIO;
 		snprintf(why, len, "cannot serve metrics on %s: libmicrohttpd refused to start",

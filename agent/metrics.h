@@ -41,7 +41,7 @@ const char *bg_metrics_addr(const struct bg_metrics *m);
 /* The fd to watch for input (EPOLLIN) in the agent's epoll set. */
 int bg_metrics_fd(const struct bg_metrics *m);
 
-/* Answer what is pending; also call it on every tick, for connection timeouts. */
+/* Answer what is pending; also call it on every tick, for connection timeouts and deadlines. */
 void bg_metrics_run(struct bg_metrics *m);
 
 /* Count an event record the agent wrote, by event, verdict and rule. m may be NULL. */

@@ -18,6 +18,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -884,6 +885,192 @@ static void run_healthz_detached(void)
 		sb_agent_stop(&sb);
 	sb.agent = -1;
 	SB_CHECK(sb_attached_all(sb.cg_dir) == 0, "nothing attached");
+}
+
+/*
+ * Slowloris: connections that each send a byte of a request every 0.5 s and never finish it,
+ * from the prober's own address (127.0.0.1: on a host, any local user; in the DaemonSet,
+ * anyone on the node, which the kubelet probes from), each reopened at its next turn once the
+ * server closes it, as an attacker would. MHD's idle timeout never fires on them (each byte
+ * resets it), so before the agent closed slow connections itself they kept every slot, and
+ * /healthz waited in the listen backlog until the probe gave up. Two rounds: as many as the
+ * server has slots (16: what closes them is the request deadline), then 8 more that wait in
+ * the listen backlog (what closes them is eviction, each time one waits). In both, /healthz
+ * must answer 200 within the DaemonSet's probe timeout (2 s: a liveness bound, not a speed
+ * target), and the server must close every trickling connection within SLOW_CLOSE_MS of its
+ * connect (the agent's 3 s request deadline, and 2 s to spare).
+ */
+#define SLOW_SLOTS 16 /* the agent's BG_METRICS_CONNS */
+#define SLOW_MAX (SLOW_SLOTS + 8)
+#define SLOW_TRICKLE_MS 500
+#define SLOW_PROBE_MS 2000
+#define SLOW_CLOSE_MS 5000
+#define SLOW_PROBES 3 /* 1 s into the round, then every 1.75 s */
+#define SLOW_RUN_MS 6000 /* a round, from the first connects: longer than SLOW_CLOSE_MS */
+
+/* Shared with the attacking child: the parent's stop, and what the child counted. */
+enum { SL_STOP, SL_OPENED, SL_CLOSED, SL_MAX_LIFE, SL_OPEN, SL_HELD, SL_MAX_AGE, SL_N };
+
+static const char slow_req[] = "GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ";
+
+static int slow_connect(int port)
+{
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(port) };
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0 &&
+	    errno != EINPROGRESS) {
+		close(fd);
+		fd = -1;
+	}
+	return fd;
+}
+
+/* The attacking child, with n connections: until sh[SL_STOP]; then it counts what is open. */
+static void slowloris(int port, int n, volatile int *sh)
+{
+	struct pollfd p[SLOW_MAX];
+	long long since[SLOW_MAX], next[SLOW_MAX], now;
+	int sent[SLOW_MAX], i;
+	char c, buf[512];
+	ssize_t got;
+
+	now = now_ms();
+	for (i = 0; i < n; i++) {
+		p[i].fd = -1;
+		p[i].events = POLLIN | POLLRDHUP;
+		next[i] = now;
+	}
+	while (!sh[SL_STOP]) {
+		now = now_ms();
+		for (i = 0; i < n; i++) {
+			if (now < next[i])
+				continue;
+			next[i] = now + SLOW_TRICKLE_MS;
+			if (p[i].fd < 0) {
+				p[i].fd = slow_connect(port);
+				since[i] = now;
+				sent[i] = 0;
+				sh[SL_OPENED]++;
+			}
+			c = sent[i] < (int)sizeof(slow_req) - 1 ? slow_req[sent[i]] : 'a';
+			if (p[i].fd >= 0 && send(p[i].fd, &c, 1, MSG_NOSIGNAL | MSG_DONTWAIT) == 1)
+				sent[i]++;
+		}
+		if (poll(p, n, 50) <= 0)
+			continue;
+		now = now_ms();
+		for (i = 0; i < n; i++) {
+			if (p[i].fd < 0 || !p[i].revents)
+				continue;
+			got = recv(p[i].fd, buf, sizeof(buf), MSG_DONTWAIT);
+			if (got > 0 || (got < 0 && (errno == EAGAIN || errno == EINTR)))
+				continue;
+			/* The end of the stream, or a reset: the server closed it. */
+			sh[SL_CLOSED]++;
+			if (now - since[i] > sh[SL_MAX_LIFE])
+				sh[SL_MAX_LIFE] = (int)(now - since[i]);
+			close(p[i].fd);
+			p[i].fd = -1;
+		}
+	}
+	now = now_ms();
+	for (i = 0; i < n; i++) {
+		if (p[i].fd < 0)
+			continue;
+		sh[SL_OPEN]++;
+		if (now - since[i] > SLOW_CLOSE_MS)
+			sh[SL_HELD]++;
+		if (now - since[i] > sh[SL_MAX_AGE])
+			sh[SL_MAX_AGE] = (int)(now - since[i]);
+		close(p[i].fd);
+	}
+}
+
+/* One round of n trickling connections, probing /healthz meanwhile. */
+static void slow_round(int port, int n, volatile int *sh)
+{
+	long long start, t0, took[SLOW_PROBES];
+	int i, st, answered = 0, status = 0;
+	struct resp r;
+	pid_t p;
+
+	memset((void *)sh, 0, SL_N * sizeof(int));
+	p = fork();
+	if (p == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
+		slowloris(port, n, sh);
+		_exit(0);
+	}
+	if (p < 0) {
+		SB_CHECK(0, "fork: %s", strerror(errno));
+		return;
+	}
+	/* Once every connection is open and trickling, the server's slots are all taken. */
+	for (start = now_ms(); sh[SL_OPENED] < n && now_ms() - start < 3000;)
+		sleep_ms(10);
+	start = now_ms();
+	for (i = 0; i < SLOW_PROBES; i++) {
+		while (now_ms() - start < 1000 + i * 1750)
+			sleep_ms(10);
+		t0 = now_ms();
+		status = http(port, "GET", "/healthz", &r) == 0 ? r.status : 0;
+		took[i] = now_ms() - t0;
+		resp_free(&r);
+		if (status != 200 || took[i] > SLOW_PROBE_MS)
+			break;
+		answered++;
+	}
+	while (now_ms() - start < SLOW_RUN_MS)
+		sleep_ms(10);
+	sh[SL_STOP] = 1;
+	if (sb_wait_exit(p, 5000, &st)) {
+		kill(p, SIGKILL);
+		sb_wait_exit(p, 5000, &st);
+	}
+	printf("    %d trickling: /healthz 200 within %d ms %d times of %d (took", n, SLOW_PROBE_MS,
+	       answered, SLOW_PROBES);
+	for (i = 0; i < SLOW_PROBES && i <= answered; i++)
+		printf(" %lld", took[i]);
+	printf(" ms); %d connections opened, %d closed by the server (the longest after %d ms), "
+	       "%d open at the end (the oldest %d ms)\n",
+	       sh[SL_OPENED], sh[SL_CLOSED], sh[SL_MAX_LIFE], sh[SL_OPEN], sh[SL_MAX_AGE]);
+	SB_CHECK(answered == SLOW_PROBES,
+		 "%d trickling: every /healthz is 200 within %d ms (%d of %d; the last: %d)", n,
+		 SLOW_PROBE_MS, answered, SLOW_PROBES, status);
+	SB_CHECK(sh[SL_CLOSED] >= n && sh[SL_MAX_LIFE] <= SLOW_CLOSE_MS && !sh[SL_HELD],
+		 "%d trickling: the server closes each within %d ms of its connect (%d closed, "
+		 "the longest after %d ms; %d still open past it)",
+		 n, SLOW_CLOSE_MS, sh[SL_CLOSED], sh[SL_MAX_LIFE], sh[SL_HELD]);
+}
+
+static void run_healthz_slowloris(void)
+{
+	const char *args[] = { "--policy", policy_path, "--metrics", "127.0.0.1:0", NULL };
+	volatile int *sh = shared_ints(SL_N);
+	struct resp r;
+	int port, st;
+
+	printf("--- /healthz: 200 while connections trickle requests that never end (slowloris)\n");
+	if (!sh) {
+		SB_CHECK(0, "shared memory: %s", strerror(errno));
+		return;
+	}
+	if (sb_agent_start(&sb, args) != 0) {
+		SB_CHECK(0, "agent start");
+		goto out;
+	}
+	port = agent_port();
+	slow_round(port, SLOW_SLOTS, sh);
+	slow_round(port, SLOW_MAX, sh);
+	SB_CHECK(http(port, "GET", "/healthz", &r) == 0 && r.status == 200,
+		 "/healthz 200 after the attack (%d)", r.status);
+	resp_free(&r);
+	st = sb_agent_stop(&sb);
+	SB_CHECK(st == 0, "agent stops cleanly (%d)", st);
+out:
+	munmap((void *)sh, SL_N * sizeof(int));
 }
 
 /* --- Private mount namespaces: journald and /dev/log ---------------------------------------- */
@@ -2078,6 +2265,7 @@ int main(void)
 	run_metrics_errors();
 	run_healthz_sink();
 	run_healthz_detached();
+	run_healthz_slowloris();
 	run_journald();
 	run_syslog();
 	run_rotation();
