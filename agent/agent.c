@@ -395,7 +395,7 @@ static int event_loop(struct bg_agent *a, int sigfd)
 	struct itimerspec soon = { .it_value = { 0, BG_SOON_MS * 1000000L } };
 	struct epoll_event evs[8];
 	struct signalfd_siginfo si;
-	long long now, last_second = mono_ms(), last_sweep = last_second;
+	long long now, last_second = mono_ms(), last_sweep = last_second, last_close = 0;
 	int epfd, tfd, sfd, n, i, err, ret = EXIT_RUNTIME, stop = 0;
 	__u64 expirations;
 	char why[PATH_MAX + 128] = "";
@@ -482,7 +482,13 @@ static int event_loop(struct bg_agent *a, int sigfd)
 					goto out;
 				}
 				refresh_clock(a);
-				if (a->need_close) {
+				/*
+				 * At most one close pass a second: each walks every netns and
+				 * every process's files, and a user who loops on a denied
+				 * listen() could otherwise make it run on every tick.
+				 */
+				if (a->need_close && mono_ms() - last_close >= 1000) {
+					last_close = mono_ms();
 					a->need_close = 0;
 					err = bg_reconcile(a, 1, 1, NULL);
 					if (err < 0)
