@@ -627,6 +627,9 @@ int bg_agent_run(const struct bg_run_opts *o)
 	if (bg_cli_preflight("run", &cgroup_path, root, sizeof(root)))
 		goto out_free_policy;
 	snprintf(a.cgroup, sizeof(a.cgroup), "%s", cgroup_path);
+	/* A stderr nobody reads (journald stuck) must not stall the loop either. */
+	if (bg_log_nonblock() < 0)
+		bg_dbg("stderr stays blocking: %s\n", strerror(errno));
 	ret = open_sinks(&a);
 	if (ret)
 		goto out_sinks;

@@ -17,6 +17,14 @@
 void bg_log_set_level(int level);
 int bg_log_level(void);
 void bg_log(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * For the daemon: when stderr is a pipe, a FIFO or a socket (journald's stream under systemd),
+ * write to it without ever waiting: a line its reader has no room for is dropped rather than
+ * stall the agent (the records themselves go to the outputs, which count what they lose). A
+ * terminal or a file stays as it is. 1 if stderr is now non-blocking, 0 if left as it was,
+ * -errno.
+ */
+int bg_log_nonblock(void);
 /* Route libbpf's print callback into bg_log(). */
 void bg_log_setup_libbpf(void);
 /*
