@@ -762,6 +762,23 @@ out:
 
 /* --- 2. SIGTERM --------------------------------------------------------------------------- */
 
+/* From a clean start: a --pin agent started, then stopped with SIGTERM (the pins stay). 0 or -1. */
+static int pin_then_stop(void)
+{
+	const char *pin[] = { "--pin", NULL };
+	int st;
+
+	if (clean_start())
+		return -1;
+	if (sb_agent_start(&sb, pin) != 0) {
+		SB_CHECK(0, "agent start with --pin");
+		return -1;
+	}
+	st = sb_agent_stop(&sb);
+	SB_CHECK(st == 0, "exit 0 on SIGTERM (%d)", st);
+	return 0;
+}
+
 static void run_sigterm_keeps(void)
 {
 	const char *pin[] = { "--pin", NULL };
@@ -769,14 +786,8 @@ static void run_sigterm_keeps(void)
 	int st;
 
 	printf("--- sigterm_keeps: SIGTERM of a --pin agent keeps enforcing; a restart adopts\n");
-	if (clean_start())
+	if (pin_then_stop())
 		return;
-	if (sb_agent_start(&sb, pin) != 0) {
-		SB_CHECK(0, "agent start with --pin");
-		return;
-	}
-	st = sb_agent_stop(&sb);
-	SB_CHECK(st == 0, "exit 0 on SIGTERM (%d)", st);
 	out = sb_slurp(sb.out_path);
 	SB_CHECK(count_with(out, "\"state\":\"stopping\"") == 1, "a stopping record");
 	free(out);
@@ -1349,21 +1360,14 @@ out:
 static void run_adopt_epipe(void)
 {
 	char file[PATH_MAX + 32];
-	const char *pin[] = { "--pin", NULL };
 	const char *both[] = { "--pin", "--output", "stdout", "--output", file, NULL };
 	char *err;
 	int p[2], st, i;
 
 	printf("--- adopt_epipe: a --pin restart whose stdout is a pipe with no reader\n");
 	snprintf(file, sizeof(file), "%s/adopt-epipe.jsonl", sb.tmpdir);
-	if (clean_start())
+	if (pin_then_stop())
 		return;
-	if (sb_agent_start(&sb, pin) != 0) {
-		SB_CHECK(0, "agent start with --pin");
-		return;
-	}
-	st = sb_agent_stop(&sb);
-	SB_CHECK(st == 0, "exit 0 on SIGTERM (%d)", st);
 	for (i = 0; i < 3; i++) {
 		st = bind_once();
 		SB_CHECK(st == EPERM, "0.0.0.0:%d with no agent: EPERM (%s)", PORT, errstr(st));
