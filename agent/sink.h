@@ -6,6 +6,13 @@
  * sink never fails the agent: a record that cannot be written is counted as lost, the failure
  * is reported on stderr at most once a second, and when the sink works again it says in one
  * record how many were lost ("sink-recovered"). Every sink keeps the same counters.
+ *
+ * Nor does a sink wait long for a slow reader: a pipe, FIFO or socket is written without
+ * blocking (a flush waits at most 50 ms for a reader that is reading, and not for one that
+ * has stopped), and what it does not take waits in memory for the next flush (up to 8 MiB, then
+ * new records are lost). Such a sink is not failing while records only wait; it recovers once
+ * all that waited has gone out. bg_sink_free() gives them about a second more, then counts
+ * the rest.
  */
 #ifndef BG_SINK_H
 #define BG_SINK_H
@@ -40,11 +47,17 @@ struct bg_sink {
 };
 
 /* Sinks. Each returns NULL and sets *err (negative errno) with a one-line reason in why. */
+/*
+ * Standard output, on an fd of the sink's own: a pipe or FIFO opened again through
+ * /proc/self/fd/1 with O_NONBLOCK (the description shared with whoever started the agent keeps
+ * its flags), a copy of fd 1 otherwise. NULL only without memory.
+ */
 struct bg_sink *bg_sink_stdout_new(int format);
 /*
  * A file, appended to. Opened with O_NOFOLLOW; refused when it is not a regular file, a FIFO or
  * a character device, or when its directory is writable by others and the file is not owned by
- * the agent's user (a planted file in /tmp). The same checks apply on every reopen.
+ * the agent's user (a planted file in /tmp). The same checks apply on every reopen. A FIFO must
+ * have a reader when it is opened (else ENXIO) and is written without blocking.
  */
 struct bg_sink *bg_sink_file_new(const char *path, int format, int *err, char *why, size_t len);
 /* journald's native socket, /run/systemd/journal/socket; refused when it cannot be reached. */
@@ -63,7 +76,10 @@ void bg_sink_free(struct bg_sink *s);
 void bg_sink_wrote(struct bg_sink *s, unsigned long long n);
 void bg_sink_lost(struct bg_sink *s, unsigned long long n, int err);
 
-/* Open an output file as bg_sink_file_new() would (also for `learn -o`). fd or -errno. */
+/*
+ * Open an output file as bg_sink_file_new() would (also for `learn -o`). fd or -errno. Writes
+ * block, except to a FIFO when flags has O_NONBLOCK.
+ */
 int bg_sink_open_file(const char *path, int flags, char *why, size_t len);
 
 #endif /* BG_SINK_H */
